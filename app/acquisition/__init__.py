@@ -1,0 +1,1 @@
+"""acquisition layer (see ARCHITECTURE in README)."""

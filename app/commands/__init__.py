@@ -1,0 +1,12 @@
+"""Entry layer: one module per ``povlab`` subcommand, wired explicitly in ``app.cli``.
+
+Each module defines ``add_parser(subparsers)`` which registers its parser and sets
+``func=run`` where ``run(args) -> int``. Heavy libraries are imported inside ``run``.
+"""
+
+from app.commands import bench
+
+# Add new subcommand modules here (explicit wiring, no import side effects).
+COMMAND_MODULES = [
+    bench,
+]

@@ -1,0 +1,1 @@
+"""Pure core: stdlib and numpy only (checked by import-linter)."""

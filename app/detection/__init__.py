@@ -1,0 +1,1 @@
+"""detection layer (see ARCHITECTURE in README)."""

@@ -1,0 +1,1 @@
+"""presentation layer (see ARCHITECTURE in README)."""

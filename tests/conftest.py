@@ -1,0 +1,41 @@
+"""Test set-up shared by every test.
+
+- LSL stays on this machine: LSLAPICFG points at the repository's loopback-only config
+  before anything imports pylsl.
+- Qt runs offscreen.
+- Errors on acquisition worker threads are re-raised in tests (production logs them and
+  turns the stream off); see ``app.acquisition`` for the switch.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ["LSLAPICFG"] = str(ROOT / "lsl_api.cfg")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["POVLAB_RAISE_WORKER_ERRORS"] = "1"
+
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def source_id() -> str:
+    """A unique LSL source_id for one test, so parallel tests never see each other's streams."""
+    return f"povlab-test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def demo_protocol_path() -> Path:
+    return ROOT / "protocols" / "demo.toml"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
