@@ -1,0 +1,174 @@
+"""The session's side of the participant screen: :class:`PsychoPyPresenter`.
+
+It implements :class:`app.core.presenting.Presenter`. The PsychoPy window lives in a child
+process (``multiprocessing`` ``spawn`` context), so the operator's window stays responsive
+and a crash on one side cannot take down the other. Use::
+
+    presenter = PsychoPyPresenter(simulate_participant=True, windowed=True)
+    presenter.open(protocol)        # pre-flight + window: one clear error before the session starts
+    outcomes = presenter.run(protocol, marker_sink, stop_event, on_trial)
+
+The child stamps every screen change at its flip on the LSL clock (see
+:mod:`app.presentation.child`); this side pushes those markers to the sink with the child's
+time stamps, so the delay of the pipe does not enter the recording.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing as mp
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from app.core.errors import PresentationError
+from app.core.presenting import MarkerSink, TrialOutcome
+from app.core.protocol import Protocol
+from app.presentation.messages import (
+    Abort,
+    Begin,
+    Failed,
+    Finished,
+    Flipped,
+    PresenterOptions,
+    Ready,
+    TrialDone,
+)
+from app.presentation.preflight import preflight, require_display
+
+ABORT_GRACE_S = 5.0  # how long the child may take to show ABORT before it is terminated
+
+
+@dataclass(frozen=True)
+class FlipRecord:
+    """One flip as relayed: what it showed, its stamp, the LSL clock after the flip and after the push."""
+
+    kind: str
+    markers: tuple[str, ...]
+    timestamp: float
+    lsl_after_flip: float
+    pushed_at: float
+
+
+class PsychoPyPresenter:
+    """The participant screen in its own process; see the module docstring."""
+
+    def __init__(self, options: PresenterOptions | None = None, **overrides: Any) -> None:
+        base = options or PresenterOptions()
+        self.options = dataclasses.replace(base, **overrides) if overrides else base
+        self.flips: list[FlipRecord] = []
+        self.ready: Ready | None = None
+        self._proc: Any = None
+        self._conn: Any = None
+        self._protocol: Protocol | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def open(self, protocol: Protocol) -> Ready:
+        """Pre-flight the protocol and open the window (the child waits for :meth:`run`)."""
+        if self._proc is not None and self._protocol is protocol and self.ready is not None:
+            return self.ready
+        self.close()
+        preflight(protocol)
+        display = require_display(self.options.display)
+        from app.presentation.child import child_main
+
+        ctx = mp.get_context("spawn")
+        parent_conn, child_conn = ctx.Pipe()
+        opts = dataclasses.replace(self.options, display=display)
+        self._proc = ctx.Process(target=child_main, args=(child_conn, protocol, opts),
+                                 name="povlab-participant-screen", daemon=True)
+        self._proc.start()
+        child_conn.close()
+        self._conn, self._protocol = parent_conn, protocol
+        deadline = time.monotonic() + self.options.ready_timeout_s
+        msg = None
+        while msg is None:
+            msg = self._receive(0.05, "while opening the window")
+            if msg is None and time.monotonic() > deadline:
+                self.close()
+                raise PresentationError(f"the participant screen did not open within "
+                                        f"{self.options.ready_timeout_s:g} s")
+        if isinstance(msg, Failed):
+            self.close()
+            raise PresentationError(msg.message)
+        if not isinstance(msg, Ready):
+            self.close()
+            raise PresentationError(f"the participant screen sent {type(msg).__name__} before it was ready")
+        self.ready = msg
+        return msg
+
+    def close(self) -> None:
+        """Let the child finish (or end it) and release the pipe. Safe to call twice."""
+        proc, conn = self._proc, self._conn
+        self._proc = self._conn = self._protocol = None
+        self.ready = None
+        if proc is None:
+            return
+        if proc.is_alive():
+            try:
+                conn.send(Abort())
+            except (BrokenPipeError, OSError):
+                pass  # the child is already leaving; join/terminate below
+            proc.join(ABORT_GRACE_S)
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(ABORT_GRACE_S)
+        conn.close()
+
+    def _receive(self, timeout: float, when: str) -> Any:
+        """The next message, or None after ``timeout``; PresentationError when the child died."""
+        try:
+            if self._conn.poll(timeout):
+                return self._conn.recv()
+        except (EOFError, OSError) as exc:
+            raise self._died(when) from exc
+        if not self._proc.is_alive() and not self._conn.poll():
+            raise self._died(when)
+        return None
+
+    def _died(self, when: str) -> PresentationError:
+        code = self._proc.exitcode if self._proc is not None else None
+        return PresentationError(f"the participant screen process stopped unexpectedly {when} "
+                                 f"(exit code {code})")
+
+    # -- the Presenter interface ---------------------------------------------------------
+    def run(self, protocol: Protocol, markers: MarkerSink, stop: threading.Event,
+            on_trial: Callable[[TrialOutcome], None]) -> list[TrialOutcome]:
+        """Show the protocol; relay flip-stamped markers; return the finished trials."""
+        self.open(protocol)
+        self._conn.send(Begin())
+        outcomes: list[TrialOutcome] = []
+        abort_deadline: float | None = None
+        try:
+            while True:
+                if stop.is_set() and abort_deadline is None:
+                    self._conn.send(Abort())
+                    abort_deadline = time.monotonic() + ABORT_GRACE_S
+                try:
+                    msg = self._receive(0.02, f"after {len(outcomes)} trials")
+                except PresentationError:
+                    markers.push("ABORT", markers.clock())
+                    raise
+                if msg is None:
+                    if abort_deadline is not None and time.monotonic() > abort_deadline:
+                        markers.push("ABORT", markers.clock())
+                        break
+                    continue
+                if isinstance(msg, Flipped):
+                    for text in msg.markers:
+                        markers.push(text, msg.timestamp)
+                    self.flips.append(FlipRecord(msg.kind, msg.markers, msg.timestamp, msg.lsl_after_flip,
+                                                 markers.clock()))
+                elif isinstance(msg, TrialDone):
+                    outcomes.append(msg.outcome)
+                    on_trial(msg.outcome)
+                elif isinstance(msg, Finished):
+                    break
+                elif isinstance(msg, Failed):
+                    markers.push("ABORT", markers.clock())
+                    raise PresentationError(msg.message)
+        finally:
+            self.close()
+        return outcomes
