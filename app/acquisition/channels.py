@@ -1,0 +1,276 @@
+"""Which channels of a tracker's stream hold gaze, and how to turn them into screen pixels.
+
+Sources of a :class:`ChannelMap`, in the order :func:`resolve_channel_map` tries them:
+
+1. an explicit mapping string (``--channels left_x=0,left_y=1,right_x=2,right_y=3,unit=normalized``);
+2. a named preset (``tobii``, ``pupil``, ``eyelink``);
+3. the stream's XDF Gaze Meta-Data (``desc/channels/channel`` with ``label``, ``eye``,
+   ``type`` ScreenX/ScreenY/Diameter/Confidence and ``unit``;
+   https://github.com/sccn/xdf/wiki/Gaze-Meta-Data);
+4. a preset recognised from the channel labels or the stream's name and channel count.
+
+Presets (layouts of the LSL apps of the manufacturers):
+
+- ``tobii``: labstreaminglayer/App-TobiiPro, stream "Tobii": left_x, left_y, left_pupil, right_x,
+  right_y, right_pupil; positions on the display area normalised 0..1 (origin top-left), NaN when invalid.
+- ``pupil``: Pupil Capture LSL relay (labstreaminglayer/App-PupilLabs), stream "pupil_capture":
+  confidence, norm_pos_x, norm_pos_y (0..1, origin bottom-left; a screen surface), diameter0_3d (right),
+  diameter1_3d (left); samples with confidence < 0.6 are invalid (Pupil Labs' own default).
+- ``eyelink``: labstreaminglayer/App-EyeLink, stream "EyeLink": leftEyeX, leftEyeY, rightEyeX, rightEyeY
+  (screen pixels), leftPupilArea, rightPupilArea, ...; 0 and -32768 (MISSING_DATA) mean no data.
+
+No pylsl here: the adapter reads the metadata into plain dicts first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from app.core.errors import TrackerError
+
+F64 = NDArray[np.float64]
+SLOTS = ("left_x", "left_y", "right_x", "right_y", "left_pupil", "right_pupil", "confidence")
+PIXEL_UNITS = {"", "pixels", "pixel", "px"}
+NORMALISED_UNITS = {"normalized", "normalised", "norm", "screencoords", "fraction", "relative"}
+
+
+@dataclass(frozen=True)
+class MappedGaze:
+    """Gaze of one chunk in screen pixels (NaN where invalid); ``x, y`` average the eyes present."""
+
+    left_x: F64
+    left_y: F64
+    right_x: F64
+    right_y: F64
+    x: F64
+    y: F64
+    pupil: F64
+
+
+@dataclass(frozen=True)
+class ChannelMap:
+    """Channel indices (0-based) of each quantity, the unit of the positions and the screen size."""
+
+    n_channels: int
+    left_x: int | None = None
+    left_y: int | None = None
+    right_x: int | None = None
+    right_y: int | None = None
+    left_pupil: int | None = None
+    right_pupil: int | None = None
+    confidence: int | None = None
+    unit: str = "pixels"  # "pixels" or "normalized" (0..1 of the screen)
+    y_origin: str = "top"  # for normalised positions: "top" or "bottom" (Pupil Labs)
+    screen_px: tuple[int, int] = (1920, 1080)
+    min_confidence: float = 0.0
+    missing_values: tuple[float, ...] = ()  # values that mean "no data" (EyeLink: 0, -32768)
+    source: str = "explicit"  # where the map came from: explicit, metadata, preset:<name>
+
+    def __post_init__(self) -> None:
+        used = [(s, getattr(self, s)) for s in SLOTS if getattr(self, s) is not None]
+        for slot, idx in used:
+            if isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx < self.n_channels:
+                raise TrackerError(f"channel map: {slot}={idx!r} is not a channel index 0..{self.n_channels - 1}")
+        left = self.left_x is not None and self.left_y is not None
+        right = self.right_x is not None and self.right_y is not None
+        if not (left or right):
+            raise TrackerError("channel map: needs left_x and left_y, or right_x and right_y "
+                               f"(got {', '.join(f'{s}={i}' for s, i in used) or 'nothing'})")
+        if (self.left_x is None) != (self.left_y is None) or (self.right_x is None) != (self.right_y is None):
+            raise TrackerError("channel map: each eye needs both its x and its y channel")
+        if self.unit not in ("pixels", "normalized"):
+            raise TrackerError(f"channel map: unit must be pixels or normalized, got {self.unit!r}")
+        if self.y_origin not in ("top", "bottom"):
+            raise TrackerError(f"channel map: y_origin must be top or bottom, got {self.y_origin!r}")
+
+    @property
+    def eyes(self) -> tuple[str, ...]:
+        return tuple(e for e in ("left", "right") if getattr(self, f"{e}_x") is not None)
+
+    def apply(self, data: NDArray[np.generic]) -> MappedGaze:
+        """Map a chunk (n_samples, n_channels) onto screen pixels."""
+        d = np.asarray(data, dtype=np.float64)
+        if d.ndim != 2 or d.shape[1] != self.n_channels:
+            raise TrackerError(f"channel map: expected samples of {self.n_channels} channels, got shape {d.shape}")
+        n = d.shape[0]
+        bad = np.zeros(n, dtype=bool)
+        if self.confidence is not None:
+            bad = ~(d[:, self.confidence] >= self.min_confidence)
+        w, h = self.screen_px
+        nan = np.full(n, np.nan)
+
+        def eye(ix: int | None, iy: int | None) -> tuple[F64, F64]:
+            if ix is None or iy is None:
+                return nan, nan
+            x, y = d[:, ix].copy(), d[:, iy].copy()
+            lost = bad | ~np.isfinite(x) | ~np.isfinite(y)
+            for v in self.missing_values:
+                lost |= (x == v) | (y == v)
+            if self.unit == "normalized":
+                x = x * w
+                y = (1.0 - y) * h if self.y_origin == "bottom" else y * h
+            x[lost] = np.nan
+            y[lost] = np.nan
+            return x, y
+
+        lx, ly = eye(self.left_x, self.left_y)
+        rx, ry = eye(self.right_x, self.right_y)
+        with np.errstate(invalid="ignore"):
+            x = np.where(np.isnan(lx), rx, np.where(np.isnan(rx), lx, (lx + rx) / 2))
+            y = np.where(np.isnan(ly), ry, np.where(np.isnan(ry), ly, (ly + ry) / 2))
+        pupils = [d[:, i] for i in (self.left_pupil, self.right_pupil) if i is not None]
+        if pupils:
+            p = np.stack(pupils)
+            p = np.where(np.isin(p, self.missing_values) | (p <= 0), np.nan, p)
+            count = np.isfinite(p).sum(axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                pupil = np.where(count > 0, np.nansum(p, axis=0) / count, np.nan)
+        else:
+            pupil = nan
+        return MappedGaze(lx, ly, rx, ry, x, y, pupil)
+
+
+def parse_mapping(text: str, n_channels: int, screen_px: tuple[int, int]) -> ChannelMap:
+    """``left_x=0,left_y=1,right_x=2,right_y=3[,left_pupil=4][,unit=normalized][,y_origin=bottom]``."""
+    fields: dict[str, object] = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        key, sep, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not value:
+            raise TrackerError(f"--channels {text!r}: expected key=value items, got {part!r}")
+        if key in SLOTS:
+            try:
+                fields[key] = int(value)
+            except ValueError as exc:
+                raise TrackerError(f"--channels {text!r}: {key} must be a channel index, got {value!r}") from exc
+        elif key == "unit":
+            fields["unit"] = _unit(value, f"--channels {text!r}")
+        elif key == "y_origin":
+            fields["y_origin"] = value
+        elif key == "min_confidence":
+            fields["min_confidence"] = float(value)
+        else:
+            raise TrackerError(f"--channels {text!r}: unknown key {key!r} (expected one of "
+                               f"{', '.join(SLOTS)}, unit, y_origin, min_confidence)")
+    try:
+        return ChannelMap(n_channels=n_channels, screen_px=screen_px, source="explicit", **fields)  # type: ignore[arg-type]
+    except TrackerError as exc:
+        raise TrackerError(f"--channels {text!r}: {exc}") from exc
+
+
+def _unit(value: str, where: str) -> str:
+    v = value.strip().lower()
+    if v in PIXEL_UNITS:
+        return "pixels"
+    if v in NORMALISED_UNITS:
+        return "normalized"
+    raise TrackerError(f"{where}: position unit {value!r} is not supported (pixels or normalized)")
+
+
+def from_metadata(channels: Sequence[Mapping[str, str]], n_channels: int,
+                  screen_px: tuple[int, int]) -> ChannelMap | None:
+    """A map from Gaze Meta-Data entries (label, eye, type, unit), or None if positions are not described."""
+    if len(channels) != n_channels:
+        return None
+    slots: dict[str, int] = {}
+    units: set[str] = set()
+    for i, ch in enumerate(channels):
+        ctype = ch.get("type", "").strip().lower()
+        eye = ch.get("eye", "").strip().lower()
+        eyes = ("left", "right") if eye in ("", "both", "binocular", "average", "cyclopean") else (eye,)
+        kind = {"screenx": "x", "screeny": "y", "diameter": "pupil", "pupilsize": "pupil",
+                "pupil": "pupil", "confidence": "confidence"}.get(ctype)
+        if kind is None:
+            continue
+        if kind == "confidence":
+            slots.setdefault("confidence", i)
+            continue
+        if kind in ("x", "y"):
+            units.add(_unit(ch.get("unit", ""), f"channel {i} ({ch.get('label', '')!r})"))
+        for e in eyes:
+            if e in ("left", "right"):
+                slots.setdefault(f"{e}_{kind}", i)
+    if not any(k.endswith("_x") for k in slots):
+        return None
+    if len(units) > 1:
+        raise TrackerError("stream metadata mixes pixel and normalised position channels")
+    return ChannelMap(n_channels=n_channels, screen_px=screen_px, unit=units.pop() if units else "pixels",
+                      source="metadata", **slots)  # type: ignore[arg-type]
+
+
+def preset(name: str, labels: Sequence[str], n_channels: int, screen_px: tuple[int, int]) -> ChannelMap:
+    """A manufacturer preset; channel positions come from the labels when present."""
+    layouts: dict[str, tuple[dict[str, str], dict[str, object]]] = {
+        "tobii": ({"left_x": "left_x", "left_y": "left_y", "right_x": "right_x", "right_y": "right_y",
+                   "left_pupil": "left_pupil", "right_pupil": "right_pupil"}, {"unit": "normalized"}),
+        "pupil": ({"left_x": "norm_pos_x", "left_y": "norm_pos_y", "right_x": "norm_pos_x",
+                   "right_y": "norm_pos_y", "left_pupil": "diameter1_3d", "right_pupil": "diameter0_3d",
+                   "confidence": "confidence"},
+                  {"unit": "normalized", "y_origin": "bottom", "min_confidence": 0.6}),
+        "eyelink": ({"left_x": "leftEyeX", "left_y": "leftEyeY", "right_x": "rightEyeX", "right_y": "rightEyeY",
+                     "left_pupil": "leftPupilArea", "right_pupil": "rightPupilArea"},
+                    {"missing_values": (0.0, -32768.0, 1e8)}),
+    }
+    default_order = {"tobii": ["left_x", "left_y", "left_pupil", "right_x", "right_y", "right_pupil"],
+                     "pupil": ["confidence", "norm_pos_x", "norm_pos_y"],
+                     "eyelink": ["leftEyeX", "leftEyeY", "rightEyeX", "rightEyeY", "leftPupilArea", "rightPupilArea"]}
+    key = name.strip().lower()
+    if key not in layouts:
+        raise TrackerError(f"unknown channel preset {name!r} (known: {', '.join(layouts)})")
+    slots_by_label, extra = layouts[key]
+    order = list(labels) if labels and len(labels) == n_channels else default_order[key]
+    slots = {}
+    for slot, label in slots_by_label.items():
+        if label in order and order.index(label) < n_channels:
+            slots[slot] = order.index(label)
+    try:
+        return ChannelMap(n_channels=n_channels, screen_px=screen_px, source=f"preset:{key}",
+                          **slots, **extra)  # type: ignore[arg-type]
+    except TrackerError as exc:
+        raise TrackerError(f"preset {key}: the stream's channels ({', '.join(order)}) do not fit: {exc}") from exc
+
+
+def detect_preset(name: str, labels: Sequence[str], n_channels: int) -> str | None:
+    """The preset whose labels (or stream name and channel count) this stream has, if any."""
+    have = set(labels)
+    if {"leftEyeX", "leftEyeY"} <= have or {"rightEyeX", "rightEyeY"} <= have:
+        return "eyelink"
+    if {"norm_pos_x", "norm_pos_y"} <= have:
+        return "pupil"
+    if {"left_x", "left_y", "left_pupil", "right_x"} <= have and n_channels == 6:
+        return "tobii"
+    if not labels:
+        lname = name.lower()
+        if lname.startswith("tobii") and n_channels == 6:
+            return "tobii"
+        if lname.startswith("eyelink") and n_channels >= 6:
+            return "eyelink"
+    return None
+
+
+def resolve_channel_map(stream_name: str, n_channels: int, channels: Sequence[Mapping[str, str]],
+                        screen_px: tuple[int, int], mapping: str | None = None,
+                        preset_name: str | None = None) -> ChannelMap:
+    """The channel map of a stream; raises :class:`TrackerError` naming the stream when none fits."""
+    if not (isinstance(screen_px, tuple) and len(screen_px) == 2 and all(v > 0 for v in screen_px)):
+        raise TrackerError(f"screen size must be two positive numbers of pixels, got {screen_px!r}")
+    labels = [c.get("label", "") for c in channels] if len(channels) == n_channels else []
+    if mapping:
+        return parse_mapping(mapping, n_channels, screen_px)
+    if preset_name:
+        return preset(preset_name, labels, n_channels, screen_px)
+    meta = from_metadata(channels, n_channels, screen_px)
+    if meta is not None:
+        return meta
+    found = detect_preset(stream_name, labels, n_channels)
+    if found:
+        return preset(found, labels, n_channels, screen_px)
+    shown = ", ".join(lab or "?" for lab in labels) if labels else "no channel metadata"
+    raise TrackerError(
+        f"stream {stream_name!r} ({n_channels} channels: {shown}) has no ScreenX/ScreenY channels in its "
+        f"metadata and matches no preset (tobii, pupil, eyelink); give the mapping, e.g. "
+        f"--channels left_x=0,left_y=1,right_x=2,right_y=3")

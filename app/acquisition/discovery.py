@@ -1,0 +1,167 @@
+"""Find gaze streams on LSL and describe them (rate, channel layout, host).
+
+A gaze stream is one of type ``Gaze`` (the XDF Gaze Meta-Data convention) or of the types
+that the manufacturers' LSL apps use (``Eyetracker`` for the Tobii Pro app); a stream can also
+be chosen by name or by source_id whatever its type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.core.errors import TrackerError
+
+GAZE_TYPES = ("Gaze", "Eyetracker", "EyeTracker", "eyetracker", "gaze")
+
+
+@dataclass(frozen=True)
+class StreamDescription:
+    """What ``povlab streams`` lists about one stream; ``info`` is the ``pylsl.StreamInfo``."""
+
+    name: str
+    type: str
+    source_id: str
+    rate_hz: float
+    n_channels: int
+    channel_format: str
+    hostname: str
+    uid: str
+    channels: tuple[dict[str, str], ...]  # desc/channels/channel entries (label, eye, type, unit)
+    info: Any  # the full pylsl.StreamInfo (with desc), e.g. for the recorder
+    resolved: Any = None  # the StreamInfo from resolution (with the address); inlets open from it
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(c.get("label", "") for c in self.channels)
+
+    def summary(self) -> str:
+        labels = ",".join(lab or "?" for lab in self.labels) if self.channels else f"{self.n_channels} undescribed"
+        rate = f"{self.rate_hz:g} Hz" if self.rate_hz > 0 else "irregular"
+        return (f"{self.name}  type={self.type}  source_id={self.source_id or '-'}  {rate}  "
+                f"channels={labels}  host={self.hostname}")
+
+
+_FORMATS = {1: "float32", 2: "double64", 3: "string", 4: "int32", 5: "int16", 6: "int8", 7: "int64"}
+
+
+def read_channels(info: Any) -> tuple[dict[str, str], ...]:
+    """``desc/channels/channel`` children of a ``pylsl.StreamInfo`` as dicts of their text values."""
+    out = []
+    ch = info.desc().child("channels").child("channel")
+    while not ch.empty():
+        entry: dict[str, str] = {}
+        field = ch.first_child()
+        while not field.empty():
+            entry[field.name()] = field.child_value()
+            field = field.next_sibling()
+        out.append(entry)
+        ch = ch.next_sibling("channel")
+    return tuple(out)
+
+
+def read_desc_values(info: Any, child: str) -> dict[str, str]:
+    """Text values of one ``desc/<child>`` node (e.g. the simulator's ``screen``)."""
+    node = info.desc().child(child)
+    out: dict[str, str] = {}
+    field = node.first_child()
+    while not field.empty():
+        out[field.name()] = field.child_value()
+        field = field.next_sibling()
+    return out
+
+
+def describe(info: Any, resolved: Any = None) -> StreamDescription:
+    """A :class:`StreamDescription` of a full ``pylsl.StreamInfo`` (with desc).
+
+    ``resolved`` is the info that resolution returned (it carries the outlet's address, which
+    the full info fetched from an inlet lacks); inlets must be opened from it.
+    """
+    return StreamDescription(
+        name=info.name(), type=info.type(), source_id=info.source_id(), rate_hz=float(info.nominal_srate()),
+        n_channels=int(info.channel_count()), channel_format=_FORMATS.get(info.channel_format(), "?"),
+        hostname=info.hostname(), uid=info.uid(), channels=read_channels(info), info=info,
+        resolved=resolved if resolved is not None else info)
+
+
+def _predicate(name: str | None, source_id: str | None, stream_type: str | None) -> str:
+    parts = []
+    if name:
+        parts.append(f"name='{_quote(name)}'")
+    if source_id:
+        parts.append(f"source_id='{_quote(source_id)}'")
+    if stream_type:
+        parts.append(f"type='{_quote(stream_type)}'")
+    elif not parts:
+        parts.append("(" + " or ".join(f"type='{t}'" for t in GAZE_TYPES) + ")")
+    return " and ".join(parts)
+
+
+def _quote(value: str) -> str:
+    if "'" in value:
+        raise TrackerError(f"stream names and ids with a quote are not supported: {value!r}")
+    return value
+
+
+def find_streams(name: str | None = None, source_id: str | None = None, stream_type: str | None = None,
+                 timeout: float = 2.0, gaze_only: bool = True) -> list[StreamDescription]:
+    """Streams visible within ``timeout`` seconds, with full metadata, sorted by name.
+
+    Without any filter: every gaze stream. With ``gaze_only=False`` and no filter: every stream.
+    """
+    import pylsl
+
+    if timeout <= 0:
+        raise TrackerError(f"discovery timeout must be > 0 s, got {timeout}")
+    if not (name or source_id or stream_type) and not gaze_only:
+        found = pylsl.resolve_streams(wait_time=timeout)
+    else:
+        # resolve_bypred returns as soon as one stream matches; wait the whole timeout only when listing
+        found = pylsl.resolve_bypred(_predicate(name, source_id, stream_type), 0, timeout)
+    out = []
+    seen = set()
+    for short in found:
+        if short.uid() in seen:
+            continue
+        seen.add(short.uid())
+        out.append(describe(_full_info(short, timeout), short))
+    return sorted(out, key=lambda d: (d.name, d.source_id))
+
+
+def _full_info(short: Any, timeout: float) -> Any:
+    """The full StreamInfo (with desc) of a resolved stream; resolution results carry no desc."""
+    import pylsl
+    from pylsl.util import TimeoutError as LslTimeoutError
+
+    inlet = pylsl.StreamInlet(short, max_buflen=1)
+    try:
+        return inlet.info(timeout=max(timeout, 1.0))
+    except LslTimeoutError as exc:
+        raise TrackerError(f"stream {short.name()!r} on {short.hostname()} did not send its metadata "
+                           f"within {max(timeout, 1.0):g} s") from exc
+    finally:
+        inlet.close_stream()
+
+
+def find_gaze_stream(name: str | None = None, source_id: str | None = None, timeout: float = 5.0) -> StreamDescription:
+    """The one gaze stream to record (by name and/or source_id, else the only one of a gaze type).
+
+    Raises :class:`TrackerError` when none appears within ``timeout`` or several match.
+    """
+    import pylsl
+
+    if timeout <= 0:
+        raise TrackerError(f"tracker timeout must be > 0 s, got {timeout}")
+    pred = _predicate(name, source_id, None)
+    found = pylsl.resolve_bypred(pred, 1, timeout)
+    if not found:
+        what = " and ".join(f"{k} {v!r}" for k, v in (("name", name), ("source_id", source_id)) if v)
+        raise TrackerError(f"no tracker stream {('with ' + what) if what else 'of type ' + '/'.join(GAZE_TYPES[:2])} "
+                           f"found on LSL within {timeout:g} s (is the tracker's LSL app running? "
+                           f"`povlab streams` lists what is visible)")
+    uids = {s.uid() for s in found}
+    if len(uids) > 1:
+        names = ", ".join(sorted(f"{s.name()} ({s.source_id() or 'no source_id'})" for s in found))
+        raise TrackerError(f"several tracker streams found ({names}); choose one with --tracker-name or "
+                           f"--tracker-source-id")
+    return describe(_full_info(found[0], timeout), found[0])

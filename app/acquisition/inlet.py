@@ -1,0 +1,232 @@
+"""Gaze acquisition: an LSL inlet on a worker thread that fills a preallocated ring buffer.
+
+Usage (the session, the GUI and the benchmark all do this)::
+
+    acq = GazeAcquisition.connect(source_id="...", screen_px=(1920, 1080), on_gap=mark_gap)
+    acq.start()
+    block, idx = acq.buffer.since(idx)       # new samples (t in LSL clock s, x/y in screen px)
+    acq.counters                             # received, lost, invalid, gaps, cpu_s, ...
+    acq.stream_info                          # the tracker's pylsl.StreamInfo (for the recorder)
+    acq.stop()
+
+- Clock correction: liblsl's ``proc_clocksync`` adds the tracker machine's clock offset to every
+  time stamp, so the buffer is in this machine's LSL clock (``pylsl.local_clock()``).
+  ``dejitter=True`` adds ``proc_dejitter`` (for trackers that stamp samples on arrival).
+- Lost samples: a step between successive time stamps longer than 1.5 nominal periods counts
+  ``round(step * rate) - 1`` samples as lost; a step longer than ``gap_s`` (default 0.25 s) is a gap.
+- Gaps: when no sample arrives for ``stall_s`` the acquisition calls ``on_gap_start(last_t)``;
+  when samples come back (liblsl recovers a stream with the same source_id by itself; without
+  one, the worker resolves it again by name, type and host) it calls ``on_gap(start, end)`` with
+  the last time stamp before and the first after, and appends the pair to :attr:`gaps`.
+- Errors on the worker thread are logged and turn the acquisition off (``counters.error``); with
+  ``POVLAB_RAISE_WORKER_ERRORS=1`` (set by the tests' conftest) they are re-raised on the worker
+  and again by :meth:`stop`, so a test fails instead of passing over a dead stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.acquisition.channels import ChannelMap, resolve_channel_map
+from app.acquisition.discovery import StreamDescription, describe, find_gaze_stream
+from app.core.errors import TrackerError
+from app.core.gaze import GazeRingBuffer
+
+log = logging.getLogger(__name__)
+
+_DTYPES = {"float32": np.float32, "double64": np.float64, "int32": np.int32, "int16": np.int16,
+           "int8": np.int8, "int64": np.int64}
+
+
+@dataclass(frozen=True)
+class Counters:
+    received: int  # samples taken from the inlet
+    lost: int  # samples missing inside the stream (steps longer than 1.5 periods, shorter than a gap)
+    invalid: int  # samples without a valid gaze position (blinks, track loss, low confidence)
+    gaps: int  # times the stream vanished (or paused longer than gap_s) and came back
+    last_timestamp: float | None  # newest sample, LSL clock s
+    cpu_s: float  # CPU time spent by the worker thread
+    running: bool
+    stalled: bool  # no sample for longer than stall_s right now
+    error: str | None  # why the worker stopped, if it failed
+
+
+class GazeAcquisition:
+    """Reads one tracker stream on a worker thread into :attr:`buffer` (a :class:`GazeRingBuffer`)."""
+
+    def __init__(self, stream: StreamDescription | Any, channel_map: ChannelMap | None = None, *,
+                 screen_px: tuple[int, int] = (1920, 1080), mapping: str | None = None, preset: str | None = None,
+                 buffer_s: float = 120.0, eye: str = "average",
+                 on_gap: Callable[[float, float], None] | None = None,
+                 on_gap_start: Callable[[float], None] | None = None,
+                 poll_s: float = 0.005, gap_s: float = 0.25, stall_s: float = 0.5, dejitter: bool = False) -> None:
+        self.stream = stream if isinstance(stream, StreamDescription) else describe(stream)
+        if self.stream.channel_format not in _DTYPES:
+            raise TrackerError(f"stream {self.stream.name!r}: channel format {self.stream.channel_format} "
+                               f"cannot carry gaze positions")
+        if eye not in ("average", "left", "right"):
+            raise TrackerError(f"eye must be average, left or right, got {eye!r}")
+        self.channel_map = channel_map or resolve_channel_map(
+            self.stream.name, self.stream.n_channels, self.stream.channels, screen_px, mapping, preset)
+        if eye != "average" and eye not in self.channel_map.eyes:
+            raise TrackerError(f"stream {self.stream.name!r} has no {eye} eye channels "
+                               f"(eyes: {', '.join(self.channel_map.eyes)})")
+        self.rate_hz = self.stream.rate_hz
+        self.buffer = GazeRingBuffer(buffer_s, self.rate_hz if self.rate_hz > 0 else 1000.0)
+        self.eye = eye
+        self.gaps: list[tuple[float, float]] = []
+        self.on_gap, self.on_gap_start = on_gap, on_gap_start
+        self.poll_s, self.gap_s, self.stall_s, self.dejitter = poll_s, gap_s, stall_s, dejitter
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._received = self._lost = self._invalid = 0
+        self._last_ts: float | None = None
+        self._last_rx = 0.0
+        self._stalled = False
+        self._cpu_s = 0.0
+        self._error: BaseException | None = None
+
+    @classmethod
+    def connect(cls, name: str | None = None, source_id: str | None = None, timeout: float = 5.0,
+                **kwargs: Any) -> GazeAcquisition:
+        """Find the tracker stream (see :func:`find_gaze_stream`) and build an acquisition for it."""
+        return cls(find_gaze_stream(name=name, source_id=source_id, timeout=timeout), **kwargs)
+
+    @property
+    def stream_info(self) -> Any:
+        """The tracker's ``pylsl.StreamInfo`` (full metadata), e.g. for the recorder."""
+        return self.stream.info
+
+    @property
+    def counters(self) -> Counters:
+        with self._lock:
+            return Counters(self._received, self._lost, self._invalid, len(self.gaps), self._last_ts, self._cpu_s,
+                            self._thread is not None and self._thread.is_alive(), self._stalled,
+                            None if self._error is None else f"{type(self._error).__name__}: {self._error}")
+
+    def start(self) -> GazeAcquisition:
+        if self._thread is not None:
+            raise TrackerError("acquisition already started")
+        self._thread = threading.Thread(target=self._run, name=f"gaze-{self.stream.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the worker; with POVLAB_RAISE_WORKER_ERRORS=1 re-raise the error it died of."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._error is not None and os.environ.get("POVLAB_RAISE_WORKER_ERRORS") == "1":
+            raise self._error
+
+    def __enter__(self) -> GazeAcquisition:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # worker -----------------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:
+            with self._lock:
+                self._error = exc
+            log.exception("gaze acquisition of %s stopped", self.stream.name)
+            if os.environ.get("POVLAB_RAISE_WORKER_ERRORS") == "1":
+                raise
+
+    def _open_inlet(self, info: Any) -> Any:
+        import pylsl
+
+        flags = pylsl.proc_clocksync | (pylsl.proc_dejitter if self.dejitter else 0)
+        inlet = pylsl.StreamInlet(info, max_buflen=max(int(self.buffer.capacity / max(self.rate_hz, 1)), 30),
+                                  recover=True, processing_flags=flags)
+        inlet.open_stream(timeout=5.0)
+        return inlet
+
+    def _loop(self) -> None:
+        from pylsl.util import LostError
+
+        n_ch = self.stream.n_channels
+        max_chunk = int(max(1024, self.rate_hz * 1.0))
+        dest = np.empty((max_chunk, n_ch), dtype=_DTYPES[self.stream.channel_format])
+        inlet: Any = self._open_inlet(self.stream.resolved)
+        self._last_rx = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                _, ts = inlet.pull_chunk(timeout=0.0, max_samples=max_chunk, dest_obj=dest, as_numpy=True)
+            except LostError:
+                inlet = self._reconnect()
+                if inlet is None:
+                    break
+                continue
+            n = len(ts)
+            if n:
+                self._ingest(dest[:n], np.asarray(ts, dtype=np.float64))
+                if n == max_chunk:
+                    continue
+            elif not self._stalled and time.monotonic() - self._last_rx > self.stall_s and self._last_ts is not None:
+                with self._lock:
+                    self._stalled = True
+                if self.on_gap_start is not None:
+                    self.on_gap_start(self._last_ts)
+            self._cpu_s = time.thread_time()
+            self._stop.wait(self.poll_s)
+        self._cpu_s = time.thread_time()
+
+    def _reconnect(self) -> Any:
+        """Resolve the stream again (same source_id, or same name, type and host) until it is back."""
+        import pylsl
+
+        s = self.stream
+        parts = [f"name='{s.name}'", f"type='{s.type}'"]
+        parts.append(f"source_id='{s.source_id}'" if s.source_id else f"hostname='{s.hostname}'")
+        while not self._stop.is_set():
+            found = pylsl.resolve_bypred(" and ".join(parts), 1, 0.5)
+            if found:
+                return self._open_inlet(found[0])
+        return None
+
+    def _ingest(self, data: np.ndarray, ts: np.ndarray) -> None:
+        prev = self._last_ts
+        steps = np.diff(ts, prepend=ts[0] if prev is None else prev)
+        lost = 0
+        new_gaps: list[tuple[float, float]] = []
+        big = steps > self.gap_s
+        if self.rate_hz > 0:
+            small = (steps > 1.5 / self.rate_hz) & ~big
+            if small.any():
+                lost = int(np.sum(np.rint(steps[small] * self.rate_hz) - 1))
+        for k in np.flatnonzero(big):
+            start = float(ts[k - 1]) if k > 0 else float(prev if prev is not None else ts[k])
+            new_gaps.append((start, float(ts[k])))
+        m = self.channel_map.apply(data)
+        if self.eye == "left":
+            x, y = m.left_x, m.left_y
+        elif self.eye == "right":
+            x, y = m.right_x, m.right_y
+        else:
+            x, y = m.x, m.y
+        invalid = int(np.count_nonzero(np.isnan(x) | np.isnan(y)))
+        self.buffer.extend(ts, x, y, m.pupil)
+        with self._lock:
+            self._received += len(ts)
+            self._lost += lost
+            self._invalid += invalid
+            self._last_ts = float(ts[-1])
+            self._stalled = False
+            self.gaps.extend(new_gaps)
+        self._last_rx = time.monotonic()
+        if self.on_gap is not None:
+            for start, end in new_gaps:
+                self.on_gap(start, end)

@@ -1,0 +1,202 @@
+"""A simulated eye tracker: an LSL ``Gaze`` outlet that publishes realistic gaze in real time.
+
+Usage::
+
+    sim = SimulatedTracker(rate_hz=1000, protocol=protocol, source_id="sim-1", seed=1).start()
+    ...   # GazeAcquisition.connect(source_id="sim-1") sees it like any tracker
+    sim.stop()
+
+The outlet (:data:`app.core.streams.SIM_GAZE`: left/right x/y in screen pixels, pupils in mm)
+carries the XDF Gaze Meta-Data in ``desc/channels`` and the screen geometry in ``desc/screen``.
+The gaze comes from :class:`app.core.synthetic_gaze.GazeStream`; samples are stamped on a
+regular grid ``t0 + k / rate`` of the LSL clock and published ``latency_s`` after their time.
+
+With a protocol the tracker follows the session's markers stream (``PovLab-Markers``, or the one
+with ``markers_source_id``): ``STIM_ONSET`` of trial ``TRIALID n`` starts a reading-and-viewing
+scanpath over that trial's layout (:func:`app.core.synthetic_gaze.plan_scanpath`), switched at the
+marker's own time stamp; ``FIXCROSS_ONSET`` and ``STIM_OFFSET`` send the eye to the screen centre.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from typing import Any
+
+import numpy as np
+
+from app.acquisition.outlets import Outlet, open_outlet
+from app.core.errors import TrackerError
+from app.core.geometry import ScreenGeometry
+from app.core.layout import TrialLayout, layout_trial
+from app.core.markers import MARKER_STREAM_NAME, MARKER_STREAM_TYPE, parse_marker
+from app.core.protocol import Protocol
+from app.core.streams import SIM_GAZE
+from app.core.synthetic_gaze import GazeStream, SimParams, SyntheticGaze, Target, plan_scanpath
+
+log = logging.getLogger(__name__)
+
+
+class SimulatedTracker:
+    """Publishes simulated binocular gaze on LSL until :meth:`stop` (see the module docstring)."""
+
+    def __init__(self, rate_hz: float = 1000.0, geometry: ScreenGeometry | None = None,
+                 params: SimParams | None = None, protocol: Protocol | None = None, source_id: str | None = None,
+                 markers_source_id: str | None = None, seed: int | None = None, chunk_s: float = 0.01,
+                 latency_s: float = 0.02) -> None:
+        if not (60 <= rate_hz <= 2000):
+            raise TrackerError(f"simulated tracker: rate must be within 60..2000 Hz, got {rate_hz:g}")
+        self.rate_hz = float(rate_hz)
+        self.geometry = geometry or (protocol.screen if protocol is not None else ScreenGeometry())
+        self.params = params or SimParams()
+        self.protocol = protocol
+        self.source_id = source_id or f"povlab-sim-{uuid.uuid4().hex[:8]}"
+        self.markers_source_id = markers_source_id
+        self.chunk_s, self.latency_s = chunk_s, latency_s
+        self._rng = np.random.default_rng(seed)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._outlet: Outlet | None = None
+        self._stream: GazeStream | None = None
+        self._layouts: dict[int, TrialLayout] = {}
+        self._trial = 0
+        self.samples_pushed = 0
+        self.markers_seen = 0
+        self.error: BaseException | None = None
+
+    @property
+    def info(self) -> Any:
+        """The outlet's ``pylsl.StreamInfo``."""
+        if self._outlet is None:
+            raise TrackerError("simulated tracker not started")
+        return self._outlet.info
+
+    def start(self) -> SimulatedTracker:
+        import pylsl
+
+        g = self.geometry
+        desc = {"screen": {"width_px": g.width_px, "height_px": g.height_px, "width_cm": g.width_cm,
+                           "height_cm": g.height_cm, "distance_cm": g.distance_cm},
+                "simulation": {"precision_rms_s2s_deg": self.params.precision_rms_s2s_deg,
+                               "accuracy_offset_deg": " ".join(map(str, self.params.accuracy_offset_deg))}}
+        self._outlet = open_outlet(SIM_GAZE, self.source_id, self.rate_hz, desc=desc)
+        self._stream = GazeStream(self.rate_hz, g, self.params, self._rng, t0=pylsl.local_clock())
+        self._spawn(self._publish, "sim-gaze")
+        if self.protocol is not None:
+            self._spawn(self._follow_markers, "sim-markers")
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(5.0)
+        self._threads = []
+        if self._outlet is not None:
+            self._outlet.close()
+            self._outlet = None
+        if self.error is not None and os.environ.get("POVLAB_RAISE_WORKER_ERRORS") == "1":
+            raise self.error
+
+    def __enter__(self) -> SimulatedTracker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _spawn(self, target: Any, name: str) -> None:
+        def guarded() -> None:
+            try:
+                target()
+            except BaseException as exc:
+                self.error = exc
+                log.exception("simulated tracker: %s failed", name)
+                if os.environ.get("POVLAB_RAISE_WORKER_ERRORS") == "1":
+                    raise
+
+        t = threading.Thread(target=guarded, name=name, daemon=True)
+        self._threads.append(t)
+        t.start()
+
+    # publishing --------------------------------------------------------------------------------
+    def _push(self, g: SyntheticGaze) -> None:
+        n = len(g.block)
+        if n == 0 or self._outlet is None:
+            return
+        b = g.block
+        half = 0.1 * self.geometry.px_per_deg  # vergence: each eye 0.1 deg off the cyclopean gaze
+        eye_noise = self._rng.normal(0, 0.25 * self.params.precision_rms_s2s_deg * self.geometry.px_per_deg, (n, 2))
+        data = np.empty((n, 6))
+        data[:, 0] = b.x - half + eye_noise[:, 0]
+        data[:, 1] = b.y + eye_noise[:, 1]
+        data[:, 2] = b.x + half - eye_noise[:, 0]  # the two eyes' noise cancels in their mean
+        data[:, 3] = b.y - eye_noise[:, 1]
+        data[:, 4] = b.pupil
+        data[:, 5] = b.pupil * 1.02
+        self._outlet.push_chunk(data, float(b.t[-1]))
+        self.samples_pushed += n
+
+    def _publish(self) -> None:
+        import pylsl
+
+        assert self._stream is not None
+        while not self._stop.wait(self.chunk_s):
+            with self._lock:
+                self._push(self._stream.read_until(pylsl.local_clock() - self.latency_s))
+
+    # following the session ---------------------------------------------------------------------
+    def _follow_markers(self) -> None:
+        import pylsl
+
+        parts = [f"name='{MARKER_STREAM_NAME}'", f"type='{MARKER_STREAM_TYPE}'"]
+        if self.markers_source_id:
+            parts.append(f"source_id='{self.markers_source_id}'")
+        inlet = None
+        while inlet is None and not self._stop.is_set():
+            found = pylsl.resolve_bypred(" and ".join(parts), 1, 0.5)
+            if found:
+                inlet = pylsl.StreamInlet(found[0], processing_flags=pylsl.proc_clocksync)
+        while inlet is not None and not self._stop.is_set():
+            sample, ts = inlet.pull_sample(timeout=0.05)
+            if sample:
+                self.on_marker(str(sample[0]), float(ts))
+
+    def on_marker(self, text: str, timestamp: float) -> None:
+        """React to one session marker (also callable directly, e.g. by an in-process session)."""
+        m = parse_marker(text)
+        self.markers_seen += 1
+        if m.kind == "TRIALID" and m.args:
+            try:
+                self._trial = int(m.args[0])
+            except ValueError:
+                self._trial = 0
+            return
+        targets: list[Target] | None = None
+        if m.kind in ("FIXCROSS_ONSET", "STIM_OFFSET", "VALIDATION_END"):
+            cx, cy = self.geometry.width_px / 2, self.geometry.height_px / 2
+            targets = [Target(cx, cy, 0.5)]
+        elif m.kind == "VALIDATION_TARGET" and len(m.args) >= 3:
+            targets = [Target(float(m.args[1]), float(m.args[2]), 1.5)]
+        elif m.kind == "STIM_ONSET":
+            layout = self._layout(self._trial)
+            if layout is not None and self.protocol is not None:
+                targets = plan_scanpath(layout, self._rng, max_duration_s=self.protocol.timing.max_trial_s)
+        if targets is None or self._stream is None:
+            return
+        with self._lock:
+            # emit everything up to the marker's time with the old plan, then switch at that time
+            self._push(self._stream.read_until(timestamp))
+            self._stream.follow(targets)
+
+    def _layout(self, number: int) -> TrialLayout | None:
+        if self.protocol is None:
+            return None
+        trials = self.protocol.all_trials
+        if not 1 <= number <= len(trials):
+            log.warning("simulated tracker: marker names trial %d, the protocol has %d", number, len(trials))
+            return None
+        if number not in self._layouts:
+            self._layouts[number] = layout_trial(self.protocol, trials[number - 1])
+        return self._layouts[number]
