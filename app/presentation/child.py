@@ -69,15 +69,15 @@ def open_window(protocol: Protocol, options: PresenterOptions) -> Any:
     for key in ("allowUsageStats", "checkForUpdates"):  # never reach out to the network
         if key in prefs.connections:
             prefs.connections[key] = False
-    from psychopy import logging, monitors, visual
-
-    logging.console.setLevel(logging.ERROR)
     s, d = protocol.screen, protocol.display
-    mon = monitors.Monitor("povlab", width=s.width_cm, distance=s.distance_cm, autoLog=False)
-    mon.setSizePix((s.width_px, s.height_px))
     fullscr = d.fullscreen if options.windowed is None else not options.windowed
     where = f"display {os.environ.get('DISPLAY', '(default)')!r}, screen {d.screen_index}"
-    try:
+    try:  # importing psychopy.visual already connects to the display (pyglet's shadow window)
+        from psychopy import logging, monitors, visual
+
+        logging.console.setLevel(logging.ERROR)
+        mon = monitors.Monitor("povlab", width=s.width_cm, distance=s.distance_cm, autoLog=False)
+        mon.setSizePix((s.width_px, s.height_px))
         win = visual.Window(size=(s.width_px, s.height_px), fullscr=fullscr, screen=d.screen_index,
                             color=d.background, colorSpace="hex", units="pix", allowGUI=not fullscr,
                             winType="pyglet", monitor=mon, checkTiming=False, waitBlanking=True, autoLog=False)
@@ -98,15 +98,15 @@ class Runner:
     """Shows one protocol in one window and reports through ``conn``."""
 
     def __init__(self, conn: Any, protocol: Protocol, options: PresenterOptions) -> None:
+        self.conn, self.protocol, self.options = conn, protocol, options
+        self.layouts = preflight(protocol)
+        self.win = open_window(protocol, options)
         from psychopy import core, event
         from pylsl import local_clock
 
         from app.presentation.screens import Screens
 
-        self.conn, self.protocol, self.options = conn, protocol, options
         self.core, self.event, self.local_clock = core, event, local_clock
-        self.layouts = preflight(protocol)
-        self.win = open_window(protocol, options)
         self.screens = Screens(self.win, protocol)
         self.sim = (SimulatedParticipant(options.sim_seed, rt_median_s=options.sim_rt_median_s)
                     if options.simulate_participant else None)
