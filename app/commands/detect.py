@@ -1,0 +1,75 @@
+"""``povlab detect INPUT --events-out EVENTS.tsv``: fixations, saccades, PSOs and blinks offline.
+
+INPUT is a CSV with the header ``time,x,y`` or a BIDS eye-tracking physio file with its JSON
+sidecar (see :mod:`app.detection.gazefile`). The events go to EVENTS.tsv (BIDS physioevents
+columns plus position, amplitude and peak velocity) with every parameter in the JSON sidecar
+beside it; ``--samples-out`` writes one label per input row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from app.core.errors import GazeDataError, PovLabError
+from app.core.geometry import ScreenGeometry
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from app.detection.pipeline import DEFAULT_METHOD, METHODS
+
+    p = sub.add_parser("detect", help="detect gaze events in a recording (CSV time,x,y or BIDS physio)",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("input", type=Path, metavar="INPUT", help="time,x,y CSV or BIDS *_physio.tsv[.gz] with sidecar")
+    p.add_argument("--events-out", type=Path, required=True, metavar="EVENTS.tsv")
+    p.add_argument("--samples-out", type=Path, metavar="SAMPLES.tsv", help="one label per input row")
+    p.add_argument("--method", default=DEFAULT_METHOD, choices=sorted(METHODS),
+                   help="; ".join(f"{k}: {v[1]}" for k, v in METHODS.items()) + f" (default {DEFAULT_METHOD})")
+    p.add_argument("--screen-px", type=int, nargs=2, metavar=("W", "H"))
+    p.add_argument("--screen-cm", type=float, nargs=2, metavar=("W", "H"))
+    p.add_argument("--distance-cm", type=float, metavar="D")
+    p.add_argument("--rate", type=float, metavar="HZ",
+                   help="nominal sampling rate (default: the sidecar's, else 1 / median sample interval)")
+    p.set_defaults(func=run)
+
+
+def _geometry(args: argparse.Namespace, from_file: ScreenGeometry | None) -> tuple[ScreenGeometry, bool]:
+    given = [args.screen_px, args.screen_cm, args.distance_cm]
+    if all(v is None for v in given):
+        return (from_file, False) if from_file is not None else (ScreenGeometry(), True)
+    if any(v is None for v in given):
+        raise GazeDataError("detect: give --screen-px W H, --screen-cm W H and --distance-cm D together")
+    return ScreenGeometry(args.screen_px[0], args.screen_px[1], args.screen_cm[0], args.screen_cm[1],
+                          args.distance_cm), False
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.detection.gazefile import read_gaze, sidecar_path, write_events, write_samples
+    from app.detection.pipeline import detect
+
+    src = args.input.resolve()
+    outs = [p for p in (args.events_out, args.samples_out) if p is not None]
+    protected = {src, sidecar_path(src).resolve()}
+    for out in outs + [sidecar_path(args.events_out)]:
+        if out.resolve() in protected:
+            raise GazeDataError(f"detect: {out} would overwrite the input; choose another output path")
+    if args.rate is not None and not args.rate > 0:
+        raise GazeDataError(f"detect: --rate must be positive, got {args.rate}")
+    data = read_gaze(args.input, args.rate)
+    try:
+        geometry, assumed = _geometry(args, data.geometry)
+    except PovLabError as exc:
+        raise GazeDataError(f"detect: {exc}") from exc
+    if assumed:
+        print(f"povlab detect: no screen geometry given; assuming {geometry} (pass --screen-px/--screen-cm/"
+              "--distance-cm)", file=sys.stderr)
+    rate = args.rate if args.rate is not None else data.rate_hz
+    result = detect(data.block, geometry, method=args.method, rate_hz=rate)
+    side = write_events(args.events_out, result)
+    if args.samples_out is not None:
+        write_samples(args.samples_out, data.block.t, result)
+    counts = {k: len(result.of_kind(k)) for k in ("fixation", "saccade", "pso", "blink", "track_loss")}
+    print(f"{args.events_out}: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+          + f" ({args.method}, {len(data.block)} samples); parameters in {side}")
+    return 0

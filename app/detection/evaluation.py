@@ -1,0 +1,102 @@
+"""Agreement of the detectors with expert-coded recordings (sample-level Cohen's kappa).
+
+The reference data are the six EyeLink 1000 Plus recordings of Zemblys et al. 2018 ("Using
+machine learning to detect events in eye-tracking data", Behav Res Methods 50:160-181;
+github.com/r-zemblys/irf, ``etdata/lookAtPoint_EL``), every sample labelled by an expert:
+0 undefined, 1 fixation, 2 saccade, 3 PSO, 5 blink. Kappa is one-vs-rest per class over all
+samples (Hooge et al. 2018, "Is human classification by experienced untrained observers a gold
+standard in fixation detection?", Behav Res Methods 50:1864, use the same measure).
+
+``python -m app.detection.evaluation [DATA_DIR]`` prints the table that docs/detection.md holds.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from app.core.errors import GazeDataError
+from app.core.events import LABEL_CODES, cohen_kappa
+from app.core.gaze import GazeBlock
+from app.core.geometry import ScreenGeometry
+
+
+@dataclass(frozen=True)
+class CodedRecording:
+    name: str
+    block: GazeBlock  # screen pixels, NaN during track loss
+    expert: NDArray[np.uint8]
+    geometry: ScreenGeometry
+
+
+def irf_geometry(folder: Path) -> ScreenGeometry:
+    try:
+        geom = json.loads((folder / "db_config.json").read_text(encoding="utf-8"))["geom"]
+        return ScreenGeometry(int(geom["display_width_pix"]), int(geom["display_height_pix"]),
+                              geom["screen_width"] / 10, geom["screen_height"] / 10, geom["eye_distance"] / 10)
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise GazeDataError(f"{folder / 'db_config.json'}: cannot read the screen geometry ({exc})") from exc
+
+
+def load_irf(folder: Path) -> list[CodedRecording]:
+    """The expert-coded recordings of an irf ``etdata`` folder, converted from degrees to pixels."""
+    geometry = irf_geometry(folder)
+    out = []
+    for path in sorted(folder.glob("*.npy")):
+        d = np.load(path)
+        x, y = geometry.deg_to_px(d["x"].astype(np.float64), d["y"].astype(np.float64))
+        lost = ~d["status"] | ~np.isfinite(x) | ~np.isfinite(y)
+        x[lost] = np.nan
+        y[lost] = np.nan
+        out.append(CodedRecording(path.stem, GazeBlock.from_arrays(d["t"], x, y), d["evt"].astype(np.uint8),
+                                  geometry))
+    if not out:
+        raise GazeDataError(f"{folder}: no .npy recordings found")
+    return out
+
+
+def kappas(ours: NDArray[np.uint8], expert: NDArray[np.uint8]) -> dict[str, float]:
+    return {kind: cohen_kappa(ours == LABEL_CODES[kind], expert == LABEL_CODES[kind])
+            for kind in ("fixation", "saccade", "pso", "blink")}
+
+
+def evaluate(recordings: list[CodedRecording], method: str, **kwargs: object) -> dict[str, float]:
+    """Kappa per class over all recordings pooled, and the mean over recordings."""
+    from app.detection.pipeline import detect
+
+    ours, ref, per = [], [], []
+    for rec in recordings:
+        res = detect(rec.block, rec.geometry, method=method, **kwargs)  # type: ignore[arg-type]
+        ours.append(res.labels)
+        ref.append(rec.expert)
+        per.append(kappas(res.labels, rec.expert))
+    pooled = kappas(np.concatenate(ours), np.concatenate(ref))
+    out = {f"{k}_pooled": v for k, v in pooled.items()}
+    out.update({f"{k}_mean": float(np.mean([p[k] for p in per])) for k in pooled})
+    out.update({f"{k}_min": float(np.min([p[k] for p in per])) for k in pooled})
+    return out
+
+
+def main(argv: list[str]) -> int:
+    from app.detection.pipeline import METHODS
+
+    folder = Path(argv[0]) if argv else Path(__file__).resolve().parents[3] / "shared/data/irf_lookatpoint"
+    recs = load_irf(folder)
+    print("| method | fixation kappa (pooled / mean / worst file) | saccade kappa (pooled / mean / worst) "
+          "| PSO kappa (pooled) | blink kappa (pooled) |")
+    print("|---|---|---|---|---|")
+    for method in METHODS:
+        r = evaluate(recs, method)
+        print(f"| {method} | {r['fixation_pooled']:.3f} / {r['fixation_mean']:.3f} / {r['fixation_min']:.3f} "
+              f"| {r['saccade_pooled']:.3f} / {r['saccade_mean']:.3f} / {r['saccade_min']:.3f} "
+              f"| {r['pso_pooled']:.3f} | {r['blink_pooled']:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

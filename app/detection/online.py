@@ -1,0 +1,166 @@
+"""Online (streaming) I-VT and I-DT: events as the samples arrive, the same as offline.
+
+The live session calls :meth:`OnlineDetector.feed` with each new chunk taken from the gaze
+ring buffer (:class:`app.core.gaze.GazeRingBuffer`) and gets the events that this chunk
+completed; :meth:`OnlineDetector.flush` ends the stream. Work per chunk is proportional to
+the chunk plus a constant (the differentiator's ``2k`` samples of history, the I-DT window):
+
+- velocity: :func:`~app.detection.velocity.smoothed_velocity` over the last ``2k`` samples
+  and the new chunk; each sample's velocity is computed from the same values in the same
+  order as offline, so it is bit-identical;
+- labels: the same element-wise I-VT rule, or the incremental I-DT of :class:`IdtLabeller`;
+- events: runs of equal labels go through the same :class:`EventAssembler` as offline.
+
+A fixation is reported once it can no longer merge with a later one (Tobii's 75 ms rule), so
+its latency after the last fixation sample is at most ``merge_gap_s`` plus ``k`` samples.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from app.core.errors import GazeDataError
+from app.core.events import GazeEvent
+from app.core.gaze import GazeBlock
+from app.core.geometry import ScreenGeometry
+from app.detection.idt import IdtLabeller
+from app.detection.ivt import IvtLabeller
+from app.detection.pipeline import VELOCITY_WINDOW_S, angle_fn, describe, make_params
+from app.detection.segments import EventAssembler, PostParams, Run, runs_from_codes
+from app.detection.velocity import half_window, smoothed_velocity
+
+F64 = NDArray[np.float64]
+ONLINE_METHODS = ("ivt", "idt")
+
+
+class ColumnFifo:
+    """Rows of float columns appended at the back and dropped from the front, amortised O(1)."""
+
+    def __init__(self, ncols: int, capacity: int = 1024) -> None:
+        self.a = np.empty((ncols, capacity))
+        self.head = 0
+        self.tail = 0
+
+    def __len__(self) -> int:
+        return self.tail - self.head
+
+    def append(self, cols: list[F64]) -> None:
+        n = len(cols[0])
+        if self.tail + n > self.a.shape[1]:
+            live = self.a[:, self.head:self.tail]
+            cap = max(2 * (len(self) + n), 1024)
+            grown = np.empty((self.a.shape[0], cap)) if cap > self.a.shape[1] else self.a
+            grown[:, :len(self)] = live.copy() if grown is self.a else live
+            self.a, self.tail, self.head = grown, len(self), 0
+        for r, c in enumerate(cols):
+            self.a[r, self.tail:self.tail + n] = c
+        self.tail += n
+
+    def view(self) -> F64:
+        return self.a[:, self.head:self.tail]
+
+    def drop(self, n: int) -> None:
+        self.head += min(n, len(self))
+
+
+class OnlineDetector:
+    """Streaming fixation/saccade detection with constant amortised work per sample."""
+
+    def __init__(self, geometry: ScreenGeometry, rate_hz: float, method: str = "ivt", params: Any = None,
+                 post: PostParams | None = None, velocity_window_s: float = VELOCITY_WINDOW_S) -> None:
+        if method not in ONLINE_METHODS:
+            raise GazeDataError(f"online detection: method must be one of {ONLINE_METHODS}, got {method!r} "
+                                f"(adaptive methods need the whole recording)")
+        if not (isinstance(rate_hz, (int, float)) and rate_hz > 0):
+            raise GazeDataError(f"online detection: rate_hz must be positive, got {rate_hz!r}")
+        self.geometry = geometry
+        self.rate_hz = float(rate_hz)
+        self.method = method
+        self.params = make_params(method) if params is None else params
+        self.post = PostParams() if post is None else post
+        self.k = half_window(self.rate_hz, velocity_window_s)
+        self.labeller: IvtLabeller | IdtLabeller = (
+            IvtLabeller(self.params) if method == "ivt" else IdtLabeller(self.params))
+        self.assembler = EventAssembler(self.post, angle_fn(geometry))
+        self._vbuf = ColumnFifo(5)  # t, x, y, xd, yd from index self._vfirst
+        self._vbuf.append([np.full(self.k, np.nan)] * 5)  # the stream's start: no history
+        self._vfirst = -self.k
+        self._next_v = 0  # first sample whose velocity is not yet known
+        self._n = 0  # samples received
+        self._lbuf = ColumnFifo(4)  # t, x, y, v of samples waiting for their label, from self._lfirst
+        self._lfirst = 0
+        self._open: Run | None = None
+        self._last_t = -np.inf
+        self._closed = False
+
+    @property
+    def params_used(self) -> dict[str, float | int | str]:
+        return describe(self.method, self.params, self.post, self.geometry, self.rate_hz, self.k)
+
+    def feed(self, block: GazeBlock) -> list[GazeEvent]:
+        """Add a chunk of samples (later than all before); returns the events it completed."""
+        if self._closed:
+            raise GazeDataError("online detection: feed() after flush(); start a new detector")
+        if len(block) == 0:
+            return []
+        t = np.asarray(block.t, dtype=np.float64)
+        if not (np.all(np.isfinite(t)) and t[0] > self._last_t and np.all(np.diff(t) > 0)):
+            raise GazeDataError("online detection: chunk timestamps must be finite and increase strictly, "
+                                "also across chunks")
+        self._last_t = float(t[-1])
+        xd, yd = self.geometry.px_to_deg(block.x, block.y)
+        self._vbuf.append([t, np.asarray(block.x, np.float64), np.asarray(block.y, np.float64), xd, yd])
+        self._n += len(block)
+        self._advance(self._n - self.k)
+        return self.assembler.take()
+
+    def flush(self) -> list[GazeEvent]:
+        """End of the stream: label what is left and return the remaining events."""
+        if self._closed:
+            return []
+        self._vbuf.append([np.full(self.k, np.nan)] * 5)  # as offline: the last k samples have no velocity
+        self._advance(self._n)
+        self._label(self.labeller.finish())
+        if self._open is not None:
+            self.assembler.feed(self._open)
+            self._open = None
+        self._closed = True
+        return self.assembler.finish()
+
+    def _advance(self, upto: int) -> None:
+        """Compute velocities of samples [next_v, upto) and pass them on to the labeller."""
+        if upto <= self._next_v:
+            return
+        buf = self._vbuf.view()
+        t, x, y, xd, yd = buf
+        v = smoothed_velocity(t, xd, yd, self.k, self.rate_hz)
+        a, b = self._next_v - self._vfirst, upto - self._vfirst
+        vv = v[a:b]
+        ok = np.isfinite(vv) & np.isfinite(xd[a:b]) & np.isfinite(yd[a:b])
+        self._lbuf.append([t[a:b], x[a:b], y[a:b], vv])
+        self._label(self.labeller.push(t[a:b], xd[a:b], yd[a:b], vv, ok))
+        self._next_v = upto
+        keep_from = upto - self.k  # history for the next windows
+        self._vbuf.drop(keep_from - self._vfirst)
+        self._vfirst = keep_from
+
+    def _label(self, codes: NDArray[np.int8]) -> None:
+        m = len(codes)
+        if m == 0:
+            return
+        t, x, y, v = self._lbuf.view()[:, :m]
+        runs = runs_from_codes(codes, t, x, y, v, 1.0 / self.rate_hz, self._lfirst)
+        self._lbuf.drop(m)
+        self._lfirst += m
+        if self._open is not None and runs[0].code == self._open.code:
+            self._open.absorb(runs.pop(0))
+        for run in runs:
+            if self._open is not None:
+                self.assembler.feed(self._open)
+            self._open = run
+        if self._open is not None:
+            self.assembler.advance(self._open.onset)
+

@@ -1,0 +1,88 @@
+"""Offline detection of a whole recording: prepare, label samples, assemble events.
+
+``detect(block, geometry, method=...)`` is the one entry point used by ``povlab detect``,
+the evaluation on expert-coded data and the benchmarks. Every parameter that shaped the
+events is returned in ``DetectionResult.params`` (and written next to the events).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from app.core.errors import GazeDataError
+from app.core.events import DetectionResult, labels_from_events
+from app.core.gaze import GazeBlock
+from app.core.geometry import ScreenGeometry
+from app.detection.idt import IdtParams, idt_codes
+from app.detection.ivt import IvtParams, ivt_codes
+from app.detection.nh import NhParams, nh_codes
+from app.detection.segments import EventAssembler, PostParams, runs_from_codes
+from app.detection.velocity import PreparedGaze, prepare
+
+#: method name -> (parameter class, one-line description with its source)
+METHODS: dict[str, tuple[type, str]] = {
+    "nh": (NhParams, "adaptive velocity threshold with PSO detection (Nystrom & Holmqvist 2010)"),
+    "ivt": (IvtParams, "velocity threshold (Salvucci & Goldberg 2000; Tobii I-VT defaults)"),
+    "idt": (IdtParams, "dispersion threshold (Salvucci & Goldberg 2000)"),
+}
+DEFAULT_METHOD = "nh"
+VELOCITY_WINDOW_S = 0.01
+
+
+def make_params(method: str, overrides: Mapping[str, float] | None = None) -> Any:
+    if method not in METHODS:
+        raise GazeDataError(f"detection: unknown method {method!r}; choose one of {sorted(METHODS)}")
+    cls = METHODS[method][0]
+    try:
+        return cls(**dict(overrides or {}))
+    except TypeError as exc:
+        raise GazeDataError(f"detection: bad parameter for {method}: {exc}") from exc
+
+
+def codes_for(method: str, g: PreparedGaze, params: Any) -> np.ndarray:
+    if method == "ivt":
+        return ivt_codes(g.v, g.ok, params)
+    if method == "idt":
+        return idt_codes(g.t, g.xd, g.yd, g.v, g.ok, params)
+    if method == "nh":
+        return nh_codes(g, params)
+    raise GazeDataError(f"detection: unknown method {method!r}; choose one of {sorted(METHODS)}")
+
+
+def angle_fn(geometry: ScreenGeometry):  # noqa: ANN201 - a plain callable
+    def angle(x1: float, y1: float, x2: float, y2: float) -> float:
+        return float(geometry.angle_between_px(x1, y1, x2, y2))
+    return angle
+
+
+def describe(method: str, params: Any, post: PostParams, geometry: ScreenGeometry, rate_hz: float,
+             k: int) -> dict[str, float | int | str]:
+    out: dict[str, float | int | str] = {"method": method, "method_source": METHODS[method][1]}
+    out.update({f"{method}.{key}": value for key, value in asdict(params).items()})
+    out.update({f"post.{key}": value for key, value in asdict(post).items()})
+    out.update({"velocity.window_samples": 2 * k + 1, "velocity.filter": "Savitzky-Golay first derivative",
+                "sampling_rate_hz": rate_hz})
+    out.update({f"screen.{key}": value for key, value in asdict(geometry).items()})
+    return out
+
+
+def detect(block: GazeBlock, geometry: ScreenGeometry, method: str = DEFAULT_METHOD,
+           params: Any = None, post: PostParams | None = None, rate_hz: float | None = None,
+           velocity_window_s: float = VELOCITY_WINDOW_S) -> DetectionResult:
+    """Events and sample labels of one recording (time-sorted samples, pixels, NaN = lost)."""
+    if len(block) < 2:
+        raise GazeDataError(f"detection: need at least two samples, got {len(block)}")
+    params = make_params(method) if params is None else params
+    post = PostParams() if post is None else post
+    g = prepare(block, geometry, rate_hz, velocity_window_s)
+    codes = codes_for(method, g, params)
+    assembler = EventAssembler(post, angle_fn(geometry))
+    for run in runs_from_codes(codes, g.t, g.x, g.y, g.v, 1.0 / g.rate_hz):
+        assembler.feed(run)
+    events = tuple(assembler.finish())
+    labels = labels_from_events(len(block), events)
+    return DetectionResult(method, events, labels, describe(method, params, post, geometry, g.rate_hz, g.k))

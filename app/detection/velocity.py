@@ -1,0 +1,133 @@
+"""Gaze positions in degrees and angular velocity through a smoothing differentiator.
+
+At 1 kHz the difference of two raw samples is mostly noise, so velocity is the
+least-squares slope over a window of ``2k + 1`` samples (the first-derivative
+Savitzky-Golay filter for polynomial order 1 or 2: Savitzky & Golay 1964, Anal Chem 36:1627).
+Nystrom & Holmqvist 2010 (Behav Res Methods 42:188) use 20 ms; the default here is 10 ms, which
+agreed better with expert coders at 1 kHz and is 3 samples (the minimum) below 150 Hz. The slope is fitted against
+the samples' own times, so uneven rates are handled exactly; a window that holds a NaN or an
+interval longer than :func:`max_gap_s` (samples missing without NaN rows) gives no velocity
+(the sample is treated as track loss).
+
+Every output sample is computed by the same element-wise operations in the same order,
+so the streaming detectors, which call :func:`smoothed_velocity` on overlapping pieces of
+the stream, get bit-identical velocities to the offline run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from app.core.errors import GazeDataError
+from app.core.gaze import GazeBlock
+from app.core.geometry import ScreenGeometry
+
+F64 = NDArray[np.float64]
+
+
+def half_window(rate_hz: float, window_s: float) -> int:
+    """Samples on each side of the centre for a differentiator window of about ``window_s``."""
+    if not (rate_hz > 0 and window_s > 0):
+        raise GazeDataError(f"velocity filter: rate ({rate_hz!r}) and window ({window_s!r}) must be positive")
+    return max(1, int(round(window_s * rate_hz / 2)))
+
+
+def nominal_rate(t: F64) -> float:
+    """The sampling rate from the median sample interval (robust to dropped samples)."""
+    if len(t) < 2:
+        raise GazeDataError("gaze data: at least two samples are needed to know the sampling rate")
+    dt = float(np.median(np.diff(t)))
+    if not dt > 0:
+        raise GazeDataError("gaze data: the median sample interval is not positive (repeated timestamps?)")
+    return 1.0 / dt
+
+
+def max_gap_s(rate_hz: float) -> float:
+    """A sample interval longer than this is missing data, not jitter: 3 nominal intervals, at least 20 ms."""
+    return max(3.0 / rate_hz, 0.02)
+
+
+def smoothed_velocity(t: F64, xd: F64, yd: F64, k: int, rate_hz: float) -> F64:
+    """Angular speed in deg/s at every sample (NaN where the window is incomplete, NaN or gapped).
+
+    The least-squares slope of position against the samples' own times over ``2k + 1`` samples
+    (times and positions taken relative to the centre sample, which keeps LSL clock values
+    from cancelling); with even sampling it equals the Savitzky-Golay first derivative.
+    """
+    n = len(t)
+    v = np.full(n, np.nan)
+    m = n - 2 * k
+    if m <= 0:
+        return v
+    t0, x0, y0 = t[k:k + m], xd[k:k + m], yd[k:k + m]
+    st = np.zeros(m)
+    stt = np.zeros(m)
+    sx = np.zeros(m)
+    sy = np.zeros(m)
+    stx = np.zeros(m)
+    sty = np.zeros(m)
+    for j in range(-k, k + 1):
+        if j == 0:
+            continue
+        tau = t[k + j:k + j + m] - t0
+        dx = xd[k + j:k + j + m] - x0
+        dy = yd[k + j:k + j + m] - y0
+        st += tau
+        stt += tau * tau
+        sx += dx
+        sy += dy
+        stx += tau * dx
+        sty += tau * dy
+    w = 2 * k + 1
+    den = w * stt - st * st
+    vx = (w * stx - st * sx) / den
+    vy = (w * sty - st * sy) / den
+    speed = np.hypot(vx, vy)
+    big = np.diff(t) > max_gap_s(rate_hz)
+    gaps = np.concatenate(([0], np.cumsum(big)))
+    speed[gaps[2 * k:2 * k + m] - gaps[:m] > 0] = np.nan
+    v[k:k + m] = speed
+    return v
+
+
+@dataclass(frozen=True)
+class PreparedGaze:
+    """Samples ready for any detector: pixels, degrees, speed and the usable-sample mask."""
+
+    t: F64
+    x: F64  # px
+    y: F64
+    xd: F64  # degrees from the screen centre
+    yd: F64
+    v: F64  # deg/s
+    ok: NDArray[np.bool_]  # position and velocity defined
+    rate_hz: float
+    k: int
+
+
+def check_time(t: F64) -> None:
+    """Reject what no detector can use: non-finite, repeated or unsorted timestamps."""
+    if not np.all(np.isfinite(t)):
+        bad = int(np.flatnonzero(~np.isfinite(t))[0])
+        raise GazeDataError(f"gaze data: timestamp of sample {bad} is not a number")
+    d = np.diff(t)
+    if np.any(d <= 0):
+        i = int(np.flatnonzero(d <= 0)[0])
+        what = "repeated" if d[i] == 0 else "not increasing (unsorted)"
+        raise GazeDataError(f"gaze data: timestamps are {what} at samples {i} and {i + 1} "
+                            f"({t[i]!r}, {t[i + 1]!r}); sort the file and drop duplicate rows")
+
+
+def prepare(block: GazeBlock, geometry: ScreenGeometry, rate_hz: float | None = None,
+            window_s: float = 0.01) -> PreparedGaze:
+    """Degrees, velocity and validity for a whole recording (the offline path)."""
+    check_time(block.t)
+    rate = nominal_rate(block.t) if rate_hz is None else float(rate_hz)
+    k = half_window(rate, window_s)
+    xd, yd = geometry.px_to_deg(block.x, block.y)
+    v = smoothed_velocity(block.t, xd, yd, k, rate)
+    ok = np.isfinite(v) & np.isfinite(xd) & np.isfinite(yd)
+    return PreparedGaze(block.t, block.x, block.y, xd, yd, v, ok, rate, k)
