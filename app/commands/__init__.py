@@ -5,8 +5,10 @@ Each module defines ``add_parser(subparsers)`` which registers its parser and se
 """
 
 from app.commands import bench
+from app.commands import detect as detect_cmd
 
 # Add new subcommand modules here (explicit wiring, no import side effects).
 COMMAND_MODULES = [
     bench,
+    detect_cmd,
 ]
