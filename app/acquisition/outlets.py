@@ -86,17 +86,22 @@ class Outlet:
         self._outlet = outlet
         self._string = spec.channel_format == "string"
 
+    def _live(self) -> Any:
+        if self._outlet is None:
+            raise TrackerError(f"outlet {self.spec.name} is closed")
+        return self._outlet
+
     @property
     def info(self) -> Any:
         """The ``pylsl.StreamInfo`` as published (with its uid and hostname filled in)."""
-        return self._outlet.get_info()
+        return self._live().get_info()
 
     @property
     def source_id(self) -> str:
         return str(self.info.source_id())
 
     def have_consumers(self) -> bool:
-        return bool(self._outlet.have_consumers())
+        return bool(self._live().have_consumers())
 
     def push(self, values: str | Sequence[Any], timestamp: float | None = None) -> None:
         """Push one sample; a single string is accepted for one-channel string streams.
@@ -109,17 +114,18 @@ class Outlet:
                                f"({', '.join(self.spec.channels)}), got {len(sample)}")
         if self._string:
             sample = [str(v) for v in sample]
-        self._outlet.push_sample(sample, 0.0 if timestamp is None else float(timestamp))
+        self._live().push_sample(sample, 0.0 if timestamp is None else float(timestamp))
 
     def push_chunk(self, samples: Any, timestamps: float | Sequence[float] | np.ndarray | None = None) -> None:
         """Push many samples: ``samples`` is (n, channels); ``timestamps`` one per sample, or the
         time of the last sample (earlier ones derived from the nominal rate), or ``None`` (now)."""
+        out = self._live()
         if timestamps is None:
-            self._outlet.push_chunk(samples)
+            out.push_chunk(samples)
         elif isinstance(timestamps, (int, float)):
-            self._outlet.push_chunk(samples, float(timestamps))
+            out.push_chunk(samples, float(timestamps))
         else:
-            self._outlet.push_chunk(samples, [float(t) for t in timestamps])
+            out.push_chunk(samples, [float(t) for t in timestamps])
 
     def close(self) -> None:
         """Withdraw the stream from the network (inlets see it vanish)."""
