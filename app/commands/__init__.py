@@ -5,6 +5,7 @@ Each module defines ``add_parser(subparsers)`` which registers its parser and se
 """
 
 from app.commands import bench
+from app.commands import detect as detect_cmd
 from app.commands import replay as replay_cmd
 from app.commands import sim_tracker as sim_tracker_cmd
 from app.commands import streams as streams_cmd
@@ -12,6 +13,7 @@ from app.commands import streams as streams_cmd
 # Add new subcommand modules here (explicit wiring, no import side effects).
 COMMAND_MODULES = [
     bench,
+    detect_cmd,
     streams_cmd,
     sim_tracker_cmd,
     replay_cmd,
