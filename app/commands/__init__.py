@@ -5,7 +5,11 @@ Each module defines ``add_parser(subparsers)`` which registers its parser and se
 """
 
 from app.commands import bench
+from app.commands import bundle as bundle_cmd
 from app.commands import detect as detect_cmd
+from app.commands import export as export_cmd
+from app.commands import model as model_cmd
+from app.commands import recover as recover_cmd
 from app.commands import replay as replay_cmd
 from app.commands import sim_tracker as sim_tracker_cmd
 from app.commands import streams as streams_cmd
@@ -13,7 +17,11 @@ from app.commands import streams as streams_cmd
 # Add new subcommand modules here (explicit wiring, no import side effects).
 COMMAND_MODULES = [
     bench,
+    model_cmd,
+    export_cmd,
+    bundle_cmd,
     detect_cmd,
+    recover_cmd,
     streams_cmd,
     sim_tracker_cmd,
     replay_cmd,

@@ -1,0 +1,225 @@
+"""BIDS eye-tracking files (BEP020, BIDS 1.11 "Physiological recordings > Eye-tracking").
+
+Per eye ``<matches>_recording-eye<k>_physio.tsv.gz`` (header-less; ``Columns`` in the sidecar:
+timestamp, x_coordinate, y_coordinate, pupil_size) and ``..._physioevents.tsv.gz`` (onset,
+duration, trial_type, blink, message) with ``OnsetSource: "timestamp"``: onsets are in the
+same clock as the ``timestamp`` column, LSL seconds. Sidecar fields follow the specification's
+tables (``continuous.Continuous``, ``continuous.EyeTrack``).
+
+Gaze events: fixations come from the session's fixation stream (what the operator saw live);
+saccades are the intervals between consecutive fixations shorter than 200 ms with no data
+loss between them; blinks are runs of lost gaze of 50-500 ms (the duration window of
+Hershman, Henik & Cohen 2018, "A novel blink detection method based on pupillometry noise").
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.core.errors import BundleError
+from app.recording.xdf_format import XdfStream
+
+SACCADE_MAX_S = 0.2
+BLINK_MIN_S, BLINK_MAX_S = 0.05, 0.5
+
+
+@dataclass(frozen=True)
+class EyeChannels:
+    label: str  # recording entity: eye1, eye2
+    recorded_eye: str  # left | right | cyclopean
+    x: str
+    y: str
+    pupil: str | None
+
+
+def eye_channels(channels: tuple[str, ...]) -> list[EyeChannels]:
+    """Which channels hold which eye: ``left_x/left_y[/left_pupil]``, ``right_...`` or plain ``x/y[/pupil]``."""
+    lower = {c.lower(): c for c in channels}
+    eyes = []
+    for side in ("left", "right"):
+        if f"{side}_x" in lower and f"{side}_y" in lower:
+            eyes.append((side, lower[f"{side}_x"], lower[f"{side}_y"], lower.get(f"{side}_pupil")))
+    if not eyes and "x" in lower and "y" in lower:
+        eyes.append(("cyclopean", lower["x"], lower["y"], lower.get("pupil")))
+    if not eyes:
+        raise BundleError(f"gaze stream channels {', '.join(channels)}: expected left_x/left_y, right_x/right_y "
+                          "or x/y")
+    return [EyeChannels(f"eye{i + 1}", side, x, y, p) for i, (side, x, y, p) in enumerate(eyes)]
+
+
+def _gzip_bytes(data: bytes) -> bytes:
+    comp = zlib.compressobj(1, zlib.DEFLATED, 31)  # gzip container, fastest level: text compresses ~2x anyway
+    return comp.compress(data) + comp.flush()
+
+
+def physio_tsv(t: np.ndarray, x: np.ndarray, y: np.ndarray, pupil: np.ndarray | None) -> bytes:
+    """Header-less TSV text; missing values as ``n/a`` (BIDS)."""
+    import polars as pl
+
+    cols = {"timestamp": pl.Series(np.round(t, 6)), "x": pl.Series(np.round(x, 2), nan_to_null=True),
+            "y": pl.Series(np.round(y, 2), nan_to_null=True)}
+    if pupil is not None:
+        cols["p"] = pl.Series(np.round(pupil, 4), nan_to_null=True)
+    out = pl.DataFrame(cols).write_csv(None, include_header=False, separator="\t", null_value="n/a",
+                                       line_terminator="\n", quote_style="never")
+    return out.encode("ascii")
+
+
+def blinks(t: np.ndarray, x: np.ndarray) -> list[tuple[float, float]]:
+    """(onset, duration) of runs of lost gaze lasting between BLINK_MIN_S and BLINK_MAX_S."""
+    lost = ~np.isfinite(x)
+    if not lost.any():
+        return []
+    edges = np.diff(np.concatenate([[0], lost.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    out = []
+    for s, e in zip(starts, ends, strict=True):
+        t_end = t[e] if e < len(t) else t[-1]
+        dur = float(t_end - t[s])
+        if BLINK_MIN_S <= dur <= BLINK_MAX_S:
+            out.append((float(t[s]), dur))
+    return out
+
+
+def physio_events(fixations: XdfStream | None, markers: XdfStream | None, blink_list: list[tuple[float, float]],
+                  ) -> list[tuple[float, float | None, str | None, int | None, str | None]]:
+    """Rows (onset, duration, trial_type, blink, message), sorted by onset."""
+    rows: list[tuple[float, float | None, str | None, int | None, str | None]] = []
+    if fixations is not None and len(fixations) and not isinstance(fixations.time_series, list):
+        on, du = fixations.column("onset"), fixations.column("duration")
+        order = np.argsort(on)
+        on, du = on[order], du[order]
+        for a, d in zip(on, du, strict=True):
+            rows.append((float(a), float(d), "fixation", 0, None))
+        b_on = np.array([b[0] for b in blink_list])
+        for i in range(len(on) - 1):
+            s0, s1 = on[i] + du[i], on[i + 1]
+            if 0 < s1 - s0 <= SACCADE_MAX_S and not np.any((b_on >= s0) & (b_on < s1)):
+                rows.append((float(s0), float(s1 - s0), "saccade", 0, None))
+    for onset, dur in blink_list:
+        rows.append((onset, dur, "blink", 1, None))
+    if markers is not None and isinstance(markers.time_series, list):
+        for ts, text in zip(markers.time_stamps.tolist(), markers.strings(), strict=True):
+            rows.append((float(ts), None, None, None, text))
+    rows.sort(key=lambda r: r[0])
+    return rows
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.6f}"
+    text = str(v).replace("\t", " ").replace("\n", " ").replace("\r", " ")
+    return text if text else "n/a"
+
+
+def events_tsv(rows: list[tuple[Any, ...]]) -> bytes:
+    return "".join("\t".join(_cell(v) for v in r) + "\n" for r in rows).encode("utf-8")
+
+
+def physio_sidecar(eye: EyeChannels, gaze: XdfStream, start_time: float, meta: dict[str, Any]) -> dict[str, Any]:
+    tracker = meta.get("tracker") or {}
+    rate = float(gaze.nominal_srate or tracker.get("rate") or 0) or None
+    units = dict(zip(gaze.channels, gaze.units, strict=False))
+    xy_unit = units.get(eye.x) or "pixel"
+    xy_unit = "pixel" if xy_unit in ("pixels", "px") else xy_unit
+    columns = ["timestamp", "x_coordinate", "y_coordinate"] + (["pupil_size"] if eye.pupil else [])
+    side: dict[str, Any] = {
+        "Columns": columns,
+        "SamplingFrequency": rate if rate else "n/a",
+        "StartTime": round(start_time, 6),
+        "PhysioType": "eyetrack",
+        "TaskName": str(meta.get("task") or "pov"),
+        "RecordedEye": eye.recorded_eye,
+        "SampleCoordinateSystem": "gaze-on-screen",
+        "EnvironmentCoordinates": "top-left",
+        "SampleCoordinateUnits": "pixel",
+        "Manufacturer": str(tracker.get("name") or gaze.name),
+        "SoftwareVersion": f"POV Lab {meta.get('app_version', '')}".strip(),
+        "timestamp": {"Description": "Time stamp of the sample in the recording computer's LSL clock "
+                                     "(pylsl.local_clock), as stored in the session's XDF file.",
+                      "Units": "s", "Origin": "LSL clock of the recording computer"},
+        "x_coordinate": {"LongName": "Gaze position (x)", "Description": f"Channel {eye.x} of stream {gaze.name}; "
+                         "screen coordinates, origin at the top-left corner.", "Units": xy_unit},
+        "y_coordinate": {"LongName": "Gaze position (y)", "Description": f"Channel {eye.y} of stream {gaze.name}; "
+                         "screen coordinates, y downwards.", "Units": xy_unit},
+    }
+    if eye.pupil:
+        side["pupil_size"] = {"Description": f"Pupil diameter, channel {eye.pupil} of stream {gaze.name}.",
+                              "Units": units.get(eye.pupil) or "arbitrary"}
+    val = meta.get("validation")
+    if isinstance(val, dict):
+        if isinstance(val.get("mean_error_deg"), (int, float)):
+            side["AverageCalibrationError"] = float(val["mean_error_deg"])
+        if isinstance(val.get("max_error_deg"), (int, float)):
+            side["MaximalCalibrationError"] = float(val["max_error_deg"])
+        if isinstance(val.get("targets"), int):
+            side["CalibrationType"] = f"H{val['targets']}" if val["targets"] in (3, 5, 9, 13) else "n/a"
+    return side
+
+
+PHYSIOEVENTS_SIDECAR: dict[str, Any] = {
+    "Columns": ["onset", "duration", "trial_type", "blink", "message"],
+    "Description": "Gaze events of the recorded eye and the session's markers (EyeLink-style messages).",
+    "OnsetSource": "timestamp",
+    "onset": {"Description": "Onset in the clock of the physio timestamp column (LSL seconds).", "Units": "s"},
+    "duration": {"Description": "Duration of the event.", "Units": "s"},
+    "trial_type": {"Description": "Gaze event type.", "Levels": {
+        "fixation": "Fixation, as detected online by POV Lab (I-VT) during the session.",
+        "saccade": "Interval between two consecutive fixations, shorter than 200 ms, without data loss.",
+        "blink": "Run of lost gaze samples lasting 50 to 500 ms."}},
+    "blink": {"Description": "Eye status during the event.", "Levels": {"0": "Eye open.", "1": "Eye closed."}},
+    "message": {"Description": "Marker sent by the experiment (markers vocabulary of POV Lab)."},
+}
+
+
+def write_eye_files(out_dir: Path, prefix: str, gaze: XdfStream, fixations: XdfStream | None,
+                    markers: XdfStream | None, start_time: float, meta: dict[str, Any]) -> list[Path]:
+    """Write physio and physioevents (tsv.gz + json) for every eye; returns the paths written."""
+    import json
+
+    t = gaze.time_stamps
+    eyes = eye_channels(gaze.channels)
+    results: dict[str, bytes] = {}
+    errors: list[BaseException] = []
+
+    def compress(key: str, text: bytes) -> None:
+        try:
+            results[key] = _gzip_bytes(text)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread below
+            errors.append(exc)
+
+    threads = []
+    events_by_eye = {}
+    for eye in eyes:
+        x, y = gaze.column(eye.x), gaze.column(eye.y)
+        pupil = gaze.column(eye.pupil) if eye.pupil else None
+        text = physio_tsv(t, x, y, pupil)
+        th = threading.Thread(target=compress, args=(eye.label, text))  # zlib releases the GIL
+        th.start()
+        threads.append(th)
+        events_by_eye[eye.label] = events_tsv(physio_events(fixations, markers, blinks(t, x)))
+    for th in threads:
+        th.join()
+    if errors:
+        raise errors[0]
+    written = []
+    for eye in eyes:
+        base = out_dir / f"{prefix}_recording-{eye.label}"
+        files = {
+            Path(f"{base}_physio.tsv.gz"): results[eye.label],
+            Path(f"{base}_physio.json"): json.dumps(physio_sidecar(eye, gaze, start_time, meta), indent=2).encode(),
+            Path(f"{base}_physioevents.tsv.gz"): _gzip_bytes(events_by_eye[eye.label]),
+            Path(f"{base}_physioevents.json"): json.dumps(PHYSIOEVENTS_SIDECAR, indent=2).encode(),
+        }
+        for path, data in files.items():
+            path.write_bytes(data)
+            written.append(path)
+    return written
