@@ -39,6 +39,7 @@ from app.presentation.messages import (
     Flipped,
     PresenterOptions,
     Ready,
+    TogglePause,
     TrialDone,
 )
 from app.presentation.preflight import preflight
@@ -137,24 +138,31 @@ class Runner:
             self.conn.send(Flipped(tuple(markers), ts, after, kind))
         return t, ts
 
-    def poll_parent(self) -> None:
+    def poll_parent(self) -> list[str]:
+        """Actions sent by the parent: raises on Abort, returns 'pause' for TogglePause."""
+        actions = []
         while self.conn.poll():
-            if isinstance(self.conn.recv(), Abort):
+            msg = self.conn.recv()
+            if isinstance(msg, Abort):
                 raise _Aborted
+            if isinstance(msg, TogglePause):
+                actions.append("pause")
+        return actions
 
     def wait(self, until: float, *, answers: bool = False, any_key: bool = False, pause_returns: bool = False,
              sim_at: float | None = None) -> tuple[str, float] | None:
         """Poll keys and the parent until ``until`` (PsychoPy time); returns (action, key time) or None."""
         while True:
-            self.poll_parent()
-            for key, t in self.event.getKeys(timeStamped=True):
-                action = key_action(key, self.protocol.responses)
+            now = self.core.getTime()
+            pressed = [(a, now) for a in self.poll_parent()]
+            pressed += [(key_action(key, self.protocol.responses), t) for key, t in self.event.getKeys(timeStamped=True)]
+            for action, t in pressed:
                 if action == "abort":
                     raise _Aborted
                 if action == "pause":
                     if pause_returns:
                         return "pause", t
-                    self.pause_requested = True
+                    self.pause_requested = not self.pause_requested  # pressed twice: never mind
                 elif answers and action in ANSWERS:
                     return action, t
                 elif any_key:
@@ -217,10 +225,13 @@ class Runner:
         self.wait(t_off + timing.inter_trial_s)
         return outcome
 
-    def run(self) -> bool:
-        """Show everything; True when aborted."""
+    def run(self, validation_only: bool = False) -> bool:
+        """Show everything (or only the validation); True when aborted."""
         p = self.protocol
         try:
+            if validation_only:
+                self.validation()
+                return False
             if p.instructions.strip():
                 self.text_screen(p.instructions.strip(), "instructions")
             if self.options.validation:
@@ -248,9 +259,16 @@ def child_main(conn: Any, protocol: Protocol, options: PresenterOptions) -> None
     try:
         runner = Runner(conn, protocol, options)
         conn.send(Ready(protocol.screen.width_px, protocol.screen.height_px, None))
-        msg = conn.recv()
-        aborted = runner.run() if isinstance(msg, Begin) else True
-        conn.send(Finished(aborted))
+        while True:
+            while not conn.poll(0.02):
+                runner.event.getKeys()  # keep the window's events flowing while it waits
+            msg = conn.recv()
+            if not isinstance(msg, Begin):
+                break  # Abort before (another) start: close
+            aborted = runner.run(msg.validation_only)
+            conn.send(Finished(aborted))
+            if aborted or not msg.validation_only:
+                break
     except PovLabError as exc:
         conn.send(Failed(str(exc)))
     except (EOFError, BrokenPipeError):  # the parent is gone: nobody to report to but stderr

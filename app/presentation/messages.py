@@ -3,6 +3,7 @@
 They travel over a ``multiprocessing`` pipe of the ``spawn`` context, so each is a small,
 picklable, frozen dataclass. The parent sends :class:`Begin` once the child reported
 :class:`Ready` (the window is open), and :class:`Abort` when the operator stops the session;
+:class:`TogglePause` for the operator's pause button;
 the child answers with :class:`Flipped` for every screen change that carries markers,
 :class:`TrialDone` after each trial, and finally :class:`Finished` (or :class:`Failed`).
 """
@@ -50,7 +51,18 @@ class PresenterOptions:
 # parent -> child
 @dataclass(frozen=True)
 class Begin:
-    """Start showing the protocol (the child opened its window and waits for this)."""
+    """Show the protocol, or only the validation of the calibration (``validation_only``).
+
+    The child opened its window and waits for this; after a validation-only run it waits for
+    the next :class:`Begin` (validation is repeatable), after a full run it closes.
+    """
+
+    validation_only: bool = False
+
+
+@dataclass(frozen=True)
+class TogglePause:
+    """The operator's pause button: same as the pause key (pause after this trial, or resume)."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ and a crash on one side cannot take down the other. Use::
 
     presenter = PsychoPyPresenter(simulate_participant=True, windowed=True)
     presenter.open(protocol)        # pre-flight + window: one clear error before the session starts
-    outcomes = presenter.run(protocol, marker_sink, stop_event, on_trial)
+    presenter.validate(protocol, marker_sink, stop_event)   # optional, repeatable; window stays open
+    outcomes = presenter.run(protocol, marker_sink, stop_event, on_trial)   # closes the window
+    presenter.toggle_pause()        # from the operator's window, any time during run()
 
 The child stamps every screen change at its flip on the LSL clock (see
 :mod:`app.presentation.child`); this side pushes those markers to the sink with the child's
@@ -34,6 +36,7 @@ from app.presentation.messages import (
     Flipped,
     PresenterOptions,
     Ready,
+    TogglePause,
     TrialDone,
 )
 from app.presentation.preflight import preflight, require_display
@@ -136,39 +139,68 @@ class PsychoPyPresenter:
     # -- the Presenter interface ---------------------------------------------------------
     def run(self, protocol: Protocol, markers: MarkerSink, stop: threading.Event,
             on_trial: Callable[[TrialOutcome], None]) -> list[TrialOutcome]:
-        """Show the protocol; relay flip-stamped markers; return the finished trials."""
-        self.open(protocol)
-        self._conn.send(Begin())
-        outcomes: list[TrialOutcome] = []
-        abort_deadline: float | None = None
+        """Show the protocol; relay flip-stamped markers; return the finished trials. Closes the window."""
         try:
-            while True:
-                if stop.is_set() and abort_deadline is None:
-                    self._conn.send(Abort())
-                    abort_deadline = time.monotonic() + ABORT_GRACE_S
-                try:
-                    msg = self._receive(0.02, f"after {len(outcomes)} trials")
-                except PresentationError:
-                    markers.push("ABORT", markers.clock())
-                    raise
-                if msg is None:
-                    if abort_deadline is not None and time.monotonic() > abort_deadline:
-                        markers.push("ABORT", markers.clock())
-                        break
-                    continue
-                if isinstance(msg, Flipped):
-                    for text in msg.markers:
-                        markers.push(text, msg.timestamp)
-                    self.flips.append(FlipRecord(msg.kind, msg.markers, msg.timestamp, msg.lsl_after_flip,
-                                                 markers.clock()))
-                elif isinstance(msg, TrialDone):
-                    outcomes.append(msg.outcome)
-                    on_trial(msg.outcome)
-                elif isinstance(msg, Finished):
-                    break
-                elif isinstance(msg, Failed):
-                    markers.push("ABORT", markers.clock())
-                    raise PresentationError(msg.message)
+            self.open(protocol)
+            self._conn.send(Begin())
+            return self._relay(markers, stop, on_trial)
         finally:
             self.close()
-        return outcomes
+
+    def validate(self, protocol: Protocol, markers: MarkerSink, stop: threading.Event) -> bool:
+        """Show only the validation targets (again); the window stays open. False when aborted.
+
+        Compute the figures afterwards from the recorded gaze with
+        :func:`app.core.validation.compute_validation` and the last run of
+        :func:`app.core.validation.validation_runs`.
+        """
+        self.open(protocol)
+        self._conn.send(Begin(validation_only=True))
+        aborted: list[bool] = []
+        self._relay(markers, stop, lambda o: None, aborted)
+        if aborted and aborted[0]:
+            self.close()
+            return False
+        return True
+
+    def toggle_pause(self) -> None:
+        """The operator's pause button: pause after the current trial, or resume when paused."""
+        if self._conn is not None:
+            self._conn.send(TogglePause())
+
+    def _relay(self, markers: MarkerSink, stop: threading.Event, on_trial: Callable[[TrialOutcome], None],
+               aborted: list[bool] | None = None) -> list[TrialOutcome]:
+        """Push the child's markers and report its trials until it says Finished."""
+        outcomes: list[TrialOutcome] = []
+        abort_deadline: float | None = None
+        while True:
+            if stop.is_set() and abort_deadline is None:
+                self._conn.send(Abort())
+                abort_deadline = time.monotonic() + ABORT_GRACE_S
+            try:
+                msg = self._receive(0.02, f"after {len(outcomes)} trials")
+            except PresentationError:
+                markers.push("ABORT", markers.clock())
+                raise
+            if msg is None:
+                if abort_deadline is not None and time.monotonic() > abort_deadline:
+                    markers.push("ABORT", markers.clock())
+                    if aborted is not None:
+                        aborted.append(True)
+                    return outcomes
+                continue
+            if isinstance(msg, Flipped):
+                for text in msg.markers:
+                    markers.push(text, msg.timestamp)
+                self.flips.append(FlipRecord(msg.kind, msg.markers, msg.timestamp, msg.lsl_after_flip,
+                                             markers.clock()))
+            elif isinstance(msg, TrialDone):
+                outcomes.append(msg.outcome)
+                on_trial(msg.outcome)
+            elif isinstance(msg, Finished):
+                if aborted is not None:
+                    aborted.append(msg.aborted)
+                return outcomes
+            elif isinstance(msg, Failed):
+                markers.push("ABORT", markers.clock())
+                raise PresentationError(msg.message)

@@ -155,3 +155,29 @@ def test_operator_stop_aborts_after_the_current_trial(xvfb_display: str, short_p
     assert len(outcomes) == 1
     assert sink.items[-1][1] == "ABORT"
     assert not any(m.startswith("TRIALID 2") for _, m in sink.items)
+
+
+def test_validation_is_repeatable_and_the_pause_button_pauses_between_trials(
+        xvfb_display: str, short_protocol: Protocol) -> None:
+    protocol = dataclasses.replace(short_protocol, timing=dataclasses.replace(short_protocol.timing, inter_trial_s=1.0))
+    presenter = PsychoPyPresenter(windowed=True, simulate_participant=True, display=xvfb_display, sim_seed=2,
+                                  sim_rt_median_s=0.3, target_s=0.1, validation_intro_s=0.0, validation=False)
+
+    class ResumingSink(CollectingSink):
+        def push(self, marker: str, timestamp: float) -> None:
+            super().push(marker, timestamp)
+            if marker == "PAUSE":
+                presenter.toggle_pause()  # the operator presses the button again: resume
+
+    sink = ResumingSink()
+    stop = threading.Event()
+    assert presenter.validate(protocol, sink, stop)
+    assert presenter.validate(protocol, sink, stop)  # again, in the same window
+    outcomes = presenter.run(protocol, sink, stop, lambda o: presenter.toggle_pause() if o.number == 1 else None)
+    assert len(outcomes) == 2
+    assert len(validation_runs(sink.items)) == 2
+    kinds = [parse_marker(m).kind for _, m in sink.items]
+    assert kinds.count("PAUSE") == 1 and kinds.count("RESUME") == 1
+    first_result = kinds.index("TRIAL_RESULT")
+    assert kinds.index("PAUSE") == first_result + 1 and kinds.index("RESUME") == first_result + 2
+    assert kinds[first_result + 3] == "TRIALID"
