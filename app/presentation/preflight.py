@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 
@@ -37,3 +38,12 @@ def require_display(display: str | None = None) -> str | None:
         raise PresentationError("no display for the participant screen: DISPLAY is not set "
                                 "(start the session from a desktop, run it under Xvfb, or use --headless)")
     return name
+
+
+def require_psychopy() -> None:
+    """PresentationError when PsychoPy (or pyglet, its window library) is not installed."""
+    for module in ("psychopy", "pyglet"):
+        if importlib.util.find_spec(module) is None:
+            raise PresentationError(f"{module} is not installed: the participant screen needs PsychoPy "
+                                    "(scripts/setup.sh installs it: pip install --no-deps psychopy plus the "
+                                    "[presentation] extra), or run with --headless")

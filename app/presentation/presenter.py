@@ -39,7 +39,7 @@ from app.presentation.messages import (
     TogglePause,
     TrialDone,
 )
-from app.presentation.preflight import preflight, require_display
+from app.presentation.preflight import preflight, require_display, require_psychopy
 
 ABORT_GRACE_S = 5.0  # how long the child may take to show ABORT before it is terminated
 
@@ -74,6 +74,7 @@ class PsychoPyPresenter:
             return self.ready
         self.close()
         preflight(protocol)
+        require_psychopy()
         display = require_display(self.options.display)
         from app.presentation.child import child_main
 

@@ -69,3 +69,13 @@ def test_a_screen_smaller_than_the_protocol_says(xvfb_display, short_protocol) -
     with pytest.raises(PresentationError, match="1280x1024 px but the protocol") as exc:
         presenter.open(short_protocol)
     _one_line(exc)
+
+
+def test_psychopy_missing_is_one_clear_line(short_protocol, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "psychopy" else real(name, *a))
+    with pytest.raises(PresentationError, match="psychopy is not installed.*--headless") as exc:
+        PsychoPyPresenter(windowed=True, display=":0").open(short_protocol)
+    _one_line(exc)
