@@ -65,6 +65,7 @@ class SimulatedTracker:
         self._trial = 0
         self.samples_pushed = 0
         self.markers_seen = 0
+        self.following_markers = False  # True once subscribed to the markers stream
         self.error: BaseException | None = None
 
     @property
@@ -158,6 +159,9 @@ class SimulatedTracker:
             found = pylsl.resolve_bypred(" and ".join(parts), 1, 0.5)
             if found:
                 inlet = pylsl.StreamInlet(found[0], processing_flags=pylsl.proc_clocksync)
+                inlet.open_stream(timeout=5.0)
+                inlet.time_correction(timeout=5.0)  # the first estimate takes a while: not on a marker
+                self.following_markers = True
         while inlet is not None and not self._stop.is_set():
             sample, ts = inlet.pull_sample(timeout=0.05)
             if sample:
