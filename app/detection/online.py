@@ -29,7 +29,7 @@ from app.core.geometry import ScreenGeometry
 from app.detection.idt import IdtLabeller
 from app.detection.ivt import IvtLabeller
 from app.detection.pipeline import VELOCITY_WINDOW_S, angle_fn, describe, make_params
-from app.detection.segments import EventAssembler, PostParams, Run, runs_from_codes
+from app.detection.segments import FIX, EventAssembler, PostParams, Run, runs_from_codes
 from app.detection.velocity import half_window, smoothed_velocity
 
 F64 = NDArray[np.float64]
@@ -161,6 +161,6 @@ class OnlineDetector:
             if self._open is not None:
                 self.assembler.feed(self._open)
             self._open = run
-        if self._open is not None:
-            self.assembler.advance(self._open.onset)
+        if self._open is not None:  # no fixation fed later can start before this
+            self.assembler.advance(self._open.onset if self._open.code == FIX else float(t[-1]), self._open)
 

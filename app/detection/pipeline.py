@@ -76,6 +76,8 @@ def detect(block: GazeBlock, geometry: ScreenGeometry, method: str = DEFAULT_MET
     """Events and sample labels of one recording (time-sorted samples, pixels, NaN = lost)."""
     if len(block) < 2:
         raise GazeDataError(f"detection: need at least two samples, got {len(block)}")
+    if not block.valid.any():
+        raise GazeDataError(f"detection: no usable gaze samples: x/y are missing in all {len(block)} samples")
     params = make_params(method) if params is None else params
     post = PostParams() if post is None else post
     g = prepare(block, geometry, rate_hz, velocity_window_s)

@@ -2,9 +2,12 @@
 
 Post-processing follows the Tobii Pro I-VT filter (Olsen 2012, "The Tobii I-VT fixation
 filter", Tobii Technology): adjacent fixations less than 75 ms and 0.5 deg apart are merged
-(with what lay between them), then fixations shorter than a minimum duration are discarded
-(their samples become ``undefined``). Missing-data runs between ``blink_min_s`` and
-``blink_max_s`` are blinks (Holmqvist et al. 2011, "Eye tracking", ch. 5: 50-500 ms), and
+(with what lay between them; the distance is from the first fixation's mean position to the
+second's first sample, so an online detector can decide as soon as the second one starts),
+then fixations shorter than a minimum duration are discarded (their samples become
+``undefined``). Missing-data runs between ``blink_min_s`` and ``blink_max_s`` are blinks
+(Holmqvist et al. 2011, "Eye tracking", ch. 5, give about 50-500 ms; the floor is 30 ms here
+because the detector's missing-data runs are measured without the lid's closing phase), and
 saccade-like runs that touch a blink are the lid's artefact and join it; other missing-data
 runs are ``track_loss``.
 
@@ -126,9 +129,16 @@ class EventAssembler:
             self._release_blink()
             self.held.append(run)
 
-    def advance(self, horizon: float) -> None:
-        """No run fed later starts before ``horizon``: release a fixation that can no longer merge."""
-        if self.fix is not None and horizon - self.fix.offset >= self.p.merge_gap_s:
+    def advance(self, horizon: float, upcoming: Run | None = None) -> None:
+        """Release a fixation that can no longer merge (online use).
+
+        No run fed later starts before ``horizon``; ``upcoming`` is the run in progress (only its
+        onset and first sample are used, and they do not change as it grows).
+        """
+        if self.fix is None:
+            return
+        if horizon - self.fix.offset >= self.p.merge_gap_s or (
+                upcoming is not None and upcoming.code == FIX and not self._mergeable(self.fix, upcoming)):
             self._release_fix()
 
     def finish(self) -> list[GazeEvent]:
@@ -144,8 +154,8 @@ class EventAssembler:
     def _mergeable(self, a: Run, b: Run) -> bool:
         if b.onset - a.offset >= self.p.merge_gap_s:
             return False
-        (ax, ay), (bx, by) = a.mean, b.mean
-        return self.angle(ax, ay, bx, by) < self.p.merge_angle_deg
+        ax, ay = a.mean
+        return self.angle(ax, ay, b.x0, b.y0) < self.p.merge_angle_deg
 
     def _loss(self, run: Run) -> None:
         duration = run.offset - run.onset

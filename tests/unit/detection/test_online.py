@@ -1,0 +1,101 @@
+"""The streaming detectors give the same events as the offline ones on the same data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.core.errors import GazeDataError
+from app.core.gaze import GazeBlock
+from app.core.geometry import ScreenGeometry
+from app.core.synthetic_gaze import SimParams, Target, synthesize_gaze
+from app.detection.online import ColumnFifo, OnlineDetector
+from app.detection.pipeline import detect
+
+GEOM = ScreenGeometry()
+
+
+def _gaze(rate: float, seed: int, jitter: bool = False) -> GazeBlock:
+    rng = np.random.default_rng(seed)
+    targets = [Target(float(rng.uniform(200, 1700)), float(rng.uniform(150, 900)), float(rng.uniform(0.1, 0.4)))
+               for _ in range(30)]
+    params = SimParams(blink_rate_per_min=30.0, track_loss_prob=0.2)
+    b = synthesize_gaze(targets, rate, GEOM, params, np.random.default_rng(seed + 1)).block
+    if jitter:  # uneven rate: drop a fifth of the samples
+        keep = np.sort(rng.choice(len(b), int(0.8 * len(b)), replace=False))
+        b = GazeBlock(b.t[keep], b.x[keep], b.y[keep], b.pupil[keep])
+    return b
+
+
+def _stream(det: OnlineDetector, b: GazeBlock, seed: int) -> list:
+    rng = np.random.default_rng(seed)
+    events, i = [], 0
+    while i < len(b):
+        c = int(rng.integers(1, 40))
+        events += det.feed(GazeBlock(b.t[i:i + c], b.x[i:i + c], b.y[i:i + c], b.pupil[i:i + c]))
+        i += c
+    return events + det.flush()
+
+
+@pytest.mark.parametrize(("method", "rate", "jitter"), [
+    pytest.param("ivt", 1000.0, False, id="ivt-1000Hz"),
+    pytest.param("ivt", 250.0, True, id="ivt-uneven"),
+    pytest.param("idt", 1000.0, False, id="idt-1000Hz"),
+    pytest.param("idt", 120.0, True, id="idt-uneven"),
+])
+def test_online_equals_offline(method: str, rate: float, jitter: bool) -> None:
+    b = _gaze(rate, seed=int(rate), jitter=jitter)
+    offline = detect(b, GEOM, method=method, rate_hz=rate)
+    online = _stream(OnlineDetector(GEOM, rate, method=method), b, seed=7)
+    assert len(offline.events) > 20
+    assert [(e.kind, e.start_index, e.stop_index) for e in online] == \
+        [(e.kind, e.start_index, e.stop_index) for e in offline.events]
+    for a, o in zip(online, offline.events, strict=True):
+        assert a.onset == o.onset and a.offset == o.offset
+        np.testing.assert_allclose([a.x, a.y, a.amplitude_deg, a.peak_velocity_deg_s],
+                                   [o.x, o.y, o.amplitude_deg, o.peak_velocity_deg_s], rtol=1e-9)
+
+
+def test_online_equals_offline_on_expert_data(shared_data) -> None:
+    from app.detection.evaluation import load_irf
+
+    rec = load_irf(shared_data / "irf_lookatpoint")[1]
+    b = rec.block.between(rec.block.t[0], rec.block.t[0] + 20.0)
+    for method in ("ivt", "idt"):
+        offline = detect(b, rec.geometry, method=method, rate_hz=1000.0)
+        online = _stream(OnlineDetector(rec.geometry, 1000.0, method=method), b, seed=3)
+        assert [(e.kind, e.start_index, e.stop_index) for e in online] == \
+            [(e.kind, e.start_index, e.stop_index) for e in offline.events]
+
+
+def test_fixations_are_reported_soon_after_they_end() -> None:
+    b = _gaze(500.0, seed=5)
+    det = OnlineDetector(GEOM, 500.0, method="ivt")
+    lags = []
+    for i in range(0, len(b), 5):
+        chunk = GazeBlock(b.t[i:i + 5], b.x[i:i + 5], b.y[i:i + 5], b.pupil[i:i + 5])
+        lags += [chunk.t[-1] - e.offset for e in det.feed(chunk) if e.kind == "fixation"]
+    # the merge window (75 ms) bounds the wait; plus the differentiator's 5 samples and one chunk
+    assert lags and max(lags) < 0.075 + 0.01 + 0.01 + 0.005
+
+
+def test_bad_chunks_are_rejected() -> None:
+    det = OnlineDetector(GEOM, 500.0)
+    det.feed(GazeBlock.from_arrays([1.0, 1.002], [1, 1], [1, 1]))
+    with pytest.raises(GazeDataError, match="increase"):
+        det.feed(GazeBlock.from_arrays([1.001, 1.004], [1, 1], [1, 1]))
+    det.flush()
+    with pytest.raises(GazeDataError, match="after flush"):
+        det.feed(GazeBlock.from_arrays([2.0], [1], [1]))
+    with pytest.raises(GazeDataError, match="adaptive"):
+        OnlineDetector(GEOM, 500.0, method="nh")
+
+
+def test_column_fifo_keeps_order_across_growth() -> None:
+    f = ColumnFifo(2, capacity=4)
+    seen = []
+    for k in range(50):
+        f.append([np.arange(k, k + 3, dtype=float), -np.arange(k, k + 3, dtype=float)])
+        seen.append(f.view()[0, 0])
+        f.drop(3)
+    assert len(f) == 0 and seen == list(range(50))
