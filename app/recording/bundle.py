@@ -19,6 +19,7 @@ import shutil
 import stat
 import uuid
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -194,7 +195,7 @@ def verify_bundle(path: Path | str) -> VerifyReport:
         except KeyError:
             report.problems.append(f"no {MANIFEST}")
             return report
-        except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
+        except (zipfile.BadZipFile, zlib.error, json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
             report.problems.append(f"{MANIFEST} unreadable ({exc})")
             return report
         report.manifest = manifest
@@ -221,7 +222,7 @@ def verify_bundle(path: Path | str) -> VerifyReport:
                     while chunk := fh.read(_BLOCK):
                         h.update(chunk)
                         size += len(chunk)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
                 report.problems.append(f"{info.filename}: unreadable ({exc})")
                 continue
             if h.hexdigest() != want.get("sha256") or size != want.get("size"):
@@ -272,8 +273,8 @@ def import_bundle(path: Path | str, into: Path | str) -> Path:
         if target.exists():
             raise BundleError(f"{path}: refused: session {prefix.as_posix()} appeared in {into} while importing")
         stage.joinpath(*prefix.parts).rename(target)
-    except OSError as exc:
-        raise BundleError(f"{path}: import into {into} failed ({exc.strerror or exc}); nothing was kept") from exc
+    except (OSError, zipfile.BadZipFile, zlib.error) as exc:
+        raise BundleError(f"{path}: import into {into} failed ({getattr(exc, 'strerror', None) or exc}); nothing was kept") from exc
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return target

@@ -1,0 +1,135 @@
+"""BIDS export: the official validator finds zero errors; BEP020 files carry what the spec asks; sessions add up."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.cli import main
+from app.core.errors import BundleError
+from app.recording.bids_export import export_session
+from app.recording.synth_session import make_session
+from app.recording.xdf_reader import read_session_xdf
+
+VALIDATOR = shutil.which("bids-validator-deno")
+BEH = Path("sub-01/ses-01/beh")
+PREFIX = "sub-01_ses-01_task-pov_run-1"
+
+
+def _validate(dataset: Path) -> dict:
+    assert VALIDATOR, "bids-validator-deno is not installed (pip install bids-validator-deno)"
+    out = subprocess.run([VALIDATOR, "--json", str(dataset)], capture_output=True, text=True, timeout=120,
+                         cwd=dataset)
+    return json.loads(out.stdout)
+
+
+def test_export_passes_the_official_validator(session_dir: Path, tmp_path: Path) -> None:
+    ds = tmp_path / "bids"
+    export_session(session_dir, ds)
+    result = _validate(ds)
+    errors = [i for i in result["issues"]["issues"] if i["severity"] == "error"]
+    assert errors == []
+    assert "beh" in result["summary"]["modalities"]
+
+
+def test_physio_files_follow_bep020(session_dir: Path, tmp_path: Path) -> None:
+    ds = tmp_path / "bids"
+    report = export_session(session_dir, ds)
+    assert report.runs == [PREFIX]
+    contents = read_session_xdf(next(session_dir.glob("*.xdf")))
+    gaze, n_markers = contents.streams["PovLab-SimTracker"], len(contents.streams["PovLab-Markers"])
+    for label, eye, xcol in (("eye1", "left", 0), ("eye2", "right", 2)):
+        side = json.loads((ds / BEH / f"{PREFIX}_recording-{label}_physio.json").read_text())
+        assert side["PhysioType"] == "eyetrack" and side["RecordedEye"] == eye
+        assert side["SampleCoordinateSystem"] == "gaze-on-screen"
+        assert side["Columns"] == ["timestamp", "x_coordinate", "y_coordinate", "pupil_size"]
+        assert side["SamplingFrequency"] == 1000.0 and side["StartTime"] == 0.0
+        assert side["AverageCalibrationError"] == 0.42 and side["MaximalCalibrationError"] == 0.91
+        with gzip.open(ds / BEH / f"{PREFIX}_recording-{label}_physio.tsv.gz", "rt") as fh:
+            rows = [line.rstrip("\n").split("\t") for line in fh]
+        assert len(rows) == len(gaze)  # no header line, one row per sample
+        x = np.array([np.nan if r[1] == "n/a" else float(r[1]) for r in rows])
+        np.testing.assert_allclose(x, gaze.time_series[:, xcol], atol=0.006, equal_nan=True)
+        ev = json.loads((ds / BEH / f"{PREFIX}_recording-{label}_physioevents.json").read_text())
+        assert ev["Columns"] == ["onset", "duration", "trial_type", "blink", "message"]
+        assert ev["OnsetSource"] == "timestamp"
+        with gzip.open(ds / BEH / f"{PREFIX}_recording-{label}_physioevents.tsv.gz", "rt") as fh:
+            kinds = [line.split("\t")[2] for line in fh]
+        assert kinds.count("fixation") > 50 and kinds.count("saccade") > 20
+        assert kinds.count("blink") == 6  # one every 4 s from 2 s on in 25 s
+        assert kinds.count("n/a") == n_markers  # every marker is a message row
+    events = json.loads((ds / BEH / f"{PREFIX}_events.json").read_text())
+    assert events["StimulusPresentation"] == {
+        "ScreenDistance": 0.6, "ScreenOrigin": ["top", "left"], "ScreenResolution": [1920, 1080],
+        "ScreenSize": [0.531, 0.299], "SoftwareName": "POV Lab", "SoftwareVersion": "0.1.0"}
+
+
+def test_events_responses_predictions_sourcedata(session_dir: Path, tmp_path: Path) -> None:
+    ds = tmp_path / "bids"
+    export_session(session_dir, ds)
+    with open(ds / BEH / f"{PREFIX}_events.tsv") as fh:
+        events = list(csv.DictReader(fh, delimiter="\t"))
+    with open(next(session_dir.glob("*_trials.tsv"))) as fh:
+        trials = list(csv.DictReader(fh, delimiter="\t"))
+    assert [e["trial_type"] for e in events] == ["practice", "trial"]
+    assert [e["response"] for e in events] == [t["response"] for t in trials]
+    assert float(events[0]["onset"]) == pytest.approx(float(trials[0]["stim_onset"]) - 1000.0, abs=1e-6)
+    assert (ds / "stimuli" / events[0]["stim_file"]).is_file()
+    with open(ds / "derivatives/povlab" / BEH / f"{PREFIX}_desc-predictions_beh.tsv") as fh:
+        preds = list(csv.DictReader(fh, delimiter="\t"))
+    assert [float(p["p_yes"]) for p in preds] == pytest.approx([float(t["p_yes"]) for t in trials], abs=1e-5)
+    src = ds / "sourcedata/sub-01/ses-01" / next(session_dir.glob("*.xdf")).name
+    assert src.read_bytes() == next(session_dir.glob("*.xdf")).read_bytes()
+
+
+def test_second_session_adds_to_the_dataset(session_dir: Path, tmp_path: Path) -> None:
+    ds = tmp_path / "bids"
+    export_session(session_dir, ds)
+    other = make_session(tmp_path / "data2", participant="02", session="01", duration_s=12.0, seed=3)
+    export_session(other, ds)
+    with open(ds / "participants.tsv") as fh:
+        assert [r["participant_id"] for r in csv.DictReader(fh, delimiter="\t")] == ["sub-01", "sub-02"]
+    assert (ds / BEH / f"{PREFIX}_events.tsv").is_file()
+    assert (ds / "sub-02/ses-01/beh/sub-02_ses-01_task-pov_run-1_recording-eye1_physio.tsv.gz").is_file()
+    before = {p: p.read_bytes() for p in ds.rglob("*") if p.is_file()}
+    with pytest.raises(BundleError, match="already in this dataset"):
+        export_session(other, ds)
+    assert {p: p.read_bytes() for p in ds.rglob("*") if p.is_file()} == before
+    assert [i for i in _validate(ds)["issues"]["issues"] if i["severity"] == "error"] == []
+
+
+def test_cli_export_bad_input_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", str(tmp_path / "nothing"), "--bids", str(tmp_path / "ds")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a session folder" in err[0]
+
+
+def test_gaze_opens_in_pymovements(session_dir: Path, tmp_path: Path) -> None:
+    pm = pytest.importorskip("pymovements")
+    ds = tmp_path / "bids"
+    export_session(session_dir, ds)
+    side = json.loads((ds / BEH / f"{PREFIX}_recording-eye1_physio.json").read_text())
+    screen = json.loads((ds / BEH / f"{PREFIX}_events.json").read_text())["StimulusPresentation"]
+    experiment = pm.Experiment(screen_width_px=screen["ScreenResolution"][0],
+                               screen_height_px=screen["ScreenResolution"][1],
+                               screen_width_cm=screen["ScreenSize"][0] * 100,
+                               screen_height_cm=screen["ScreenSize"][1] * 100,
+                               distance_cm=screen["ScreenDistance"] * 100, origin="upper left",
+                               sampling_rate=side["SamplingFrequency"])
+    g = pm.gaze.from_csv(ds / BEH / f"{PREFIX}_recording-eye1_physio.tsv.gz", time_column="timestamp",
+                         time_unit="s", experiment=experiment, pixel_columns=["x_coordinate", "y_coordinate"],
+                         read_csv_kwargs={"separator": "\t", "has_header": False, "new_columns": side["Columns"],
+                                          "null_values": ["n/a"]})
+    n = len(read_session_xdf(next(session_dir.glob("*.xdf"))).streams["PovLab-SimTracker"])
+    assert g.samples.height == n
+    g.pix2deg()
+    g.pos2vel()
+    g.detect("ivt")  # pymovements' own I-VT finds the synthetic fixations
+    assert (g.events.frame["name"] == "fixation").sum() > 30
