@@ -111,6 +111,9 @@ class Runner:
         self.screens = Screens(self.win, protocol)
         self.sim = (SimulatedParticipant(options.sim_seed, rt_median_s=options.sim_rt_median_s)
                     if options.simulate_participant else None)
+        # measured over up to 60 flips; None when the flips are too irregular to tell (no vsync)
+        rate = self.win.getActualFrameRate(nIdentical=10, nMaxFrames=60, nWarmUpFrames=5, threshold=1)
+        self.refresh_hz = float(rate) if rate else None
         self.saved: set[str] = set()
         self.pause_requested = False
         self.stim_on = False
@@ -258,7 +261,7 @@ def child_main(conn: Any, protocol: Protocol, options: PresenterOptions) -> None
     runner: Runner | None = None
     try:
         runner = Runner(conn, protocol, options)
-        conn.send(Ready(protocol.screen.width_px, protocol.screen.height_px, None))
+        conn.send(Ready(protocol.screen.width_px, protocol.screen.height_px, runner.refresh_hz))
         while True:
             while not conn.poll(0.02):
                 runner.event.getKeys()  # keep the window's events flowing while it waits

@@ -75,7 +75,7 @@ class Abort:
 class Ready:
     width_px: int
     height_px: int
-    refresh_hz: float | None  # None when the driver does not report it
+    refresh_hz: float | None  # measured from flips at start; None when too irregular to tell
 
 
 @dataclass(frozen=True)

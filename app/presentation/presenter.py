@@ -66,6 +66,7 @@ class PsychoPyPresenter:
         self._proc: Any = None
         self._conn: Any = None
         self._protocol: Protocol | None = None
+        self._send_lock = threading.Lock()  # toggle_pause() may come from another thread than run()
 
     # -- lifecycle ---------------------------------------------------------------------
     def open(self, protocol: Protocol) -> Ready:
@@ -89,7 +90,11 @@ class PsychoPyPresenter:
         deadline = time.monotonic() + self.options.ready_timeout_s
         msg = None
         while msg is None:
-            msg = self._receive(0.05, "while opening the window")
+            try:
+                msg = self._receive(0.05, "while opening the window")
+            except PresentationError:
+                self.close()
+                raise
             if msg is None and time.monotonic() > deadline:
                 self.close()
                 raise PresentationError(f"the participant screen did not open within "
@@ -112,7 +117,8 @@ class PsychoPyPresenter:
             return
         if proc.is_alive():
             try:
-                conn.send(Abort())
+                with self._send_lock:
+                    conn.send(Abort())
             except (BrokenPipeError, OSError):
                 pass  # the child is already leaving; join/terminate below
             proc.join(ABORT_GRACE_S)
@@ -143,7 +149,7 @@ class PsychoPyPresenter:
         """Show the protocol; relay flip-stamped markers; return the finished trials. Closes the window."""
         try:
             self.open(protocol)
-            self._conn.send(Begin())
+            self._send(Begin())
             return self._relay(markers, stop, on_trial)
         finally:
             self.close()
@@ -156,7 +162,7 @@ class PsychoPyPresenter:
         :func:`app.core.validation.validation_runs`.
         """
         self.open(protocol)
-        self._conn.send(Begin(validation_only=True))
+        self._send(Begin(validation_only=True))
         aborted: list[bool] = []
         self._relay(markers, stop, lambda o: None, aborted)
         if aborted and aborted[0]:
@@ -166,8 +172,13 @@ class PsychoPyPresenter:
 
     def toggle_pause(self) -> None:
         """The operator's pause button: pause after the current trial, or resume when paused."""
-        if self._conn is not None:
-            self._conn.send(TogglePause())
+        self._send(TogglePause())
+
+    def _send(self, msg: object) -> None:
+        with self._send_lock:
+            conn = self._conn
+            if conn is not None:
+                conn.send(msg)
 
     def _relay(self, markers: MarkerSink, stop: threading.Event, on_trial: Callable[[TrialOutcome], None],
                aborted: list[bool] | None = None) -> list[TrialOutcome]:
@@ -176,7 +187,7 @@ class PsychoPyPresenter:
         abort_deadline: float | None = None
         while True:
             if stop.is_set() and abort_deadline is None:
-                self._conn.send(Abort())
+                self._send(Abort())
                 abort_deadline = time.monotonic() + ABORT_GRACE_S
             try:
                 msg = self._receive(0.02, f"after {len(outcomes)} trials")

@@ -173,6 +173,8 @@ def test_validation_is_repeatable_and_the_pause_button_pauses_between_trials(
     stop = threading.Event()
     assert presenter.validate(protocol, sink, stop)
     assert presenter.validate(protocol, sink, stop)  # again, in the same window
+    assert presenter.ready is not None and presenter.ready.width_px == SCREEN_W
+    assert presenter.ready.refresh_hz is None or presenter.ready.refresh_hz > 10
     outcomes = presenter.run(protocol, sink, stop, lambda o: presenter.toggle_pause() if o.number == 1 else None)
     assert len(outcomes) == 2
     assert len(validation_runs(sink.items)) == 2
