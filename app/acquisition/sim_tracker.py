@@ -14,7 +14,9 @@ regular grid ``t0 + k / rate`` of the LSL clock and published ``latency_s`` afte
 With a protocol the tracker follows the session's markers stream (``PovLab-Markers``, or the one
 with ``markers_source_id``): ``STIM_ONSET`` of trial ``TRIALID n`` starts a reading-and-viewing
 scanpath over that trial's layout (:func:`app.core.synthetic_gaze.plan_scanpath`), switched at the
-marker's own time stamp; ``FIXCROSS_ONSET`` and ``STIM_OFFSET`` send the eye to the screen centre.
+marker's own time stamp; when the scanpath ends before ``STIM_OFFSET`` the eye keeps viewing the
+image (its objects, or points of it). ``FIXCROSS_ONSET`` and ``STIM_OFFSET`` send the eye to the
+screen centre, where it stays (with small re-fixations) between trials.
 """
 
 from __future__ import annotations
@@ -29,12 +31,20 @@ import numpy as np
 
 from app.acquisition.outlets import Outlet, open_outlet
 from app.core.errors import TrackerError
+from app.core.gaze import GazeBlock
 from app.core.geometry import ScreenGeometry
 from app.core.layout import TrialLayout, layout_trial
 from app.core.markers import MARKER_STREAM_NAME, MARKER_STREAM_TYPE, parse_marker
 from app.core.protocol import Protocol
 from app.core.streams import SIM_GAZE
-from app.core.synthetic_gaze import GazeStream, SimParams, SyntheticGaze, Target, plan_scanpath
+from app.core.synthetic_gaze import (
+    GazeStream,
+    SimParams,
+    SyntheticGaze,
+    Target,
+    events_from_labels,
+    plan_scanpath,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +73,12 @@ class SimulatedTracker:
         self._stream: GazeStream | None = None
         self._layouts: dict[int, TrialLayout] = {}
         self._trial = 0
+        self._showing: TrialLayout | None = None  # the trial on screen (between STIM_ONSET and STIM_OFFSET)
         self.samples_pushed = 0
         self.markers_seen = 0
         self.following_markers = False  # True once subscribed to the markers stream
         self.error: BaseException | None = None
+        self._sink: list[SyntheticGaze] | None = None  # offline mode (simulate): samples collected here
 
     @property
     def info(self) -> Any:
@@ -84,7 +96,8 @@ class SimulatedTracker:
                 "simulation": {"precision_rms_s2s_deg": self.params.precision_rms_s2s_deg,
                                "accuracy_offset_deg": " ".join(map(str, self.params.accuracy_offset_deg))}}
         self._outlet = open_outlet(SIM_GAZE, self.source_id, self.rate_hz, desc=desc)
-        self._stream = GazeStream(self.rate_hz, g, self.params, self._rng, t0=pylsl.local_clock())
+        self._stream = GazeStream(self.rate_hz, g, self.params, self._rng, t0=pylsl.local_clock(),
+                                  idle=self._idle_target)
         self._spawn(self._publish, "sim-gaze")
         if self.protocol is not None:
             self._spawn(self._follow_markers, "sim-markers")
@@ -122,8 +135,30 @@ class SimulatedTracker:
         t.start()
 
     # publishing --------------------------------------------------------------------------------
+    def simulate(self, markers: list[tuple[float, str]], t0: float, t_end: float) -> SyntheticGaze:
+        """Offline, without LSL: the gaze this tracker would publish from ``t0`` to ``t_end`` while
+        the session sends ``markers`` as (LSL time, text). Used by tests and headless dry runs."""
+        self._stream = GazeStream(self.rate_hz, self.geometry, self.params, self._rng, t0=t0,
+                                  idle=self._idle_target)
+        self._sink = []
+        try:
+            for ts, text in sorted(markers, key=lambda m: m[0]):
+                self.on_marker(text, ts)
+            self._sink.append(self._stream.read_until(t_end))
+            parts = [p for p in self._sink if len(p.block)]
+        finally:
+            self._sink = None
+        t = np.concatenate([p.block.t for p in parts])
+        labels = np.concatenate([p.labels for p in parts])
+        block = GazeBlock(t, *(np.concatenate([getattr(p.block, f) for p in parts]) for f in ("x", "y", "pupil")))
+        return SyntheticGaze(block, labels, events_from_labels(t, labels, self.rate_hz),
+                             np.concatenate([p.target_index for p in parts]))
+
     def _push(self, g: SyntheticGaze) -> None:
         n = len(g.block)
+        if self._sink is not None:
+            self._sink.append(g)
+            return
         if n == 0 or self._outlet is None:
             return
         b = g.block
@@ -167,10 +202,27 @@ class SimulatedTracker:
             if sample:
                 self.on_marker(str(sample[0]), float(ts))
 
+    def _idle_target(self) -> Target:
+        """Where the eye goes when its plan is done: the shown image, else the screen centre."""
+        rng, layout = self._rng, self._showing
+        if layout is not None:
+            objects = layout.object_aois
+            if objects:
+                x0, y0, x1, y1 = objects[int(rng.integers(len(objects)))].bbox
+            else:
+                x0, y0, x1, y1 = layout.image_rect
+            return Target(float(rng.uniform(x0, x1)), float(rng.uniform(y0, y1)), float(rng.uniform(0.25, 0.4)))
+        jitter = rng.normal(0, 0.3 * self.geometry.px_per_deg, 2)
+        return Target(self.geometry.width_px / 2 + jitter[0], self.geometry.height_px / 2 + jitter[1],
+                      float(rng.uniform(0.4, 0.9)))
+
     def on_marker(self, text: str, timestamp: float) -> None:
         """React to one session marker (also callable directly, e.g. by an in-process session)."""
         m = parse_marker(text)
         self.markers_seen += 1
+        if self._stream is not None:
+            with self._lock:  # everything before the marker's time follows the old plan
+                self._push(self._stream.read_until(timestamp))
         if m.kind == "TRIALID" and m.args:
             try:
                 self._trial = int(m.args[0])
@@ -178,19 +230,20 @@ class SimulatedTracker:
                 self._trial = 0
             return
         targets: list[Target] | None = None
-        if m.kind in ("FIXCROSS_ONSET", "STIM_OFFSET", "VALIDATION_END"):
+        if m.kind in ("FIXCROSS_ONSET", "STIM_OFFSET", "VALIDATION_END", "ABORT"):
+            self._showing = None
             cx, cy = self.geometry.width_px / 2, self.geometry.height_px / 2
             targets = [Target(cx, cy, 0.5)]
         elif m.kind == "VALIDATION_TARGET" and len(m.args) >= 3:
             targets = [Target(float(m.args[1]), float(m.args[2]), 1.5)]
         elif m.kind == "STIM_ONSET":
             layout = self._layout(self._trial)
+            self._showing = layout
             if layout is not None and self.protocol is not None:
                 targets = plan_scanpath(layout, self._rng, max_duration_s=self.protocol.timing.max_trial_s)
         if targets is None or self._stream is None:
             return
         with self._lock:
-            # emit everything up to the marker's time with the old plan, then switch at that time
             self._push(self._stream.read_until(timestamp))
             self._stream.follow(targets)
 
