@@ -80,10 +80,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         outcomes = presenter.run(protocol, sink, threading.Event(), lambda o: None)
         received: list[float] = []
         while len(received) < sink.pushed:
-            _, stamps = inlet.pull_chunk(timeout=2.0)
-            if not stamps:
+            sample, stamp = inlet.pull_sample(timeout=2.0)
+            if sample is None:
                 break
-            received.extend(stamps)
+            received.append(stamp)
         correction = inlet.time_correction(timeout=5.0)
     finally:
         if xvfb is not None:
