@@ -14,7 +14,7 @@ Hershman, Henik & Cohen 2018, "A novel blink detection method based on pupillome
 
 from __future__ import annotations
 
-import threading
+import io
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,9 +66,10 @@ def physio_tsv(t: np.ndarray, x: np.ndarray, y: np.ndarray, pupil: np.ndarray | 
             "y": pl.Series(np.round(y, 2), nan_to_null=True)}
     if pupil is not None:
         cols["p"] = pl.Series(np.round(pupil, 4), nan_to_null=True)
-    out = pl.DataFrame(cols).write_csv(None, include_header=False, separator="\t", null_value="n/a",
-                                       line_terminator="\n", quote_style="never")
-    return out.encode("ascii")
+    buf = io.BytesIO()
+    pl.DataFrame(cols).write_csv(buf, include_header=False, separator="\t", null_value="n/a",
+                                 line_terminator="\n", quote_style="never")
+    return buf.getvalue()
 
 
 def blinks(t: np.ndarray, x: np.ndarray) -> list[tuple[float, float]]:
@@ -182,43 +183,32 @@ PHYSIOEVENTS_SIDECAR: dict[str, Any] = {
 
 def write_eye_files(out_dir: Path, prefix: str, gaze: XdfStream, fixations: XdfStream | None,
                     markers: XdfStream | None, start_time: float, meta: dict[str, Any]) -> list[Path]:
-    """Write physio and physioevents (tsv.gz + json) for every eye; returns the paths written."""
+    """Write physio and physioevents (tsv.gz + json) for every eye; returns the paths written.
+
+    The eyes are formatted and compressed on two threads (polars and zlib release the GIL).
+    """
     import json
+    from concurrent.futures import ThreadPoolExecutor
 
     t = gaze.time_stamps
     eyes = eye_channels(gaze.channels)
-    results: dict[str, bytes] = {}
-    errors: list[BaseException] = []
 
-    def compress(key: str, text: bytes) -> None:
-        try:
-            results[key] = _gzip_bytes(text)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread below
-            errors.append(exc)
-
-    threads = []
-    events_by_eye = {}
-    for eye in eyes:
+    def build(eye: EyeChannels) -> dict[Path, bytes]:
         x, y = gaze.column(eye.x), gaze.column(eye.y)
         pupil = gaze.column(eye.pupil) if eye.pupil else None
-        text = physio_tsv(t, x, y, pupil)
-        th = threading.Thread(target=compress, args=(eye.label, text))  # zlib releases the GIL
-        th.start()
-        threads.append(th)
-        events_by_eye[eye.label] = events_tsv(physio_events(fixations, markers, blinks(t, x)))
-    for th in threads:
-        th.join()
-    if errors:
-        raise errors[0]
-    written = []
-    for eye in eyes:
         base = out_dir / f"{prefix}_recording-{eye.label}"
-        files = {
-            Path(f"{base}_physio.tsv.gz"): results[eye.label],
+        return {
+            Path(f"{base}_physio.tsv.gz"): _gzip_bytes(physio_tsv(t, x, y, pupil)),
             Path(f"{base}_physio.json"): json.dumps(physio_sidecar(eye, gaze, start_time, meta), indent=2).encode(),
-            Path(f"{base}_physioevents.tsv.gz"): _gzip_bytes(events_by_eye[eye.label]),
+            Path(f"{base}_physioevents.tsv.gz"): _gzip_bytes(events_tsv(physio_events(fixations, markers,
+                                                                                     blinks(t, x)))),
             Path(f"{base}_physioevents.json"): json.dumps(PHYSIOEVENTS_SIDECAR, indent=2).encode(),
         }
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(build, eyes))
+    written = []
+    for files in results:
         for path, data in files.items():
             path.write_bytes(data)
             written.append(path)
