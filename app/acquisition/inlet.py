@@ -76,6 +76,9 @@ class GazeAcquisition:
             raise TrackerError(f"eye must be average, left or right, got {eye!r}")
         self.channel_map = channel_map or resolve_channel_map(
             self.stream.name, self.stream.n_channels, self.stream.channels, screen_px, mapping, preset)
+        if self.channel_map.n_channels != self.stream.n_channels:
+            raise TrackerError(f"stream {self.stream.name!r} has {self.stream.n_channels} channels, the channel "
+                               f"map expects {self.channel_map.n_channels}")
         if eye != "average" and eye not in self.channel_map.eyes:
             raise TrackerError(f"stream {self.stream.name!r} has no {eye} eye channels "
                                f"(eyes: {', '.join(self.channel_map.eyes)})")

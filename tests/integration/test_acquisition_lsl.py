@@ -8,10 +8,12 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from app.acquisition.channels import ChannelMap
 from app.acquisition.discovery import find_gaze_stream, find_streams
 from app.acquisition.inlet import GazeAcquisition
 from app.acquisition.outlets import Outlet, open_outlet
 from app.acquisition.sim_tracker import SimulatedTracker
+from app.core.errors import TrackerError
 from app.core.layout import layout_trial
 from app.core.markers import trial_start_markers
 from app.core.protocol import load_protocol
@@ -135,3 +137,33 @@ def test_sim_tracker_reads_the_caption_after_stim_onset(source_id: str, demo_pro
     on_caption = (reading.x > x0 - pad) & (reading.x < x1 + pad) & (reading.y < y1 + pad)
     assert on_caption.mean() > 0.8
     assert sim.markers_seen >= 2
+
+
+class ExplodingMap(ChannelMap):
+    def apply(self, data):  # noqa: ANN001, ANN201
+        raise RuntimeError("boom in the worker")
+
+
+@pytest.mark.parametrize("raise_in_tests", [pytest.param("1", id="tests-reraise"), pytest.param("0", id="production")])
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_worker_error_turns_the_stream_off(source_id: str, monkeypatch: pytest.MonkeyPatch,
+                                           raise_in_tests: str) -> None:
+    monkeypatch.setenv("POVLAB_RAISE_WORKER_ERRORS", raise_in_tests)
+    out = open_outlet(SIM_GAZE, source_id, 500.0)
+    d = find_gaze_stream(source_id=source_id, timeout=5)
+    acq = GazeAcquisition(d, ExplodingMap(n_channels=6, left_x=0, left_y=1)).start()
+    push_grid(out, pylsl.local_clock(), 0, 40, 500.0)
+    assert wait_for(lambda: not acq.counters.running)
+    assert acq.counters.error == "RuntimeError: boom in the worker"
+    if raise_in_tests == "1":
+        with pytest.raises(RuntimeError, match="boom"):
+            acq.stop()
+    else:
+        acq.stop()  # logged, not raised
+
+
+def test_channel_map_of_another_width_is_refused(source_id: str) -> None:
+    _out = open_outlet(SIM_GAZE, source_id, 500.0)
+    d = find_gaze_stream(source_id=source_id, timeout=5)
+    with pytest.raises(TrackerError, match="has 6 channels, the channel map expects 2"):
+        GazeAcquisition(d, ChannelMap(n_channels=2, left_x=0, left_y=1))
