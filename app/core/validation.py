@@ -8,7 +8,8 @@ screen shows 5 or 9 targets one at a time (markers ``VALIDATION_TARGET k x y``, 
   median of the valid samples, robust to a blink or a stray saccade), in degrees; also
   the mean and maximum angle of the single samples to the target, for the report;
 - **precision**: RMS of the sample-to-sample angles (RMS-S2S) and the standard deviation
-  of the samples around their centroid (STD), both in degrees.
+  of the samples around their centroid (STD), both in degrees, computed by
+  :mod:`app.core.quality` (one definition of each in POV Lab).
 
 Definitions after Holmqvist, Nyström & Mulvey (2012), "Eye tracker data quality: what it
 is and how to measure it", ETRA '12, 45-52. The first ``skip_s`` seconds after a target
@@ -33,6 +34,7 @@ from app.core.errors import GazeDataError
 from app.core.gaze import GazeBlock
 from app.core.geometry import ScreenGeometry
 from app.core.markers import parse_marker
+from app.core.quality import px_to_fick, rms_s2s, std
 
 GOOD, FAIR, POOR = "GOOD", "FAIR", "POOR"
 # (judgement, mean accuracy below, max accuracy below), strictest first.
@@ -127,16 +129,6 @@ def judge(mean_deg: float, max_deg: float) -> str:
     return POOR
 
 
-def rms_s2s_deg(block: GazeBlock, screen: ScreenGeometry) -> float:
-    """Root mean square of the angles between successive valid samples (Holmqvist et al. 2012)."""
-    ok = block.valid
-    x, y = block.x[ok], block.y[ok]
-    if len(x) < 2:
-        return math.nan
-    theta = screen.angle_between_px(x[:-1], y[:-1], x[1:], y[1:])
-    return float(np.sqrt(np.mean(theta ** 2)))
-
-
 def _measure(target: TargetShown, gaze: GazeBlock, screen: ScreenGeometry, skip_s: float,
              min_samples: int) -> TargetResult:
     win = gaze.between(target.onset + skip_s, target.offset)
@@ -148,13 +140,12 @@ def _measure(target: TargetShown, gaze: GazeBlock, screen: ScreenGeometry, skip_
         return TargetResult(target.k, target.x, target.y, n, nan, nan, nan, nan, nan)
     cx, cy = float(np.median(x)), float(np.median(y))
     err = screen.angle_between_px(x, y, target.x, target.y)
-    xd, yd = screen.px_to_deg(x, y)
-    std = float(np.sqrt(np.var(xd) + np.var(yd)))
+    azi, ele = px_to_fick(screen, win.x, win.y)  # missing samples stay in place for RMS-S2S
     return TargetResult(
         target.k, target.x, target.y, n,
         accuracy_deg=float(screen.angle_between_px(cx, cy, target.x, target.y)),
         mean_error_deg=float(np.mean(err)), max_error_deg=float(np.max(err)),
-        rms_s2s_deg=rms_s2s_deg(win, screen), std_deg=std)
+        rms_s2s_deg=rms_s2s(azi, ele)[0], std_deg=std(azi, ele)[0])
 
 
 def compute_validation(targets: Sequence[TargetShown], gaze: GazeBlock, screen: ScreenGeometry,
