@@ -32,8 +32,10 @@ def run(args: argparse.Namespace) -> int:
     if args.duration is not None and args.duration <= 0:
         raise TrackerError(f"--duration must be > 0 s, got {args.duration:g}")
     off = args.accuracy / 2 ** 0.5
+    defaults = SimParams()
     params = SimParams(precision_rms_s2s_deg=args.precision, accuracy_offset_deg=(off, off),
-                       **({"blink_rate_per_min": 0.0, "track_loss_prob": 0.0} if args.no_blinks else {}))
+                       blink_rate_per_min=0.0 if args.no_blinks else defaults.blink_rate_per_min,
+                       track_loss_prob=0.0 if args.no_blinks else defaults.track_loss_prob)
     protocol = load_protocol(args.protocol) if args.protocol else None
     sim = SimulatedTracker(args.rate, params=params, protocol=protocol, source_id=args.source_id,
                            markers_source_id=args.markers_source_id, seed=args.seed)
