@@ -16,7 +16,10 @@ with ``markers_source_id``): ``STIM_ONSET`` of trial ``TRIALID n`` starts a read
 scanpath over that trial's layout (:func:`app.core.synthetic_gaze.plan_scanpath`), switched at the
 marker's own time stamp; when the scanpath ends before ``STIM_OFFSET`` the eye keeps viewing the
 image (its objects, or points of it). ``FIXCROSS_ONSET`` and ``STIM_OFFSET`` send the eye to the
-screen centre, where it stays (with small re-fixations) between trials.
+screen centre, where it stays (with small re-fixations) between trials. A ``STIM_ONSET`` without a
+``TRIALID`` since the previous one (the tracker subscribed late) is taken as the next trial.
+Markers sent before :attr:`SimulatedTracker.following_markers` turns True are not seen: a session
+that starts the tracker itself should wait for it before its first marker.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class SimulatedTracker:
         self._stream: GazeStream | None = None
         self._layouts: dict[int, TrialLayout] = {}
         self._trial = 0
+        self._trial_announced = False
         self._showing: TrialLayout | None = None  # the trial on screen (between STIM_ONSET and STIM_OFFSET)
         self.samples_pushed = 0
         self.markers_seen = 0
@@ -226,8 +230,9 @@ class SimulatedTracker:
         if m.kind == "TRIALID" and m.args:
             try:
                 self._trial = int(m.args[0])
+                self._trial_announced = True
             except ValueError:
-                self._trial = 0
+                log.warning("simulated tracker: marker %r has no trial number", text)
             return
         targets: list[Target] | None = None
         if m.kind in ("FIXCROSS_ONSET", "STIM_OFFSET", "VALIDATION_END", "ABORT"):
@@ -237,6 +242,9 @@ class SimulatedTracker:
         elif m.kind == "VALIDATION_TARGET" and len(m.args) >= 3:
             targets = [Target(float(m.args[1]), float(m.args[2]), 1.5)]
         elif m.kind == "STIM_ONSET":
+            if not self._trial_announced:
+                self._trial += 1  # its TRIALID came before we subscribed
+            self._trial_announced = False
             layout = self._layout(self._trial)
             self._showing = layout
             if layout is not None and self.protocol is not None:

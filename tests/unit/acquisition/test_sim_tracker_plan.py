@@ -50,3 +50,14 @@ def test_gaze_follows_fixation_cross_caption_image_and_back(demo_protocol_path) 
 def test_rate_outside_range_is_refused() -> None:
     with pytest.raises(TrackerError, match="60..2000 Hz"):
         SimulatedTracker(5000)
+
+
+def test_stim_onset_without_trialid_is_the_next_trial(demo_protocol_path) -> None:  # noqa: ANN001
+    protocol = load_protocol(demo_protocol_path)
+    layout = layout_trial(protocol, protocol.all_trials[0])
+    sim = SimulatedTracker(250, params=SimParams(blink_rate_per_min=0.0, track_loss_prob=0.0), protocol=protocol,
+                           seed=2)
+    g = sim.simulate([(1.0, "STIM_ONSET")], t0=0.0, t_end=2.0)  # subscribed after TRIALID 1
+    s = g.block.between(1.2, 1.6)
+    y1 = max(a.bbox[3] for a in layout.word_aois)
+    assert np.mean(s.y < y1 + protocol.screen.px_per_deg) > 0.9  # reading trial 1's caption
