@@ -1,0 +1,200 @@
+"""THE feature function: one trial (tokens + fixations + participant) -> the fusion model's input arrays.
+
+Training (``models/``), offline evaluation and the live predictor all call :func:`trial_features` and
+:func:`batch_inputs`, so a model sees the same numbers in the lab as in training. Gaze enters as in the POV
+study (arXiv 2405.04443, following the gaze-biased attention of Sood et al. 2020, "Improving natural language
+processing tasks with human gaze-guided neural attention"):
+
+- ``transitions[i, j]``: log(1 + number of saccades from token i to token j), skipping off-AOI fixations; the
+  model adds it, scaled per head, to its attention logits (an additive attention bias);
+- ``dwell[i]``: per-token dwell features (``DWELL_FEATURES``);
+- ``order[i]``: rank of the token's first fixation (1 = first token looked at, 0 = never looked at);
+- ``glob``: trial-level gaze summary (``GLOBAL_FEATURES``).
+
+Token content (``embedding``) comes from the text encoder, computed once per stimulus and cached by the caller.
+Bump ``FEATURE_VERSION`` whenever any number computed here changes meaning; models record it and the predictor
+refuses a model made for a newer version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from app.core.errors import ModelError
+
+FEATURE_VERSION = 1
+KINDS = ("word", "object")
+DWELL_FEATURES = ("fixated", "log_count", "dwell_s", "dwell_share", "first_duration_s", "first_rank_norm",
+                  "first_time_norm", "log_visits")
+GLOBAL_FEATURES = ("log_fixations", "total_s", "off_share", "text_share", "image_share", "words_norm",
+                   "objects_norm", "mean_duration_s")
+MAX_ORDER = 31  # ranks above this share the last order embedding
+MAX_POSITION = 63  # positions above this share the last position embedding
+UNKNOWN_PARTICIPANT = 0  # index of the shared embedding for participants not seen in training
+UNKNOWN_STIMULUS = 0  # index of the shared embedding for stimuli not seen in training
+INPUT_NAMES = ("embedding", "kind", "position", "dwell", "order", "transitions", "mask", "glob", "participant",
+               "stimulus")
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "word" (a caption word) or "object" (an image region)
+    text: str  # the word or the object label, as the text encoder reads it
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ModelError(f"token {self.text!r}: kind must be one of {KINDS}, got {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class Fixation:
+    token: int  # index into the trial's tokens, -1 when off every token
+    duration_s: float
+    onset_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if not (self.duration_s >= 0.0 and np.isfinite(self.duration_s)):
+            raise ModelError(f"fixation: duration_s must be a finite number >= 0, got {self.duration_s}")
+
+
+@dataclass(frozen=True)
+class TrialFeatures:
+    kind: NDArray[np.int64]  # [T] 0 word, 1 object
+    position: NDArray[np.int64]  # [T] position among tokens of the same kind
+    dwell: NDArray[np.float32]  # [T, len(DWELL_FEATURES)]
+    order: NDArray[np.int64]  # [T] first-fixation rank, 0 = never
+    transitions: NDArray[np.float32]  # [T, T] log1p(saccade counts i -> j)
+    glob: NDArray[np.float32]  # [len(GLOBAL_FEATURES)]
+    participant: int  # index into the model's participant table (UNKNOWN_PARTICIPANT if unseen)
+    stimulus: int = UNKNOWN_STIMULUS  # index into the model's stimulus table (UNKNOWN_STIMULUS if unseen)
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.kind.shape[0])
+
+
+def participant_index(participants: Mapping[str, int], participant_id: str | None) -> int:
+    """The model's row for a participant (or stimulus) id, or the shared unknown row 0."""
+    if participant_id is None:
+        return UNKNOWN_PARTICIPANT
+    return participants.get(participant_id, UNKNOWN_PARTICIPANT)
+
+
+def trial_features(tokens: Sequence[Token], fixations: Sequence[Fixation], participant: int,
+                   stimulus: int = UNKNOWN_STIMULUS) -> TrialFeatures:
+    """Gaze features of one trial; see the module docstring. ``fixations`` in time order.
+
+    ``participant`` and ``stimulus`` are rows of the model's tables (:func:`participant_index`), 0 when unknown.
+    """
+    n = len(tokens)
+    if n == 0:
+        raise ModelError("trial has no tokens (no caption words and no image objects)")
+    for f in fixations:
+        if not -1 <= f.token < n:
+            raise ModelError(f"fixation on token {f.token}: the trial has {n} tokens (use -1 for off)")
+    kind = np.array([KINDS.index(t.kind) for t in tokens], dtype=np.int64)
+    position = np.zeros(n, dtype=np.int64)
+    for k in range(len(KINDS)):
+        idx = np.flatnonzero(kind == k)
+        position[idx] = np.minimum(np.arange(len(idx)), MAX_POSITION)
+
+    count = np.zeros(n)
+    dwell_s = np.zeros(n)
+    first_dur = np.zeros(n)
+    first_idx = np.full(n, -1)
+    visits = np.zeros(n)
+    trans = np.zeros((n, n))
+    prev_on: int | None = None
+    prev_any: int | None = None
+    total = len(fixations)
+    total_s = 0.0
+    off_n = 0
+    for i, f in enumerate(fixations):
+        total_s += f.duration_s
+        j = f.token
+        if j < 0:
+            off_n += 1
+            prev_any = -1
+            continue
+        count[j] += 1
+        dwell_s[j] += f.duration_s
+        if first_idx[j] < 0:
+            first_idx[j] = i
+            first_dur[j] = f.duration_s
+        if prev_any != j:
+            visits[j] += 1
+        if prev_on is not None:
+            trans[prev_on, j] += 1
+        prev_on = j
+        prev_any = j
+
+    fixated = first_idx >= 0
+    order = np.zeros(n, dtype=np.int64)
+    ranked = np.argsort(np.where(fixated, first_idx, np.iinfo(np.int64).max), kind="stable")
+    for r, j in enumerate(ranked[: int(fixated.sum())]):
+        order[j] = min(r + 1, MAX_ORDER)
+    on_s = float(dwell_s.sum())
+    n_fixated = max(int(fixated.sum()), 1)
+    dwell = np.stack([
+        fixated.astype(np.float64),
+        np.log1p(count),
+        dwell_s,
+        dwell_s / on_s if on_s > 0 else np.zeros(n),
+        first_dur,
+        np.where(fixated, order / n_fixated, 0.0),
+        np.where(fixated, first_idx / max(total, 1), 0.0),
+        np.log1p(visits),
+    ], axis=1)
+    text_s = float(dwell_s[kind == 0].sum())
+    glob = np.array([
+        np.log1p(total),
+        total_s,
+        off_n / total if total else 0.0,
+        text_s / total_s if total_s > 0 else 0.0,
+        (on_s - text_s) / total_s if total_s > 0 else 0.0,
+        float((kind == 0).sum()) / 20.0,
+        float((kind == 1).sum()) / 10.0,
+        total_s / total if total else 0.0,
+    ])
+    return TrialFeatures(kind, position, dwell.astype(np.float32), order, np.log1p(trans).astype(np.float32),
+                         glob.astype(np.float32), int(participant), int(stimulus))
+
+
+def batch_inputs(items: Sequence[tuple[NDArray[np.float32], TrialFeatures]]) -> dict[str, NDArray]:
+    """Pad a batch of (token embeddings [T, E], features) into the model's named inputs (``INPUT_NAMES``)."""
+    if not items:
+        raise ModelError("empty batch")
+    b = len(items)
+    t_max = max(f.n_tokens for _, f in items)
+    e = items[0][0].shape[1]
+    out: dict[str, NDArray] = {
+        "embedding": np.zeros((b, t_max, e), np.float32),
+        "kind": np.zeros((b, t_max), np.int64),
+        "position": np.zeros((b, t_max), np.int64),
+        "dwell": np.zeros((b, t_max, len(DWELL_FEATURES)), np.float32),
+        "order": np.zeros((b, t_max), np.int64),
+        "transitions": np.zeros((b, t_max, t_max), np.float32),
+        "mask": np.zeros((b, t_max), np.float32),
+        "glob": np.zeros((b, len(GLOBAL_FEATURES)), np.float32),
+        "participant": np.zeros((b,), np.int64),
+        "stimulus": np.zeros((b,), np.int64),
+    }
+    for i, (emb, f) in enumerate(items):
+        n = f.n_tokens
+        if emb.shape != (n, e):
+            raise ModelError(f"batch item {i}: embeddings of shape {emb.shape}, expected ({n}, {e})")
+        out["embedding"][i, :n] = emb
+        out["kind"][i, :n] = f.kind
+        out["position"][i, :n] = f.position
+        out["dwell"][i, :n] = f.dwell
+        out["order"][i, :n] = f.order
+        out["transitions"][i, :n, :n] = f.transitions
+        out["mask"][i, :n] = 1.0
+        out["glob"][i] = f.glob
+        out["participant"][i] = f.participant
+        out["stimulus"][i] = f.stimulus
+    return out

@@ -1,0 +1,95 @@
+"""``povlab bench inference``: one live prediction (feature function + fusion model) on this machine.
+
+A live update is timed as the session calls it: ``LivePredictor.update`` on the demo protocol's trials, with the
+fixation list growing one fixation at a time (as each fixation ends). The same padded inputs are then run through
+the same model in eager PyTorch (``models/bench_eager.py``, a child process: the app never imports torch) and
+through ONNX Runtime alone, and the ratio eager / ONNX of the model-only p50 is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from app.core.paths import BUNDLED_MODEL, DEMO_PROTOCOL, ROOT
+
+BUNDLED_CHECKPOINT = BUNDLED_MODEL.with_suffix(".pt")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="ONNX model (default: the bundled one)")
+    parser.add_argument("--checkpoint", help="its torch checkpoint, for the eager comparison (default: bundled)")
+    parser.add_argument("--protocol", default=str(DEMO_PROTOCOL))
+    parser.add_argument("--n", type=int, default=2000, help="timed updates")
+    parser.add_argument("--cpu", action="store_true", help="do not try CUDA")
+
+
+def percentiles(times_s: list[float]) -> dict[str, float]:
+    a = np.array(times_s) * 1000.0
+    return {"p50_ms": round(float(np.percentile(a, 50)), 4), "p99_ms": round(float(np.percentile(a, 99)), 4),
+            "mean_ms": round(float(a.mean()), 4)}
+
+
+def run(args: argparse.Namespace) -> dict:
+    from app.core.layout import layout_trial
+    from app.core.protocol import load_protocol
+    from app.inference.predictor import LivePredictor
+
+    protocol = load_protocol(args.protocol)
+    with tempfile.TemporaryDirectory() as tmp:
+        predictor = LivePredictor.load(args.model, protocol, cache_dir=Path(tmp), prefer_cuda=not args.cpu)
+    rng = np.random.default_rng(0)
+    trials = [(t.trial_id, len(layout_trial(protocol, t).aois)) for t in protocol.all_trials]
+    sequences = []
+    for i in range(args.n):
+        tid, n_aoi = trials[i % len(trials)]
+        length = 1 + i % 40
+        sequences.append((tid, [(int(a), float(d)) for a, d in zip(rng.integers(-1, n_aoi, length),
+                                                                    rng.uniform(0.08, 0.5, length), strict=True)]))
+    for tid, fx in sequences[:50]:  # warm-up
+        predictor.update(tid, "P01", fx)
+    update_s = []
+    for tid, fx in sequences:
+        t0 = time.perf_counter()
+        predictor.update(tid, "P01", fx)
+        update_s.append(time.perf_counter() - t0)
+    batches = [predictor._inputs(tid, "P01", fx) for tid, fx in sequences[:500]]
+    model_s = []
+    for b in batches:
+        t0 = time.perf_counter()
+        predictor.model.logits(b)
+        model_s.append(time.perf_counter() - t0)
+    result: dict = {"provider": predictor.provider, "provider_note": predictor.model.provider_note,
+                    "update": percentiles(update_s), "onnx_model_only": percentiles(model_s), "n": args.n,
+                    "ort_threads": int(os.environ.get("POVLAB_ORT_THREADS", "1"))}
+    result["eager_torch_model_only"] = _eager(batches, args.checkpoint or BUNDLED_CHECKPOINT)
+    eager = result["eager_torch_model_only"]
+    if isinstance(eager, dict) and "p50_ms" in eager:
+        result["eager_over_onnx_p50"] = round(eager["p50_ms"] / result["onnx_model_only"]["p50_ms"], 2)
+    return result
+
+
+def _eager(batches: list[dict], checkpoint: str | Path) -> dict | str:
+    """Model-only timings of the same inputs in eager PyTorch, from ``models/bench_eager.py`` in a child process."""
+    if importlib.util.find_spec("torch") is None or not (ROOT / "models" / "bench_eager.py").is_file():
+        return "skipped: torch or the models/ folder is not available"
+    if not Path(checkpoint).is_file():
+        return f"skipped: no checkpoint at {checkpoint}"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "inputs.npz"
+        np.savez(path, **{f"{i}:{k}": v for i, b in enumerate(batches) for k, v in b.items()})
+        proc = subprocess.run([sys.executable, "-m", "models.bench_eager", str(checkpoint), str(path)], cwd=ROOT,
+                              capture_output=True, text=True, check=False,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if proc.returncode != 0:
+        return f"failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}"
+    return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -1,0 +1,130 @@
+"""Live predictions for a session: ONNX Runtime only, token embeddings computed once per protocol.
+
+Stable API (used by the session)::
+
+    predictor = LivePredictor.load(model_path, protocol)   # model_path None -> the bundled model
+    predictor.provider                                      # "CUDAExecutionProvider" or "CPUExecutionProvider"
+    probs = predictor.update(trial_id, participant_id, fixations)
+        # fixations: the trial's completed fixations so far, in time order, each (aoi_index, duration_s)
+        # with aoi_index into layout_trial(protocol, trial).aois, -1 when off every AOI
+        # (app.core.features.Fixation objects are accepted too); returns probabilities in predictor.labels
+        # order ("YES", "NO", "UNCLEAR"), a float64 array of 3
+    predictor.personalise(participant_id, labelled_trials)
+        # labelled_trials: [(trial_id, fixations, answer)], answer "yes"/"no"/"unclear" or 0/1/2;
+        # fits that participant's logit bias (app.inference.personalise); later updates use it
+
+Tokens are the trial's AOIs in layout order (caption words, then image objects, POV-style names
+``txt_<word>[k]``/``vis_<label>``), which is also the order of ``aoi_index``. Their text embeddings are computed
+with the offline encoder when the predictor is built (or read from ``cache_dir``, keyed by the encoder and the
+texts), so an update runs only the feature function and the fusion model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from app.core.errors import ModelError
+from app.core.features import Fixation, Token, batch_inputs, participant_index, trial_features
+from app.core.layout import layout_trial
+from app.core.paths import BUNDLED_MODEL
+from app.core.pov_release import token_for_label
+from app.core.protocol import Protocol
+from app.inference.onnx_model import FusionModel, load_fusion_model, softmax
+from app.inference.personalise import fit_logit_bias
+from app.inference.text_encoder import EmbeddingCache
+
+ANSWER_INDEX = {"yes": 0, "no": 1, "unclear": 2}
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("POVLAB_CACHE", Path.home() / ".cache" / "povlab")) / "embeddings"
+
+
+@dataclass(frozen=True)
+class StimulusTokens:
+    tokens: tuple[Token, ...]
+    embedding: NDArray[np.float32]  # [T, E]
+    stimulus: int  # row of the model's stimulus table, 0 if unknown
+
+
+def as_fixations(fixations: Sequence) -> list[Fixation]:
+    out = []
+    for f in fixations:
+        if isinstance(f, Fixation):
+            out.append(f)
+        else:
+            aoi, dur = f[0], f[1]
+            out.append(Fixation(int(aoi), float(dur)))
+    return out
+
+
+class LivePredictor:
+    def __init__(self, model: FusionModel, stimuli: dict[str, StimulusTokens]) -> None:
+        self.model = model
+        self.stimuli = stimuli
+        self.biases: dict[str, NDArray[np.float64]] = {}
+
+    @property
+    def provider(self) -> str:
+        return self.model.provider
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.model.labels
+
+    @classmethod
+    def load(cls, model_path: str | Path | None, protocol: Protocol, cache_dir: Path | None = None,
+             prefer_cuda: bool = True) -> LivePredictor:
+        model = load_fusion_model(model_path or BUNDLED_MODEL, prefer_cuda=prefer_cuda)
+        stimuli_rows = json.loads(model.metadata.get("povlab.stimuli", "{}"))
+        per_trial: dict[str, tuple[Token, ...]] = {}
+        for trial in protocol.all_trials:
+            lay = layout_trial(protocol, trial)
+            per_trial[trial.trial_id] = tuple(token_for_label(a.name) for a in lay.aois)
+        texts = sorted({t.text for toks in per_trial.values() for t in toks})
+        key = hashlib.sha256(("\n".join([model.encoder, *texts])).encode()).hexdigest()[:16]
+        cache = EmbeddingCache(path=(cache_dir or default_cache_dir()) / f"{protocol.name}-{key}.npz")
+        cache.embed(texts)
+        stimuli = {tid: StimulusTokens(toks, cache.embed([t.text for t in toks]),
+                                       int(stimuli_rows.get(tid, 0))) for tid, toks in per_trial.items()}
+        return cls(model, stimuli)
+
+    def _inputs(self, trial_id: str, participant_id: str | None, fixations: Sequence) -> dict[str, NDArray]:
+        st = self.stimuli.get(trial_id)
+        if st is None:
+            raise ModelError(f"trial {trial_id!r} is not in the protocol the predictor was built for")
+        feats = trial_features(st.tokens, as_fixations(fixations),
+                               participant_index(self.model.participants, participant_id), st.stimulus)
+        return batch_inputs([(st.embedding, feats)])
+
+    def logits(self, trial_id: str, participant_id: str | None, fixations: Sequence) -> NDArray[np.float64]:
+        """Model logits plus the participant's personal bias (if any)."""
+        z = self.model.logits(self._inputs(trial_id, participant_id, fixations))[0].astype(np.float64)
+        return z + self.biases.get(participant_id or "", 0.0)
+
+    def update(self, trial_id: str, participant_id: str | None, fixations: Sequence) -> NDArray[np.float64]:
+        """Probabilities (``labels`` order) for the trial given the fixations completed so far."""
+        return softmax(self.logits(trial_id, participant_id, fixations))
+
+    def personalise(self, participant_id: str, labelled_trials: Sequence[tuple[str, Sequence, str | int]]
+                    ) -> NDArray[np.float64]:
+        """Fit the participant's logit bias from answered trials; returns it (zeros for no usable trials)."""
+        zs, ys = [], []
+        for trial_id, fixations, answer in labelled_trials:
+            y = ANSWER_INDEX.get(str(answer).lower()) if isinstance(answer, str) else int(answer)
+            if y not in (0, 1, 2):
+                continue  # timeouts and unknown answers teach nothing
+            z = self.model.logits(self._inputs(trial_id, participant_id, fixations))[0]
+            zs.append(z)
+            ys.append(y)
+        bias = fit_logit_bias(np.array(zs).reshape(len(ys), len(self.labels)), np.array(ys, dtype=np.int64))
+        self.biases[participant_id] = bias
+        return bias

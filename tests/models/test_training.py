@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from app.core.streams import FIXATIONS
+from app.inference.text_encoder import EmbeddingCache
+from models.cv import stratified_folds
+from models.data import encode_examples, participant_table, pov_examples, stimulus_table
+from models.model import ModelConfig
+from models.sessions import trials_from_streams
+from models.train import TrainConfig, fit, predict_proba, set_determinism
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def few(shared_data: Path, tmp_path: Path) -> tuple[dict, ModelConfig]:
+    examples = pov_examples(shared_data / "pov" / "fixations_dev.csv")[:16]
+    parts, stims = participant_table(examples), stimulus_table(examples)
+    inputs = encode_examples(examples, parts, EmbeddingCache(path=tmp_path / "e.npz"), stims)
+    return inputs, ModelConfig(n_participants=len(parts) + 1, n_stimuli=len(stims) + 1)
+
+
+def test_training_is_seeded_and_deterministic(few: tuple[dict, ModelConfig]) -> None:
+    inputs, cfg = few
+    set_determinism(0)
+    tcfg = TrainConfig(epochs=2, batch_size=8, ensemble=2)
+    a, hist = fit(inputs, np.arange(16), cfg, tcfg)
+    b, _ = fit(inputs, np.arange(16), cfg, tcfg)
+    c, _ = fit(inputs, np.arange(16), cfg, TrainConfig(epochs=2, batch_size=8, ensemble=2, seed=1))
+    for (name, wa), wb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(wa, wb), name
+    assert not all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), c.state_dict().values(), strict=True))
+    assert len(hist) == 4 and all(np.isfinite(h["loss"]) for h in hist)
+    p = predict_proba(a, inputs, np.arange(16))
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_ablations_ignore_their_inputs(few: tuple[dict, ModelConfig]) -> None:
+    inputs, cfg = few
+    from dataclasses import replace
+
+    for ablated, key in [({"use_gaze": False}, "transitions"), ({"use_participant": False}, "participant")]:
+        model, _ = fit(inputs, np.arange(16), replace(cfg, **ablated), TrainConfig(epochs=1, batch_size=8))
+        changed = dict(inputs)
+        changed[key] = np.zeros_like(inputs[key]) if key == "transitions" else inputs[key] * 0 + 1
+        changed["dwell"] = np.zeros_like(inputs["dwell"]) if key == "transitions" else inputs["dwell"]
+        np.testing.assert_allclose(predict_proba(model, inputs, np.arange(16)),
+                                   predict_proba(model, changed, np.arange(16)), atol=1e-6)
+
+
+def test_stratified_folds_partition_and_balance() -> None:
+    labels = np.array([0] * 50 + [1] * 15 + [2] * 10)
+    folds = stratified_folds(labels, 5)
+    assert sorted(np.concatenate(folds).tolist()) == list(range(75))
+    assert all(np.sum(labels[f] == 2) == 2 for f in folds)
+
+
+def test_session_streams_become_examples() -> None:
+    markers = ["SESSION_START demo", "TRIALID 1", "!V TRIAL_VAR trial_id cat", "!V TRIAL_VAR practice 1",
+               "!V IAREA RECTANGLE 1 0 0 10 10 txt_a", "!V IAREA RECTANGLE 2 10 0 20 10 txt_Cat",
+               "!V IAREA FREEHAND 3 0,20 10,20 10,30 vis_cat", "!V TRIAL_VAR response no", "TRIAL_RESULT 1",
+               "TRIALID 2", "!V TRIAL_VAR trial_id dog", "!V IAREA RECTANGLE 1 0 0 10 10 txt_dog",
+               "TRIAL_RESULT -1"]
+    col = {c: i for i, c in enumerate(FIXATIONS.channels)}
+    rows = np.zeros((4, len(FIXATIONS.channels)))
+    for r, (trial, aoi, onset) in enumerate([(1, 3, 2.0), (1, 2, 1.0), (1, -1, 1.5), (2, 1, 5.0)]):
+        rows[r, col["trial_number"]], rows[r, col["aoi_index"]] = trial, aoi
+        rows[r, col["onset"]], rows[r, col["duration"]] = onset, 0.2
+    examples = trials_from_streams(markers, rows, "S01", "x.xdf")
+    assert len(examples) == 1  # the timed-out trial teaches nothing
+    e = examples[0]
+    assert e.label == 1 and e.image_id == "cat" and e.participant == "S01"
+    assert [(t.kind, t.text) for t in e.tokens] == [("word", "a"), ("word", "cat"), ("object", "cat")]
+    assert [f.token for f in e.fixations] == [1, -1, 2]  # sorted by onset, 1-based AOI -> token index
+
+
+@pytest.mark.slow
+def test_torchrun_ddp_two_gloo_processes(shared_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ddp"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",
+                           "29517", "-m", "models.train", "--pov-csv", str(shared_data / "pov" / "fixations_dev.csv"),
+                           "--out", str(out), "--epochs", "2", "--limit", "40", "--cache", str(tmp_path / "e.npz")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["world_size"] == 2
+    assert (out / "checkpoint.pt").is_file() and (out / "curves.png").is_file()
