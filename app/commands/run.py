@@ -1,0 +1,104 @@
+"""``povlab run`` and ``povlab demo``: record a whole session, print the session folder last."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from app.core.paths import BUNDLED_MODEL, DEMO_PROTOCOL
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=Path("sessions"), help="root folder of the recordings (default: sessions)")
+    p.add_argument("--duration", type=float, default=None, metavar="S", help="stop the session after S seconds")
+    p.add_argument("--headless", action="store_true", help="no window: the timed presenter (default without a display)")
+    p.add_argument("--presenter", choices=("headless", "psychopy"), default=None,
+                   help="participant screen: psychopy (a window) or headless (timed, windowless)")
+    p.add_argument("--windowed", action="store_true", help="psychopy presenter in a window instead of full screen")
+    p.add_argument("--no-model", action="store_true", help="record without live predictions")
+    p.add_argument("--model", type=Path, default=BUNDLED_MODEL, help="ONNX model for live predictions")
+    p.add_argument("--seed", type=int, default=None, help="seed of the simulated tracker and participant")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="record a session (prints the session folder on its last line)")
+    p.add_argument("--protocol", type=Path, required=True, help="protocol TOML file")
+    p.add_argument("--participant", required=True, help="participant label (letters and digits)")
+    p.add_argument("--session", default="01", help="session label (default 01)")
+    p.add_argument("--task", default="pov", help="task label (default pov)")
+    p.add_argument("--tracker", default="sim", help="sim | lsl:NAME | lsl-id:SOURCE_ID | replay:FILE (default sim)")
+    p.add_argument("--tracker-timeout", type=float, default=5.0, metavar="S", help="wait this long for the stream")
+    p.add_argument("--channels", default=None, help="explicit channel mapping, e.g. left_x=0,left_y=1,right_x=2,right_y=3")
+    p.add_argument("--preset", default=None, help="channel preset for undescribed streams (tobii, pupil, eyelink)")
+    p.add_argument("--sim-rate", type=float, default=1000.0, help="simulated tracker rate in Hz (60-2000)")
+    p.add_argument("--simulate-participant", action="store_true",
+                   help="answer trials automatically after a plausible delay (headless runs always do)")
+    _common(p)
+    p.set_defaults(func=run)
+
+    d = sub.add_parser("demo", help="a whole session on the built-in defaults: simulated tracker, demo protocol, "
+                       "bundled model, simulated participant")
+    _common(d)
+    d.set_defaults(func=demo)
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.session.runner import Session, SessionConfig
+
+    presenter_kind = "headless" if args.headless else (args.presenter or "headless")
+    config = SessionConfig(
+        protocol_path=args.protocol, participant=args.participant, session=args.session, task=args.task,
+        tracker=args.tracker, out=args.out, duration_s=args.duration,
+        model=None if args.no_model else args.model, sim_rate_hz=args.sim_rate,
+        tracker_timeout_s=args.tracker_timeout, channels=args.channels, preset=args.preset, seed=args.seed)
+    simulate = args.simulate_participant or presenter_kind == "headless"
+    presenter = _presenter(presenter_kind, simulate, args.windowed, args.seed)
+    session = Session(config, presenter, listener=_progress)
+    try:
+        session.prepare()
+        if hasattr(presenter, "open"):
+            presenter.open(session.protocol)
+        result = session.run()
+    finally:
+        session.close()
+        if hasattr(presenter, "close"):
+            presenter.close()
+    s = result.summary
+    agreement = "n/a" if s.get("agreement") is None else f"{s['agreement']:.0%}"
+    print(f"session {result.status}: {s['n_trials_done']} trials, {s['n_fixations']} fixations, "
+          f"{s['counters']['received']} gaze samples ({s['counters']['lost']} lost), "
+          f"model agreement {agreement}", file=sys.stderr)
+    print(result.folder)
+    return 0 if result.status in ("complete", "aborted") else 2
+
+
+def demo(args: argparse.Namespace) -> int:
+    args.protocol, args.participant, args.session, args.task = DEMO_PROTOCOL, "demo", "01", "pov"
+    args.tracker, args.tracker_timeout, args.channels, args.preset, args.sim_rate = "sim", 5.0, None, None, 1000.0
+    args.simulate_participant = True
+    return run(args)
+
+
+def _presenter(kind: str, simulate: bool, windowed: bool, seed: int | None):  # type: ignore[no-untyped-def]
+    if kind == "psychopy":
+        from app.presentation.presenter import PsychoPyPresenter
+
+        return PsychoPyPresenter(simulate_participant=simulate, windowed=True if windowed else None, sim_seed=seed)
+    from app.session.headless import HeadlessPresenter
+
+    return HeadlessPresenter(simulate_participant=simulate, seed=seed)
+
+
+def _progress(event: object) -> None:
+    from app.session.events import SessionStarted, SessionWarning, TrialFinished
+
+    if isinstance(event, SessionStarted):
+        print(f"recording to {event.xdf} (tracker {event.tracker}, model on {event.provider or 'none'})",
+              file=sys.stderr)
+    elif isinstance(event, TrialFinished):
+        o = event.outcome
+        pred = f", model said {event.predicted}" if event.predicted else ""
+        print(f"trial {o.number} {o.trial_id}: {o.response}{pred}", file=sys.stderr)
+    elif isinstance(event, SessionWarning):
+        print(f"warning: {event.message}", file=sys.stderr)

@@ -1,0 +1,123 @@
+"""Where a session's files go, and how its metadata is written without ever losing it.
+
+Layout (LabRecorder's BIDS-like template)::
+
+    <out>/sub-<participant>/ses-<session>/
+        sub-<p>_ses-<s>_task-<task>_run-<NNN>.xdf            every stream of the run
+        sub-<p>_ses-<s>_task-<task>_run-<NNN>_session.json   metadata, rewritten atomically
+        sub-<p>_ses-<s>_task-<task>_run-<NNN>_trials.tsv     one row per trial, appended as trials end
+        protocol.toml, stimuli/                               copies: the folder stands alone
+
+Runs are numbered from 001; an existing run is never overwritten (the next free number is used).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import RecordingError
+
+LABEL = re.compile(r"^[A-Za-z0-9]+$")
+TRIAL_COLUMNS = ("number", "trial_id", "practice", "stim_onset", "stim_offset", "response", "rt_ms",
+                 "expected", "p_yes", "p_no", "p_unclear", "n_fixations")
+
+
+def check_label(kind: str, value: str) -> str:
+    """BIDS labels are alphanumeric: ``sub-<label>``, ``ses-<label>``."""
+    if not LABEL.match(value):
+        raise RecordingError(f"{kind} {value!r}: use letters and digits only (it becomes a BIDS label)")
+    return value
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    folder: Path
+    stem: str  # sub-<p>_ses-<s>_task-<t>_run-<NNN>
+
+    @property
+    def xdf(self) -> Path:
+        return self.folder / f"{self.stem}.xdf"
+
+    @property
+    def session_json(self) -> Path:
+        return self.folder / f"{self.stem}_session.json"
+
+    @property
+    def trials_tsv(self) -> Path:
+        return self.folder / f"{self.stem}_trials.tsv"
+
+
+def session_folder(out: Path, participant: str, session: str) -> Path:
+    return Path(out) / f"sub-{check_label('participant', participant)}" / f"ses-{check_label('session', session)}"
+
+
+def next_run(out: Path, participant: str, session: str, task: str = "pov") -> RunFiles:
+    """Create the session folder if needed, check it is writable, and pick the next free run."""
+    check_label("task", task)
+    folder = session_folder(out, participant, session)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise RecordingError(f"{folder}: output folder is not writable ({exc.strerror})") from exc
+    base = f"sub-{participant}_ses-{session}_task-{task}"
+    taken = {int(m.group(1)) for p in folder.iterdir() if (m := re.match(re.escape(base) + r"_run-(\d+)", p.name))}
+    run = max(taken, default=0) + 1
+    return RunFiles(folder, f"{base}_run-{run:03d}")
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write to a temporary file, fsync, rename: a crash leaves the old or the new file, never half."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def copy_protocol(protocol_path: Path, files: list[Path], folder: Path) -> None:
+    """Copy the protocol and its stimuli (and font) so the session folder stands alone.
+
+    The copy's file references point at ``stimuli/<name>``; nothing is overwritten.
+    """
+    stimuli = folder / "stimuli"
+    stimuli.mkdir(exist_ok=True)
+    for f in files:
+        target = stimuli / f.name
+        if not target.exists():
+            shutil.copyfile(f, target)
+    target = folder / "protocol.toml"
+    if not target.exists():
+        text = Path(protocol_path).read_text(encoding="utf-8")
+        pattern = re.compile(r'^(\s*(?:image|font)\s*=\s*)"([^"]*)"', re.MULTILINE)
+        text = pattern.sub(lambda m: f'{m.group(1)}"stimuli/{Path(m.group(2)).name}"', text)
+        target.write_text(text, encoding="utf-8")
+
+
+class TrialsTable:
+    """The trials TSV, appended and flushed one row at a time as trials end."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with open(path, "x", encoding="utf-8") as fh:
+            fh.write("\t".join(TRIAL_COLUMNS) + "\n")
+
+    def append(self, row: dict[str, Any]) -> None:
+        cells = []
+        for col in TRIAL_COLUMNS:
+            v = row.get(col)
+            cells.append("n/a" if v is None else (f"{v:.6f}" if isinstance(v, float) else str(v)))
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write("\t".join(cells) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())

@@ -1,0 +1,148 @@
+"""The online pipeline of a running session, on its own worker thread.
+
+gaze ring buffer -> online fixation detection -> AOI of the current trial -> fixations outlet
+-> live model -> predictions outlet; and a :class:`FixationMapped` / :class:`PredictionUpdated`
+event for each step. The presenter's markers (via :meth:`on_marker`) tell it which trial is
+on screen: fixations that start after ``STIM_ONSET`` and end before ``STIM_OFFSET`` belong to it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from app.core.aoi import map_fixations
+from app.core.events import GazeEvent
+from app.core.layout import TrialLayout, layout_trial
+from app.core.markers import parse_marker
+from app.core.protocol import Protocol, Trial
+from app.session.events import FixationMapped, PredictionUpdated, SessionEvent
+
+log = logging.getLogger(__name__)
+
+AOI_MARGIN_DEG = 0.5
+
+
+@dataclass
+class TrialState:
+    number: int
+    trial: Trial
+    layout: TrialLayout
+    onset: float = float("inf")
+    offset: float = float("inf")
+    fixations: list[tuple[int, float]] = field(default_factory=list)  # (aoi_index, duration_s)
+    probs: tuple[float, float, float] | None = None
+
+
+class LivePipeline:
+    def __init__(self, protocol: Protocol, buffer: Any, detector: Any, fixation_outlet: Any,
+                 prediction_outlet: Any, predictor: Any | None, participant: str,
+                 emit: Callable[[SessionEvent], None], poll_s: float = 0.01) -> None:
+        self.protocol = protocol
+        self.buffer = buffer
+        self.detector = detector
+        self.fix_out = fixation_outlet
+        self.pred_out = prediction_outlet
+        self.predictor = predictor
+        self.participant = participant
+        self.emit = emit
+        self.poll_s = poll_s
+        self.trials = {i: t for i, t in enumerate(protocol.all_trials, start=1)}
+        self.states: dict[int, TrialState] = {}
+        self._current: TrialState | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._index = 0
+        self.error: BaseException | None = None
+        self.n_fixations = 0
+
+    # -- markers from the presenter (any thread) ----------------------------------------
+    def on_marker(self, text: str, timestamp: float) -> None:
+        m = parse_marker(text)
+        with self._lock:
+            if m.kind == "TRIALID" and m.args and m.args[0].isdigit():
+                n = int(m.args[0])
+                if n in self.trials:
+                    trial = self.trials[n]
+                    st = TrialState(n, trial, layout_trial(self.protocol, trial))
+                    self.states[n] = st
+                    self._current = st
+            elif m.kind == "STIM_ONSET" and self._current is not None:
+                self._current.onset = timestamp
+            elif m.kind == "STIM_OFFSET" and self._current is not None:
+                self._current.offset = timestamp
+
+    def final_prediction(self, number: int) -> tuple[float, float, float] | None:
+        with self._lock:
+            st = self.states.get(number)
+            return None if st is None else st.probs
+
+    # -- worker ----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._index = self.buffer.total_written
+        self._thread = threading.Thread(target=self._run, name="live-pipeline", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5.0)
+        if self.error is not None and os.environ.get("POVLAB_RAISE_WORKER_ERRORS") == "1":
+            raise self.error
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.poll_s):
+                self.step()
+        except Exception as exc:  # noqa: BLE001 - logged, pipeline off; recording goes on
+            self.error = exc
+            log.exception("live pipeline stopped: %s", exc)
+
+    def step(self) -> int:
+        """Process the samples that arrived since the last step; returns fixations completed."""
+        block, self._index = self.buffer.since(self._index)
+        if len(block) == 0:
+            return 0
+        # Samples must increase strictly; a reconnect may repeat time stamps: drop those.
+        keep = np.concatenate([[True], np.diff(block.t) > 0]) & np.isfinite(block.t)
+        if not keep.all():
+            block = type(block)(block.t[keep], block.x[keep], block.y[keep], block.pupil[keep])
+        last = getattr(self.detector, "_last_t", -np.inf)
+        if len(block) and block.t[0] <= last:
+            block = block.between(np.nextafter(last, np.inf), np.inf)
+        done = 0
+        for ev in self.detector.feed(block):
+            if ev.kind == "fixation":
+                self._on_fixation(ev)
+                done += 1
+        return done
+
+    def _on_fixation(self, ev: GazeEvent) -> None:
+        with self._lock:
+            st = self._current
+            in_trial = st is not None and ev.onset >= st.onset and ev.offset <= st.offset + 0.05
+            number = st.number if (st is not None and in_trial) else 0
+            aoi = int(map_fixations([ev], st.layout, self.protocol.screen, AOI_MARGIN_DEG)[0]) \
+                if (st is not None and in_trial) else -1
+            if st is not None and in_trial:
+                st.fixations.append((aoi, ev.duration))
+                fixations = list(st.fixations)
+        self.n_fixations += 1
+        # aoi_index on the stream is 1-based like !V IAREA; 0 = off an AOI or between trials
+        self.fix_out.push([ev.onset, ev.duration, ev.x, ev.y, float(number), float(aoi + 1 if aoi >= 0 else -1)])
+        self.emit(FixationMapped(number, ev, aoi))
+        if st is None or not in_trial or self.predictor is None:
+            return
+        probs = self.predictor.update(st.trial.trial_id, self.participant, fixations)
+        p = (float(probs[0]), float(probs[1]), float(probs[2]))
+        with self._lock:
+            st.probs = p
+        self.pred_out.push([float(number), *p, float(len(fixations))])
+        self.emit(PredictionUpdated(number, st.trial.trial_id, p, len(fixations)))

@@ -1,0 +1,345 @@
+"""Run one recording session: tracker -> acquisition -> recorder + live pipeline, presenter in front.
+
+Everything is checked before a file is written (protocol, layouts, model, tracker stream,
+output folder); then the run's XDF records the tracker's gaze stream and the session's
+markers, fixations and predictions streams, the trials table grows one row per trial, and
+``session.json`` is rewritten atomically at start and end. A disk that fills up or a tracker
+that vanishes never loses what was already written.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import logging
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app import __version__
+from app.core.errors import PovLabError, RecordingError, TrackerError
+from app.core.layout import layout_trial
+from app.core.paths import BUNDLED_MODEL
+from app.core.presenting import Presenter, TrialOutcome
+from app.core.protocol import Protocol, load_protocol
+from app.core.streams import FIXATIONS, MARKERS, PREDICTIONS
+from app.recording.session_files import RunFiles, TrialsTable, copy_protocol, next_run, write_json_atomic
+from app.session.events import (
+    SessionEnded,
+    SessionEvent,
+    SessionStarted,
+    SessionWarning,
+    TrialFinished,
+    TrialStarted,
+)
+
+log = logging.getLogger(__name__)
+ANSWERS = ("yes", "no", "unclear")
+LOW_DISK_BYTES = 500 * 2**20
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    protocol_path: Path
+    participant: str
+    session: str = "01"
+    task: str = "pov"
+    tracker: str = "sim"  # sim | lsl:NAME | lsl-id:SOURCE_ID | replay:FILE
+    out: Path = Path("sessions")
+    duration_s: float | None = None  # stop after this long (the demo's --duration)
+    model: Path | None = BUNDLED_MODEL  # None: no live predictions
+    sim_rate_hz: float = 1000.0
+    tracker_timeout_s: float = 5.0
+    channels: str | None = None  # explicit channel mapping for undescribed streams
+    preset: str | None = None
+    seed: int | None = None
+    detection: str = "ivt"
+
+    def __post_init__(self) -> None:
+        kind = self.tracker.split(":", 1)[0]
+        if kind not in ("sim", "lsl", "lsl-id", "replay") or (kind != "sim" and ":" not in self.tracker):
+            raise TrackerError(f"--tracker {self.tracker!r}: expected sim, lsl:NAME, lsl-id:SOURCE_ID or replay:FILE")
+        if self.duration_s is not None and not self.duration_s > 0:
+            raise PovLabError(f"--duration must be positive, got {self.duration_s}")
+
+
+class _Markers:
+    """The MarkerSink the presenter pushes into: LSL outlet + live pipeline + trial events."""
+
+    def __init__(self, outlet: Any, on_marker: Callable[[str, float], None]) -> None:
+        import pylsl
+
+        self.outlet = outlet
+        self.on_marker = on_marker
+        self._clock = pylsl.local_clock
+        self.log: list[tuple[float, str]] = []
+
+    def push(self, marker: str, timestamp: float) -> None:
+        self.outlet.push(marker, timestamp=timestamp)
+        self.log.append((timestamp, marker))
+        self.on_marker(marker, timestamp)
+
+    def clock(self) -> float:
+        return float(self._clock())
+
+
+@dataclass
+class SessionResult:
+    folder: Path
+    files: RunFiles
+    status: str
+    outcomes: list[TrialOutcome] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+class Session:
+    """One run. ``prepare()`` checks everything and writes nothing; ``run()`` records."""
+
+    def __init__(self, config: SessionConfig, presenter: Presenter,
+                 listener: Callable[[SessionEvent], None] | None = None) -> None:
+        self.config = config
+        self.presenter = presenter
+        self.listener = listener
+        self.stop_event = threading.Event()
+        self.protocol: Protocol | None = None
+        self.predictor: Any = None
+        self._sim: Any = None
+        self._replay: Any = None
+        self._stream: Any = None
+        self._warnings: list[str] = []
+
+    def emit(self, event: SessionEvent) -> None:
+        if isinstance(event, SessionWarning):
+            self._warnings.append(event.message)
+            log.warning(event.message)
+        if self.listener is not None:
+            try:
+                self.listener(event)
+            except Exception:  # noqa: BLE001 - a listener's bug must not stop a recording
+                log.exception("session listener failed on %s", type(event).__name__)
+
+    def request_stop(self) -> None:
+        self.stop_event.set()
+
+    # -- preparation: nothing is written ------------------------------------------------------
+    def prepare(self) -> None:
+        cfg = self.config
+        self.protocol = load_protocol(cfg.protocol_path)
+        for trial in self.protocol.all_trials:
+            layout_trial(self.protocol, trial)  # a caption that does not fit fails here
+        if cfg.model is not None:
+            from app.inference.predictor import LivePredictor
+
+            self.predictor = LivePredictor.load(cfg.model, self.protocol)
+        self._stream = self._connect_tracker()
+
+    def _connect_tracker(self) -> Any:
+        from app.acquisition.discovery import find_gaze_stream
+
+        cfg = self.config
+        kind, _, arg = cfg.tracker.partition(":")
+        sid = f"povlab-{uuid.uuid4().hex[:10]}"
+        self.markers_source_id = f"{sid}-markers"
+        if kind == "sim":
+            from app.acquisition.sim_tracker import SimulatedTracker
+
+            self._sim = SimulatedTracker(rate_hz=cfg.sim_rate_hz, protocol=self.protocol, source_id=f"{sid}-sim",
+                                         markers_source_id=self.markers_source_id, seed=cfg.seed).start()
+            return find_gaze_stream(source_id=f"{sid}-sim", timeout=cfg.tracker_timeout_s)
+        if kind == "replay":
+            from app.acquisition.replay import Replayer, load_recording
+
+            rec = load_recording(Path(arg))
+            self._replay = Replayer(rec, source_id=f"{sid}-replay")
+            self._replay.open()
+            threading.Thread(target=self._replay.run, name="replay", daemon=True).start()
+            return find_gaze_stream(source_id=f"{sid}-replay", timeout=cfg.tracker_timeout_s)
+        if kind == "lsl-id":
+            return find_gaze_stream(source_id=arg, timeout=cfg.tracker_timeout_s)
+        return find_gaze_stream(name=arg, timeout=cfg.tracker_timeout_s)
+
+    # -- the run ---------------------------------------------------------------------------------
+    def run(self) -> SessionResult:
+        if self.protocol is None:
+            self.prepare()
+        assert self.protocol is not None
+        cfg, protocol = self.config, self.protocol
+        from app.acquisition.discovery import find_streams
+        from app.acquisition.inlet import GazeAcquisition
+        from app.acquisition.outlets import open_outlet
+        from app.detection.online import OnlineDetector
+        from app.recording.xdf_recorder import XdfRecorder
+        from app.session.live import LivePipeline
+
+        acq = GazeAcquisition(self._stream, screen_px=(protocol.screen.width_px, protocol.screen.height_px),
+                              mapping=cfg.channels, preset=cfg.preset,
+                              on_gap=lambda a, b: self._on_gap(markers, a, b),
+                              on_gap_start=lambda t: self.emit(SessionWarning(
+                                  "stream_lost", f"tracker stream lost at {t:.3f} s; waiting for it to come back")))
+        files = next_run(cfg.out, cfg.participant, cfg.session, cfg.task)
+        copy_protocol(cfg.protocol_path, sorted({t.image for t in protocol.all_trials} | {protocol.style.font}),
+                      files.folder)
+        sid = self.markers_source_id.removesuffix("-markers")
+        mk_out = open_outlet(MARKERS, self.markers_source_id)
+        fix_out = open_outlet(FIXATIONS, f"{sid}-fixations")
+        pred_out = open_outlet(PREDICTIONS, f"{sid}-predictions")
+        own = [find_streams(source_id=s, timeout=cfg.tracker_timeout_s)[0]
+               for s in (self.markers_source_id, f"{sid}-fixations", f"{sid}-predictions")]
+        recorder = XdfRecorder(files.xdf, [d.resolved or d.info for d in (self._stream, *own)],
+                               on_error=lambda msg: self._on_disk_error(msg))
+        meta = self._metadata(files, acq)
+        write_json_atomic(files.session_json, meta)
+        recorder.start()
+        acq.start()
+        detector = OnlineDetector(protocol.screen, acq.rate_hz if acq.rate_hz > 0 else 1000.0, method=cfg.detection)
+        live = LivePipeline(protocol, acq.buffer, detector, fix_out, pred_out, self.predictor, cfg.participant,
+                            self.emit)
+        markers = _Markers(mk_out, lambda m, t: self._on_marker(live, m, t))
+        table = TrialsTable(files.trials_tsv)
+        outcomes: list[TrialOutcome] = []
+        agree: list[bool] = []
+        self.recorder = recorder
+
+        def on_trial(outcome: TrialOutcome) -> None:
+            probs = live.final_prediction(outcome.number)
+            predicted = None if probs is None else ANSWERS[max(range(3), key=lambda i: probs[i])]
+            if predicted is not None and outcome.response in ANSWERS and not outcome.practice:
+                agree.append(predicted == outcome.response)
+            trial = protocol.all_trials[outcome.number - 1]
+            state = live.states.get(outcome.number)
+            table.append({**asdict(outcome), "practice": int(outcome.practice),
+                          "rt_ms": None if outcome.rt_s is None else f"{outcome.rt_s * 1000:.1f}",
+                          "expected": trial.expected, "p_yes": None if probs is None else probs[0],
+                          "p_no": None if probs is None else probs[1], "p_unclear": None if probs is None else probs[2],
+                          "n_fixations": 0 if state is None else len(state.fixations)})
+            outcomes.append(outcome)
+            self.emit(TrialFinished(outcome, predicted, sum(agree) / len(agree) if agree else None))
+            if self.predictor is not None and outcome.practice and outcome.response in ANSWERS and state:
+                practice = [(st.trial.trial_id, st.fixations, o.response) for o in outcomes if o.practice
+                            and o.response in ANSWERS and (st := live.states.get(o.number)) is not None]
+                self.predictor.personalise(cfg.participant, practice)
+
+        timer = None
+        if cfg.duration_s is not None:
+            timer = threading.Timer(cfg.duration_s, self.stop_event.set)
+            timer.daemon = True
+            timer.start()
+        status = "complete"
+        self.emit(SessionStarted(files.folder, files.xdf, len(protocol.all_trials), self._stream.name,
+                                 getattr(self.predictor, "provider", None)))
+        live.start()
+        disk_watch = threading.Thread(target=self._watch_disk, args=(files.folder,), daemon=True)
+        disk_watch.start()
+        try:
+            markers.push(f"SESSION_START {protocol.name}", markers.clock())
+            self.presenter.run(protocol, markers, self.stop_event, on_trial)
+            if recorder.error:
+                status = "disk_full"
+            elif self.stop_event.is_set() and len(outcomes) < len(protocol.all_trials):
+                status = "aborted"
+            markers.push("SESSION_END", markers.clock())
+            time.sleep(0.3)  # let the last markers and samples reach the recorder
+        except KeyboardInterrupt:
+            status = "aborted"
+            raise
+        finally:
+            self.stop_event.set()
+            if timer is not None:
+                timer.cancel()
+            live.stop()
+            acq.stop()
+            recorder.stop()
+            for out in (mk_out, fix_out, pred_out):
+                out.close()
+            self.close()
+            if recorder.error:
+                status = "disk_full"
+            c = acq.counters
+            meta.update(status=status, ended_utc=_now(), gaps=[list(g) for g in acq.gaps],
+                        counters={"received": c.received, "lost": c.lost, "invalid": c.invalid, "gaps": c.gaps},
+                        n_trials_done=len(outcomes), agreement=sum(agree) / len(agree) if agree else None,
+                        n_fixations=live.n_fixations, warnings=self._warnings,
+                        recorder={"error": recorder.error, "samples": {s.name: s.count for s in recorder.stats}})
+            try:
+                write_json_atomic(files.session_json, meta)
+            except OSError as exc:
+                log.error("could not update %s: %s", files.session_json, exc)
+        summary = {k: meta[k] for k in ("status", "n_trials_done", "agreement", "n_fixations", "counters")}
+        self.emit(SessionEnded(files.folder, status, summary))
+        if status == "disk_full":
+            raise RecordingError(f"{recorder.error}; session folder: {files.folder}")
+        return SessionResult(files.folder, files, status, outcomes, summary)
+
+    def close(self) -> None:
+        """Stop the simulated tracker or replay this session started (idempotent)."""
+        if self._sim is not None:
+            self._sim.stop()
+            self._sim = None
+        if self._replay is not None:
+            self._replay.stop()
+            self._replay = None
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def _on_marker(self, live: Any, marker: str, timestamp: float) -> None:
+        live.on_marker(marker, timestamp)
+        if marker.startswith("TRIALID "):
+            n = int(marker.split()[1])
+            trial = live.trials.get(n)
+            if trial is not None:
+                self.emit(TrialStarted(n, trial.trial_id, trial.practice, live.states[n].layout, trial.image))
+
+    def _on_gap(self, markers: Any, start: float, end: float) -> None:
+        markers.push("GAP_START", start)
+        markers.push("GAP_END", end)
+        self.emit(SessionWarning("stream_back", f"tracker stream back after a gap of {end - start:.1f} s "
+                                 "(marked in the recording)"))
+
+    def _on_disk_error(self, message: str) -> None:
+        self.emit(SessionWarning("disk_full", message))
+        self.stop_event.set()
+
+    def _watch_disk(self, folder: Path) -> None:
+        warned = False
+        while not self.stop_event.wait(2.0):
+            free = shutil.disk_usage(folder).free
+            if free < LOW_DISK_BYTES and not warned:
+                self.emit(SessionWarning("disk_low", f"low disk space: {free / 2**20:.0f} MiB left in {folder}"))
+                warned = True
+
+    def _metadata(self, files: RunFiles, acq: Any) -> dict[str, Any]:
+        cfg, p = self.config, self.protocol
+        assert p is not None
+        g = p.screen
+        model = None
+        if cfg.model is not None and Path(cfg.model).is_file():
+            model = {"path": str(cfg.model), "sha256": _sha256(Path(cfg.model)),
+                     "provider": getattr(self.predictor, "provider", None)}
+        s = acq.stream
+        return {
+            "app_version": __version__, "participant": cfg.participant, "session": cfg.session, "task": cfg.task,
+            "run": int(files.stem.rsplit("-", 1)[1]), "protocol": "protocol.toml", "protocol_name": p.name,
+            "protocol_sha256": _sha256(Path(cfg.protocol_path)),
+            "screen": {"width_px": g.width_px, "height_px": g.height_px, "width_cm": g.width_cm,
+                       "height_cm": g.height_cm, "distance_cm": g.distance_cm},
+            "tracker": {"kind": cfg.tracker, "name": s.name, "source_id": s.source_id, "rate": s.rate_hz,
+                        "channels": list(s.labels), "hostname": getattr(s, "hostname", "")},
+            "started_utc": _now(), "ended_utc": None, "status": "recording", "model": model, "validation": None,
+            "files": {"xdf": files.xdf.name, "trials": files.trials_tsv.name},
+        }
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

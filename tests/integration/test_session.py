@@ -1,0 +1,128 @@
+"""Headless sessions end to end: simulated tracker over loopback LSL, recorder, live pipeline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import pyxdf
+
+from app.cli import main
+from app.core.markers import parse_marker
+from app.core.paths import BUNDLED_MODEL
+from app.session.events import FixationMapped, PredictionUpdated, SessionEnded, TrialFinished
+from app.session.headless import HeadlessPresenter
+from app.session.runner import Session, SessionConfig
+
+
+def _streams(xdf: Path) -> dict[str, dict]:
+    streams, _ = pyxdf.load_xdf(str(xdf))
+    return {s["info"]["name"][0]: s for s in streams}
+
+
+def test_headless_session_records_everything(short_protocol: Path, tmp_path: Path) -> None:
+    events: list[object] = []
+    model = BUNDLED_MODEL if BUNDLED_MODEL.is_file() else None
+    cfg = SessionConfig(short_protocol, "P01", out=tmp_path / "out", model=model, seed=3)
+    session = Session(cfg, HeadlessPresenter(seed=3), listener=events.append)
+    result = session.run()
+    assert result.status == "complete"
+    assert result.folder == tmp_path / "out" / "sub-P01" / "ses-01"
+    assert [o.trial_id for o in result.outcomes] == ["practice-rocket", "astronaut", "coffee"]
+
+    meta = json.loads(result.files.session_json.read_text())
+    assert meta["status"] == "complete" and meta["participant"] == "P01" and meta["run"] == 1
+    assert meta["counters"]["received"] > 1000 and meta["counters"]["lost"] == 0
+
+    rows = result.files.trials_tsv.read_text().splitlines()
+    assert len(rows) == 4 and rows[0].startswith("number\ttrial_id")
+
+    streams = _streams(result.files.xdf)
+    assert set(streams) == {"PovLab-SimTracker", "PovLab-Markers", "PovLab-Fixations", "PovLab-Predictions"}
+    gaze = streams["PovLab-SimTracker"]
+    assert gaze["time_series"].shape[1] == 6 and len(gaze["time_stamps"]) > 1000
+    markers = [parse_marker(m[0]) for m in streams["PovLab-Markers"]["time_series"]]
+    kinds = [m.kind for m in markers]
+    assert kinds[0] == "SESSION_START" and kinds[-1] == "SESSION_END"
+    assert kinds.count("TRIALID") == 3 and kinds.count("STIM_ONSET") == 3 and kinds.count("TRIAL_RESULT") == 3
+    assert "IAREA" in kinds
+    mts = streams["PovLab-Markers"]["time_stamps"]
+    assert np.all(np.diff(mts) >= 0)
+    # gaze covers the markers' time span: one clock domain
+    assert gaze["time_stamps"][0] < mts[1] and gaze["time_stamps"][-1] > mts[-2]
+
+    fix = streams["PovLab-Fixations"]["time_series"]
+    in_trials = fix[fix[:, 4] > 0]
+    assert len(in_trials) >= 3
+    assert np.any(in_trials[:, 5] >= 1), "fixations inside trials land on AOIs"
+    assert any(isinstance(e, FixationMapped) for e in events)
+    assert sum(isinstance(e, TrialFinished) for e in events) == 3
+    assert isinstance(events[-1], SessionEnded)
+    if model is not None:
+        preds = streams["PovLab-Predictions"]["time_series"]
+        assert len(preds) >= 1
+        np.testing.assert_allclose(preds[:, 1:4].sum(axis=1), 1.0, atol=1e-5)
+        assert any(isinstance(e, PredictionUpdated) for e in events)
+
+    # a second run never overwrites the first
+    again = Session(SessionConfig(short_protocol, "P01", out=tmp_path / "out", model=None, duration_s=1.0),
+                    HeadlessPresenter(seed=1)).run()
+    assert again.files.xdf.name.endswith("_run-002.xdf") and result.files.xdf.exists()
+    assert again.status == "aborted"
+
+
+def test_cli_run_prints_session_folder_last(short_protocol: Path, tmp_path: Path, capsys) -> None:
+    code = main(["run", "--protocol", str(short_protocol), "--participant", "P02", "--out", str(tmp_path),
+                 "--headless", "--duration", "2", "--no-model", "--seed", "1"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert code == 0
+    folder = Path(out[-1])
+    assert folder == tmp_path / "sub-P02" / "ses-01" and any(folder.glob("*.xdf"))
+    # the copied protocol stands alone
+    from app.core.protocol import load_protocol
+
+    copy = load_protocol(folder / "protocol.toml")
+    assert all(t.image.parent == folder / "stimuli" for t in copy.all_trials)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--tracker", "lsl:NoSuchTracker", "--tracker-timeout", "0.5"], "NoSuchTracker", id="no-stream"),
+        pytest.param(["--participant", "P 1"], "letters and digits", id="bad-participant"),
+        pytest.param(["--tracker", "usb"], "expected sim", id="bad-tracker-kind"),
+    ],
+)
+def test_cli_bad_input_one_line_exit_2(short_protocol: Path, tmp_path: Path, capsys, args, message) -> None:
+    base = ["run", "--protocol", str(short_protocol), "--participant", "P03", "--out", str(tmp_path / "o"),
+            "--headless", "--no-model"]
+    code = main(base + args)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("povlab: error:") and message in err[0]
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").rglob("*.xdf")), "nothing half-written"
+
+
+def test_malformed_protocol_and_missing_stimulus(tmp_path: Path, short_protocol: Path, capsys) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(short_protocol.read_text().replace("distance_cm = 60.0", 'distance_cm = "far"'))
+    assert main(["run", "--protocol", str(bad), "--participant", "P1", "--out", str(tmp_path / "o"),
+                 "--headless", "--no-model"]) == 2
+    err = capsys.readouterr().err
+    assert "screen.distance_cm: expected a number" in err and str(bad) in err
+    missing = tmp_path / "missing.toml"
+    missing.write_text(short_protocol.read_text().replace("coffee.jpg", "gone.jpg"))
+    assert main(["run", "--protocol", str(missing), "--participant", "P1", "--out", str(tmp_path / "o"),
+                 "--headless", "--no-model"]) == 2
+    assert "file not found" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_unwritable_output_refuses_to_start(tmp_path: Path, short_protocol: Path, capsys) -> None:
+    blocker = tmp_path / "a-file"  # works as root too: a folder cannot be made inside a file
+    blocker.write_text("x")
+    assert main(["run", "--protocol", str(short_protocol), "--participant", "P1", "--out", str(blocker / "out"),
+                 "--headless", "--no-model"]) == 2
+    assert "not writable" in capsys.readouterr().err
