@@ -209,3 +209,10 @@ def validation_target_marker(k: int, x: float, y: float) -> str:
 
 
 VALIDATION_END = "VALIDATION_END"
+
+
+def latest_validation(markers: Sequence[tuple[float, str]], gaze: GazeBlock, screen: ScreenGeometry,
+                      skip_s: float = 0.3, min_samples: int = 10) -> ValidationResult | None:
+    """Figures of the last finished validation run in a session's markers; None when there was none."""
+    runs = validation_runs(markers)
+    return compute_validation(runs[-1], gaze, screen, skip_s, min_samples) if runs else None

@@ -71,7 +71,7 @@ class PsychoPyPresenter:
     # -- lifecycle ---------------------------------------------------------------------
     def open(self, protocol: Protocol) -> Ready:
         """Pre-flight the protocol and open the window (the child waits for :meth:`run`)."""
-        if self._proc is not None and self._protocol is protocol and self.ready is not None:
+        if self._proc is not None and self._protocol == protocol and self.ready is not None:
             return self.ready
         self.close()
         preflight(protocol)

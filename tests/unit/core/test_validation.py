@@ -16,6 +16,7 @@ from app.core.validation import (
     TargetShown,
     compute_validation,
     judge,
+    latest_validation,
     target_positions,
     validation_runs,
     validation_target_marker,
@@ -143,3 +144,13 @@ def test_validation_runs_from_markers_keeps_finished_runs() -> None:
 def test_malformed_validation_marker_names_it() -> None:
     with pytest.raises(GazeDataError, match="VALIDATION_TARGET k x y"):
         validation_runs([(1.0, "VALIDATION_TARGET one")])
+
+
+def test_latest_validation_uses_the_last_finished_run() -> None:
+    shown, gaze = _session((0.2, 0.0), n_targets=5)
+    markers = [(t.onset, validation_target_marker(t.k, t.x, t.y)) for t in shown] + [(shown[-1].offset, "VALIDATION_END")]
+    early = [(50.0, validation_target_marker(1, 960, 540)), (51.0, "VALIDATION_END")]  # no gaze then
+    res = latest_validation(early + markers, gaze, SCREEN)
+    assert res is not None and res.judgement == GOOD and len(res.targets) == 5
+    assert compute_validation(validation_runs(early)[0], gaze, SCREEN).judgement == POOR
+    assert latest_validation([(1.0, "TRIALID 1")], gaze, SCREEN) is None
