@@ -80,3 +80,14 @@ def test_replay_command(tmp_path: Path, source_id: str, capsys: pytest.CaptureFi
     assert "absent.xdf: file not found" in one_error_line(capsys.readouterr().err)
     assert main(["replay", str(tmp_path / "r.xdf"), "--speed", "0"]) == 2
     assert "speed must be > 0" in one_error_line(capsys.readouterr().err)
+
+
+def test_bench_ingest_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    assert main(["bench", "ingest", "--json", "--rate", "500", "--duration", "1"]) == 0
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["samples_lost"] == 0 and figures["samples_missing_vs_span"] == 0
+    assert figures["samples_received"] >= 450 and figures["worker_error"] is None
+    assert figures["ring_buffer_mb"] == pytest.approx((120 * 500 + 1) * 32 / 1e6, rel=0.01)
+    assert {"acq_thread_cpu_pct_one_core", "acq_process_cpu_pct_one_core", "rss_mb"} <= set(figures)
