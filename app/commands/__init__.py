@@ -11,11 +11,13 @@ from app.commands import export as export_cmd
 from app.commands import model as model_cmd
 from app.commands import recover as recover_cmd
 from app.commands import replay as replay_cmd
+from app.commands import run as run_cmd
 from app.commands import sim_tracker as sim_tracker_cmd
 from app.commands import streams as streams_cmd
 
 # Add new subcommand modules here (explicit wiring, no import side effects).
 COMMAND_MODULES = [
+    run_cmd,
     bench,
     model_cmd,
     export_cmd,
