@@ -7,6 +7,7 @@ events is returned in ``DetectionResult.params`` (and written next to the events
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
@@ -54,8 +55,17 @@ def codes_for(method: str, g: PreparedGaze, params: Any) -> np.ndarray:
 
 
 def angle_fn(geometry: ScreenGeometry):  # noqa: ANN201 - a plain callable
+    """Visual angle (deg) between two screen points, in scalar float math (called once per event).
+
+    The same quantity as :meth:`ScreenGeometry.angle_between_px`, about 20 times faster for scalars.
+    """
+    cmx, cmy = geometry.cm_per_px
+    cx, cy, d = geometry.width_px / 2, geometry.height_px / 2, geometry.distance_cm
+
     def angle(x1: float, y1: float, x2: float, y2: float) -> float:
-        return float(geometry.angle_between_px(x1, y1, x2, y2))
+        ax, ay, bx, by = (x1 - cx) * cmx, (y1 - cy) * cmy, (x2 - cx) * cmx, (y2 - cy) * cmy
+        cross = math.sqrt((ay * d - d * by) ** 2 + (d * bx - ax * d) ** 2 + (ax * by - ay * bx) ** 2)
+        return math.degrees(math.atan2(cross, ax * bx + ay * by + d * d))
     return angle
 
 

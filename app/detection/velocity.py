@@ -26,6 +26,7 @@ from app.core.gaze import GazeBlock
 from app.core.geometry import ScreenGeometry
 
 F64 = NDArray[np.float64]
+_BLOCK = 1 << 13
 
 
 def half_window(rate_hz: float, window_s: float) -> int:
@@ -62,30 +63,24 @@ def smoothed_velocity(t: F64, xd: F64, yd: F64, k: int, rate_hz: float) -> F64:
     m = n - 2 * k
     if m <= 0:
         return v
-    t0, x0, y0 = t[k:k + m], xd[k:k + m], yd[k:k + m]
-    st = np.zeros(m)
-    stt = np.zeros(m)
-    sx = np.zeros(m)
-    sy = np.zeros(m)
-    stx = np.zeros(m)
-    sty = np.zeros(m)
-    for j in range(-k, k + 1):
-        if j == 0:
-            continue
-        tau = t[k + j:k + j + m] - t0
-        dx = xd[k + j:k + j + m] - x0
-        dy = yd[k + j:k + j + m] - y0
-        st += tau
-        stt += tau * tau
-        sx += dx
-        sy += dy
-        stx += tau * dx
-        sty += tau * dy
+    a = np.stack([t, xd, yd])  # rows: time, x, y
     w = 2 * k + 1
-    den = w * stt - st * st
-    vx = (w * stx - st * sx) / den
-    vy = (w * sty - st * sy) / den
-    speed = np.hypot(vx, vy)
+    speed = np.empty(m)
+    for b0 in range(0, m, _BLOCK):  # blocks that stay in the cache; every element sees the same operations
+        mb = min(_BLOCK, m - b0)
+        centre = a[:, b0 + k:b0 + k + mb]
+        sums = np.zeros((3, mb))  # sum of tau, dx, dy
+        cross = np.zeros((3, mb))  # sum of tau*tau, tau*dx, tau*dy
+        for j in range(-k, k + 1):
+            if j == 0:
+                continue
+            d = a[:, b0 + k + j:b0 + k + j + mb] - centre  # tau, dx, dy relative to the centre sample
+            sums += d
+            cross += d[0] * d
+        st, sx, sy = sums
+        stt, stx, sty = cross
+        den = w * stt - st * st
+        speed[b0:b0 + mb] = np.hypot((w * stx - st * sx) / den, (w * sty - st * sy) / den)
     big = np.diff(t) > max_gap_s(rate_hz)
     gaps = np.concatenate(([0], np.cumsum(big)))
     speed[gaps[2 * k:2 * k + m] - gaps[:m] > 0] = np.nan
