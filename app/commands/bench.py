@@ -15,7 +15,6 @@ from app.core.errors import PovLabError
 # name -> (module, help). Each module defines ``add_arguments(parser)`` (optional) and ``run(args) -> dict``.
 BENCHMARKS: dict[str, tuple[str, str]] = {
     "detect": ("app.detection.bench_detect", "gaze event detection: I-VT on an hour of 1 kHz, vs pymovements, online"),
-    "detect": ("app.detection.bench_detect", "gaze event detection: I-VT on an hour of 1 kHz, vs pymovements, online"),
     "export": ("app.recording.bench_export", "an hour of 1000 Hz gaze exported to BIDS and bundled"),
     "ingest": ("app.acquisition.bench_ingest", "LSL gaze ingest: samples lost, CPU % of one core, memory"),
     "inference": ("app.inference.bench_inference", "one live prediction: p50/p99 ms, ONNX vs eager PyTorch"),
