@@ -155,7 +155,6 @@ def _export_run(run: SessionRun, dataset: Path, stage: Path, report: ExportRepor
     report.losses += [f"{run.xdf.name}: {line}" for line in contents.losses]
     gaze = _gaze_stream(contents, run)
     markers = contents.get("PovLab-Markers") or contents.by_type("Markers")
-    fixations = contents.get("PovLab-Fixations")
     starts = [float(gaze.time_stamps[0])] + ([float(markers.time_stamps.min())] if markers is not None and len(markers)
                                              else [])
     t0 = min(starts)
@@ -171,7 +170,9 @@ def _export_run(run: SessionRun, dataset: Path, stage: Path, report: ExportRepor
     prefix = f"{sub}_{ses}_task-{run.task}_run-{run.run}"
     beh = stage / sub / ses / "beh"
     beh.mkdir(parents=True, exist_ok=True)
-    write_eye_files(beh, prefix, gaze, fixations, markers, float(gaze.time_stamps[0]) - t0, run.meta)
+    notes: list[str] = []
+    write_eye_files(beh, prefix, gaze, markers, float(gaze.time_stamps[0]) - t0, run.meta, run.screen(), notes)
+    report.losses += [f"{run.stem}: {n}" for n in notes]
     (beh / f"{prefix}_events.tsv").write_bytes(_tsv(EVENT_COLUMNS, _events_rows(trials, gaps, t0)))
     _write_json(beh / f"{prefix}_events.json", _events_json(run))
     src_dir = stage / "sourcedata" / sub / ses

@@ -6,10 +6,10 @@ duration, trial_type, blink, message) with ``OnsetSource: "timestamp"``: onsets 
 same clock as the ``timestamp`` column, LSL seconds. Sidecar fields follow the specification's
 tables (``continuous.Continuous``, ``continuous.EyeTrack``).
 
-Gaze events: fixations come from the session's fixation stream (what the operator saw live);
-saccades are the intervals between consecutive fixations shorter than 200 ms with no data
-loss between them; blinks are runs of lost gaze of 50-500 ms (the duration window of
-Hershman, Henik & Cohen 2018, "A novel blink detection method based on pupillometry noise").
+Gaze events are detected offline on each eye separately with the project's detector
+(``app.detection.pipeline.detect``, I-VT after Salvucci & Goldberg 2000 with Tobii's defaults,
+plus its blink rule), so the events describe the eye of the file they annotate; the fixations
+the operator saw live stay in the XDF (``sourcedata/``).
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from app.core.errors import BundleError
+from app.core.errors import BundleError, GazeDataError
+from app.core.gaze import GazeBlock
+from app.core.geometry import ScreenGeometry
 from app.recording.xdf_format import XdfStream
 
-SACCADE_MAX_S = 0.2
-BLINK_MIN_S, BLINK_MAX_S = 0.05, 0.5
+DETECTION_METHOD = "ivt"
 
 
 @dataclass(frozen=True)
@@ -72,39 +73,25 @@ def physio_tsv(t: np.ndarray, x: np.ndarray, y: np.ndarray, pupil: np.ndarray | 
     return buf.getvalue()
 
 
-def blinks(t: np.ndarray, x: np.ndarray) -> list[tuple[float, float]]:
-    """(onset, duration) of runs of lost gaze lasting between BLINK_MIN_S and BLINK_MAX_S."""
-    lost = ~np.isfinite(x)
-    if not lost.any():
-        return []
-    edges = np.diff(np.concatenate([[0], lost.astype(np.int8), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    out = []
-    for s, e in zip(starts, ends, strict=True):
-        t_end = t[e] if e < len(t) else t[-1]
-        dur = float(t_end - t[s])
-        if BLINK_MIN_S <= dur <= BLINK_MAX_S:
-            out.append((float(t[s]), dur))
-    return out
+def gaze_events(t: np.ndarray, x: np.ndarray, y: np.ndarray, screen: ScreenGeometry, rate_hz: float | None,
+                ) -> tuple[list[tuple[float, float | None, str | None, int | None, str | None]], str | None]:
+    """Fixations, saccades and blinks of one eye (I-VT); rows plus a note when nothing could be detected."""
+    from app.detection.pipeline import detect
+
+    try:
+        result = detect(GazeBlock.from_arrays(t, x, y), screen, method=DETECTION_METHOD, rate_hz=rate_hz or None)
+    except GazeDataError as exc:
+        return [], f"no gaze events: {exc}"
+    rows: list[tuple[float, float | None, str | None, int | None, str | None]] = [
+        (e.onset, e.duration, e.kind, int(e.kind == "blink"), None)
+        for e in result.events if e.kind in ("fixation", "saccade", "blink")]
+    return rows, None
 
 
-def physio_events(fixations: XdfStream | None, markers: XdfStream | None, blink_list: list[tuple[float, float]],
-                  ) -> list[tuple[float, float | None, str | None, int | None, str | None]]:
-    """Rows (onset, duration, trial_type, blink, message), sorted by onset."""
-    rows: list[tuple[float, float | None, str | None, int | None, str | None]] = []
-    if fixations is not None and len(fixations) and not isinstance(fixations.time_series, list):
-        on, du = fixations.column("onset"), fixations.column("duration")
-        order = np.argsort(on)
-        on, du = on[order], du[order]
-        for a, d in zip(on, du, strict=True):
-            rows.append((float(a), float(d), "fixation", 0, None))
-        b_on = np.array([b[0] for b in blink_list])
-        for i in range(len(on) - 1):
-            s0, s1 = on[i] + du[i], on[i + 1]
-            if 0 < s1 - s0 <= SACCADE_MAX_S and not np.any((b_on >= s0) & (b_on < s1)):
-                rows.append((float(s0), float(s1 - s0), "saccade", 0, None))
-    for onset, dur in blink_list:
-        rows.append((onset, dur, "blink", 1, None))
+def physio_events(events: list[tuple[float, float | None, str | None, int | None, str | None]],
+                  markers: XdfStream | None) -> list[tuple[float, float | None, str | None, int | None, str | None]]:
+    """Gaze events and every marker as a message row, sorted by onset."""
+    rows = list(events)
     if markers is not None and isinstance(markers.time_series, list):
         for ts, text in zip(markers.time_stamps.tolist(), markers.strings(), strict=True):
             rows.append((float(ts), None, None, None, text))
@@ -173,16 +160,16 @@ PHYSIOEVENTS_SIDECAR: dict[str, Any] = {
     "onset": {"Description": "Onset in the clock of the physio timestamp column (LSL seconds).", "Units": "s"},
     "duration": {"Description": "Duration of the event.", "Units": "s"},
     "trial_type": {"Description": "Gaze event type.", "Levels": {
-        "fixation": "Fixation, as detected online by POV Lab (I-VT) during the session.",
-        "saccade": "Interval between two consecutive fixations, shorter than 200 ms, without data loss.",
-        "blink": "Run of lost gaze samples lasting 50 to 500 ms."}},
+        "fixation": "Fixation of this eye, detected offline by I-VT (Salvucci & Goldberg 2000).",
+        "saccade": "Saccade of this eye, detected offline by I-VT.",
+        "blink": "Blink: a short run of lost samples, as classified by the detector."}},
     "blink": {"Description": "Eye status during the event.", "Levels": {"0": "Eye open.", "1": "Eye closed."}},
     "message": {"Description": "Marker sent by the experiment (markers vocabulary of POV Lab)."},
 }
 
 
-def write_eye_files(out_dir: Path, prefix: str, gaze: XdfStream, fixations: XdfStream | None,
-                    markers: XdfStream | None, start_time: float, meta: dict[str, Any]) -> list[Path]:
+def write_eye_files(out_dir: Path, prefix: str, gaze: XdfStream, markers: XdfStream | None, start_time: float,
+                    meta: dict[str, Any], screen: ScreenGeometry, notes: list[str]) -> list[Path]:
     """Write physio and physioevents (tsv.gz + json) for every eye; returns the paths written.
 
     The eyes are formatted and compressed on two threads (polars and zlib release the GIL).
@@ -197,11 +184,13 @@ def write_eye_files(out_dir: Path, prefix: str, gaze: XdfStream, fixations: XdfS
         x, y = gaze.column(eye.x), gaze.column(eye.y)
         pupil = gaze.column(eye.pupil) if eye.pupil else None
         base = out_dir / f"{prefix}_recording-{eye.label}"
+        events, note = gaze_events(t, x, y, screen, gaze.nominal_srate)
+        if note:
+            notes.append(f"{eye.label} ({eye.recorded_eye}): {note}")
         return {
             Path(f"{base}_physio.tsv.gz"): _gzip_bytes(physio_tsv(t, x, y, pupil)),
             Path(f"{base}_physio.json"): json.dumps(physio_sidecar(eye, gaze, start_time, meta), indent=2).encode(),
-            Path(f"{base}_physioevents.tsv.gz"): _gzip_bytes(events_tsv(physio_events(fixations, markers,
-                                                                                     blinks(t, x)))),
+            Path(f"{base}_physioevents.tsv.gz"): _gzip_bytes(events_tsv(physio_events(events, markers))),
             Path(f"{base}_physioevents.json"): json.dumps(PHYSIOEVENTS_SIDECAR, indent=2).encode(),
         }
 
