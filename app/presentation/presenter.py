@@ -139,9 +139,13 @@ class PsychoPyPresenter:
         return None
 
     def _died(self, when: str) -> PresentationError:
-        code = self._proc.exitcode if self._proc is not None else None
-        return PresentationError(f"the participant screen process stopped unexpectedly {when} "
-                                 f"(exit code {code})")
+        code = None
+        if self._proc is not None:
+            self._proc.join(2.0)
+            code = self._proc.exitcode
+        how = ("its pipe closed" if code is None else f"killed by signal {-code}" if code < 0
+               else f"exit code {code}")
+        return PresentationError(f"the participant screen process stopped unexpectedly {when} ({how})")
 
     # -- the Presenter interface ---------------------------------------------------------
     def run(self, protocol: Protocol, markers: MarkerSink, stop: threading.Event,

@@ -7,9 +7,9 @@ import pytest
 
 from app.cli import main
 
-pytestmark = pytest.mark.xvfb
 
-
+@pytest.mark.xvfb
+@pytest.mark.slow  # ~13 s: a whole short protocol through a real LSL outlet and inlet
 def test_bench_presentation_prints_one_json_object(xvfb_display, short_protocol, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("DISPLAY", xvfb_display)
     assert main(["bench", "presentation", "--json", "--trials", "1", "--protocol", str(short_protocol.path)]) == 0

@@ -7,6 +7,8 @@ this module; frames of each kind of screen are saved by the child process itself
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from app.core.errors import PresentationError
 from app.core.layout import layout_trial
 from app.core.markers import parse_marker
 from app.core.presenting import TrialOutcome
@@ -183,3 +186,20 @@ def test_validation_is_repeatable_and_the_pause_button_pauses_between_trials(
     first_result = kinds.index("TRIAL_RESULT")
     assert kinds.index("PAUSE") == first_result + 1 and kinds.index("RESUME") == first_result + 2
     assert kinds[first_result + 3] == "TRIALID"
+
+
+def test_a_crash_of_the_participant_screen_is_one_clear_error(xvfb_display: str, short_protocol: Protocol) -> None:
+    presenter = PsychoPyPresenter(windowed=True, simulate_participant=True, display=xvfb_display, sim_seed=1,
+                                  sim_rt_median_s=0.3, validation=False)
+    sink = CollectingSink()
+    done: list[TrialOutcome] = []
+
+    def kill_child(outcome: TrialOutcome) -> None:
+        done.append(outcome)
+        os.kill(presenter._proc.pid, signal.SIGKILL)
+
+    with pytest.raises(PresentationError, match="stopped unexpectedly") as exc:
+        presenter.run(short_protocol, sink, threading.Event(), kill_child)
+    assert "\n" not in str(exc.value) and "killed by signal 9" in str(exc.value)
+    assert len(done) == 1 and sink.items[-1][1] == "ABORT"  # what was shown is kept, the end is marked
+    assert presenter._proc is None
