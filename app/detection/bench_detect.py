@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compare-minutes", type=float, default=2.0,
                         help="length of the piece compared with pymovements (default 2)")
     parser.add_argument("--chunk", type=int, default=10, help="samples per online chunk (default 10)")
+    parser.add_argument("--skip-pymovements", action="store_true", help="leave out the pymovements comparison")
 
 
 def _recording(minutes: float, rate: float) -> Any:
@@ -35,7 +36,7 @@ def _recording(minutes: float, rate: float) -> Any:
     rng = np.random.default_rng(0)
     geometry = ScreenGeometry()
     targets = [Target(float(rng.uniform(100, 1820)), float(rng.uniform(100, 980)), float(rng.uniform(0.15, 0.6)))
-               for _ in range(400)]  # about two and a half minutes
+               for _ in range(min(400, int(minutes * 60 / 0.35) + 2))]  # at most about two and a half minutes
     piece = synthesize_gaze(targets, rate, geometry, SimParams(), np.random.default_rng(1)).block
     n = int(minutes * 60 * rate)
     reps = int(np.ceil(n / len(piece)))
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     m = len(piece)
     out["compare_samples"] = m
     ours = {meth: _best_of(lambda mm=meth: detect(piece, geometry, method=mm, rate_hz=rate)) for meth in ("ivt", "idt")}
-    pmv = _pymovements(piece, geometry, rate)
+    pmv = {"error": "skipped (--skip-pymovements)"} if args.skip_pymovements else _pymovements(piece, geometry, rate)
     if "error" in pmv:
         out["pymovements"] = pmv["error"]
     else:
