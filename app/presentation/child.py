@@ -72,19 +72,31 @@ def open_window(protocol: Protocol, options: PresenterOptions) -> Any:
             prefs.connections[key] = False
     s, d = protocol.screen, protocol.display
     fullscr = d.fullscreen if options.windowed is None else not options.windowed
-    where = f"display {os.environ.get('DISPLAY', '(default)')!r}, screen {d.screen_index}"
+    display = f"display {os.environ.get('DISPLAY', '(default)')!r}"
+    where = f"{display}, screen {d.screen_index}"
+
+    def cannot(exc: Exception) -> PresentationError:
+        return PresentationError(f"cannot open the participant screen on {where}: {type(exc).__name__}: {exc}")
+
     try:  # importing psychopy.visual already connects to the display (pyglet's shadow window)
+        import pyglet
         from psychopy import logging, monitors, visual
 
         logging.console.setLevel(logging.ERROR)
+        n_screens = len(pyglet.canvas.get_display().get_screens())
+    except Exception as exc:  # pyglet and GL raise many kinds; one line for the operator
+        raise cannot(exc) from exc
+    if d.screen_index >= n_screens:  # PsychoPy would silently use screen 0: maybe the operator's
+        raise PresentationError(f"the protocol ({protocol.path}) asks for screen.screen_index = {d.screen_index} "
+                                f"but {display} has {n_screens} screen(s), numbered from 0")
+    try:
         mon = monitors.Monitor("povlab", width=s.width_cm, distance=s.distance_cm, autoLog=False)
         mon.setSizePix((s.width_px, s.height_px))
         win = visual.Window(size=(s.width_px, s.height_px), fullscr=fullscr, screen=d.screen_index,
                             color=d.background, colorSpace="hex", units="pix", allowGUI=not fullscr,
                             winType="pyglet", monitor=mon, checkTiming=False, waitBlanking=True, autoLog=False)
-    except Exception as exc:  # pyglet and GL raise many kinds; one line for the operator
-        raise PresentationError(f"cannot open the participant screen on {where}: "
-                                f"{type(exc).__name__}: {exc}".strip()) from exc
+    except Exception as exc:  # as above
+        raise cannot(exc) from exc
     got = tuple(int(v) for v in win.size)
     if got != (s.width_px, s.height_px):
         win.close()

@@ -79,3 +79,13 @@ def test_psychopy_missing_is_one_clear_line(short_protocol, monkeypatch) -> None
     with pytest.raises(PresentationError, match="psychopy is not installed.*--headless") as exc:
         PsychoPyPresenter(windowed=True, display=":0").open(short_protocol)
     _one_line(exc)
+
+
+@pytest.mark.xvfb
+def test_a_screen_index_that_does_not_exist(xvfb_display, short_protocol) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    protocol = dataclasses.replace(short_protocol, display=dataclasses.replace(short_protocol.display, screen_index=1))
+    with pytest.raises(PresentationError, match="screen_index = 1 but display .* has 1 screen") as exc:
+        PsychoPyPresenter(windowed=True, display=xvfb_display).open(protocol)
+    _one_line(exc)
