@@ -82,11 +82,52 @@ def evaluate(recordings: list[CodedRecording], method: str, **kwargs: object) ->
     return out
 
 
+def degrade(rec: CodedRecording, step: int = 1, noise_deg: float = 0.0, keep: float = 1.0,
+            seed: int = 0) -> CodedRecording:
+    """The recording thinned to every ``step``-th sample, with white noise (deg, per axis) added and,
+    if ``keep < 1``, only a random ``keep`` share of the samples left (an uneven rate)."""
+    rng = np.random.default_rng(seed)
+    b = rec.block
+    idx = np.arange(0, len(b), step)
+    if keep < 1:
+        idx = np.sort(rng.choice(idx, int(len(idx) * keep), replace=False))
+    ppd = rec.geometry.px_per_deg
+    x = b.x[idx] + rng.normal(0, noise_deg * ppd, len(idx))
+    y = b.y[idx] + rng.normal(0, noise_deg * ppd, len(idx))
+    return CodedRecording(rec.name, GazeBlock.from_arrays(b.t[idx], x, y), rec.expert[idx], rec.geometry)
+
+
+CONDITIONS: dict[str, dict[str, float]] = {  # name -> degrade() arguments
+    "500 Hz": {"step": 2},
+    "250 Hz": {"step": 4},
+    "125 Hz": {"step": 8},
+    "62.5 Hz": {"step": 16},
+    "uneven, 300 Hz on average": {"keep": 0.3},
+    "1000 Hz + 0.1 deg noise": {"noise_deg": 0.1},
+    "250 Hz + 0.1 deg noise": {"step": 4, "noise_deg": 0.1},
+    "250 Hz + 0.3 deg noise": {"step": 4, "noise_deg": 0.3},
+    "62.5 Hz + 0.3 deg noise": {"step": 16, "noise_deg": 0.3},
+}
+
+
 def main(argv: list[str]) -> int:
     from app.detection.pipeline import METHODS
 
+    robustness = "--robustness" in argv
+    argv = [a for a in argv if a != "--robustness"]
     folder = Path(argv[0]) if argv else Path(__file__).resolve().parents[3] / "shared/data/irf_lookatpoint"
     recs = load_irf(folder)
+    if robustness:
+        print("| condition | " + " | ".join(f"{m} fixation / saccade" for m in METHODS) + " |")
+        print("|---|" + "---|" * len(METHODS))
+        for name, kw in CONDITIONS.items():
+            worse = [degrade(r, **kw) for r in recs]  # type: ignore[arg-type]
+            cells = []
+            for method in METHODS:
+                r = evaluate(worse, method)
+                cells.append(f"{r['fixation_pooled']:.3f} / {r['saccade_pooled']:.3f}")
+            print(f"| {name} | " + " | ".join(cells) + " |")
+        return 0
     print("| method | fixation kappa (pooled / mean / worst file) | saccade kappa (pooled / mean / worst) "
           "| PSO kappa (pooled) | blink kappa (pooled) |")
     print("|---|---|---|---|---|")

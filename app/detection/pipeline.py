@@ -74,7 +74,8 @@ def describe(method: str, params: Any, post: PostParams, geometry: ScreenGeometr
     out: dict[str, float | int | str] = {"method": method, "method_source": METHODS[method][1]}
     out.update({f"{method}.{key}": value for key, value in asdict(params).items()})
     out.update({f"post.{key}": value for key, value in asdict(post).items()})
-    out.update({"velocity.window_samples": 2 * k + 1, "velocity.filter": "Savitzky-Golay first derivative",
+    out.update({"velocity.window_samples": 2 * k + 1, "velocity.window_s": round((2 * k + 1) / rate_hz, 6),
+                "velocity.filter": "least-squares slope (Savitzky-Golay first derivative)",
                 "sampling_rate_hz": rate_hz})
     out.update({f"screen.{key}": value for key, value in asdict(geometry).items()})
     return out
@@ -82,8 +83,13 @@ def describe(method: str, params: Any, post: PostParams, geometry: ScreenGeometr
 
 def detect(block: GazeBlock, geometry: ScreenGeometry, method: str = DEFAULT_METHOD,
            params: Any = None, post: PostParams | None = None, rate_hz: float | None = None,
-           velocity_window_s: float = VELOCITY_WINDOW_S) -> DetectionResult:
-    """Events and sample labels of one recording (time-sorted samples, pixels, NaN = lost)."""
+           velocity_window_s: float | None = None) -> DetectionResult:
+    """Events and sample labels of one recording (time-sorted samples, pixels, NaN = lost).
+
+    ``velocity_window_s=None`` (the default) widens the differentiator's window from 10 ms up to
+    40 ms as the recording's noise requires; the online detectors use a fixed window, so pass
+    the same fixed window here to compare them.
+    """
     if len(block) < 2:
         raise GazeDataError(f"detection: need at least two samples, got {len(block)}")
     if not block.valid.any():

@@ -116,13 +116,44 @@ def check_time(t: F64) -> None:
                             f"({t[i]!r}, {t[i + 1]!r}); sort the file and drop duplicate rows")
 
 
+def noise_sd_deg(xd: F64, yd: F64) -> float:
+    """Per-axis SD of white position noise, from the median absolute sample-to-sample step.
+
+    Robust to saccades (a minority of steps): for white noise a step has SD ``sigma * sqrt(2)``
+    and its median absolute value is 0.6745 times that.
+    """
+    stride = max(1, len(xd) // 250_000)  # a quarter of a million steps per axis is plenty
+    steps = np.concatenate([np.abs(np.diff(xd)[::stride]), np.abs(np.diff(yd)[::stride])])
+    steps = steps[np.isfinite(steps)]
+    return float(np.median(steps) / (0.6745 * np.sqrt(2))) if len(steps) else 0.0
+
+
+def adaptive_half_window(rate_hz: float, noise_deg: float, min_window_s: float = 0.01,
+                         max_window_s: float = 0.04, target_deg_s: float = 15.0) -> int:
+    """Smallest half window (from ``min_window_s``) whose velocity noise is at most ``target_deg_s``.
+
+    The least-squares slope over ``2k + 1`` samples ``dt`` apart has SD
+    ``sigma / (dt * sqrt(k (k + 1) (2k + 1) / 3))`` for white noise of SD ``sigma``; noisy trackers
+    get a wider window (at most ``max_window_s``), clean ones keep the short default.
+    """
+    k = half_window(rate_hz, min_window_s)
+    k_max = max(k, half_window(rate_hz, max_window_s))
+    dt = 1.0 / rate_hz
+    while k < k_max and noise_deg / (dt * np.sqrt(k * (k + 1) * (2 * k + 1) / 3)) > target_deg_s:
+        k += 1
+    return k
+
+
 def prepare(block: GazeBlock, geometry: ScreenGeometry, rate_hz: float | None = None,
-            window_s: float = 0.01) -> PreparedGaze:
-    """Degrees, velocity and validity for a whole recording (the offline path)."""
+            window_s: float | None = 0.01) -> PreparedGaze:
+    """Degrees, velocity and validity for a whole recording (the offline path).
+
+    ``window_s=None`` picks the window from the recording's own noise (:func:`adaptive_half_window`).
+    """
     check_time(block.t)
     rate = nominal_rate(block.t) if rate_hz is None else float(rate_hz)
-    k = half_window(rate, window_s)
     xd, yd = geometry.px_to_deg(block.x, block.y)
+    k = adaptive_half_window(rate, noise_sd_deg(xd, yd)) if window_s is None else half_window(rate, window_s)
     v = smoothed_velocity(block.t, xd, yd, k, rate)
     ok = np.isfinite(v) & np.isfinite(xd) & np.isfinite(yd)
     return PreparedGaze(block.t, block.x, block.y, xd, yd, v, ok, rate, k)

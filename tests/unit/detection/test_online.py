@@ -10,7 +10,7 @@ from app.core.gaze import GazeBlock
 from app.core.geometry import ScreenGeometry
 from app.core.synthetic_gaze import SimParams, Target, synthesize_gaze
 from app.detection.online import ColumnFifo, OnlineDetector
-from app.detection.pipeline import detect
+from app.detection.pipeline import VELOCITY_WINDOW_S, detect
 
 GEOM = ScreenGeometry()
 
@@ -45,7 +45,7 @@ def _stream(det: OnlineDetector, b: GazeBlock, seed: int) -> list:
 ])
 def test_online_equals_offline(method: str, rate: float, jitter: bool) -> None:
     b = _gaze(rate, seed=int(rate), jitter=jitter)
-    offline = detect(b, GEOM, method=method, rate_hz=rate)
+    offline = detect(b, GEOM, method=method, rate_hz=rate, velocity_window_s=VELOCITY_WINDOW_S)
     online = _stream(OnlineDetector(GEOM, rate, method=method), b, seed=7)
     assert len(offline.events) > 20
     assert [(e.kind, e.start_index, e.stop_index) for e in online] == \
@@ -62,7 +62,7 @@ def test_online_equals_offline_on_expert_data(shared_data) -> None:
     rec = load_irf(shared_data / "irf_lookatpoint")[1]
     b = rec.block.between(rec.block.t[0], rec.block.t[0] + 20.0)
     for method in ("ivt", "idt"):
-        offline = detect(b, rec.geometry, method=method, rate_hz=1000.0)
+        offline = detect(b, rec.geometry, method=method, rate_hz=1000.0, velocity_window_s=VELOCITY_WINDOW_S)
         online = _stream(OnlineDetector(rec.geometry, 1000.0, method=method), b, seed=3)
         assert [(e.kind, e.start_index, e.stop_index) for e in online] == \
             [(e.kind, e.start_index, e.stop_index) for e in offline.events]

@@ -6,7 +6,14 @@ import pytest
 from app.core.errors import GazeDataError
 from app.core.gaze import GazeBlock
 from app.core.geometry import ScreenGeometry
-from app.detection.velocity import half_window, nominal_rate, prepare, smoothed_velocity
+from app.detection.velocity import (
+    adaptive_half_window,
+    half_window,
+    noise_sd_deg,
+    nominal_rate,
+    prepare,
+    smoothed_velocity,
+)
 
 GEOM = ScreenGeometry()
 
@@ -69,3 +76,15 @@ def test_rate_and_window() -> None:
     assert half_window(60.0, 0.01) == 1
     with pytest.raises(GazeDataError):
         nominal_rate(np.array([1.0]))
+
+
+def test_window_widens_with_noise() -> None:
+    rng = np.random.default_rng(2)
+    noisy = rng.normal(0, 0.3, (2, 5000))
+    assert noise_sd_deg(noisy[0], noisy[1]) == pytest.approx(0.3, rel=0.1)
+    assert adaptive_half_window(250.0, 0.01) == half_window(250.0, 0.01)  # clean: the short default
+    k = adaptive_half_window(250.0, 0.3)
+    assert k > half_window(250.0, 0.01) and k <= half_window(250.0, 0.04)
+    t = np.arange(5000) / 250.0
+    block = GazeBlock.from_arrays(t, 960 + noisy[0] * GEOM.px_per_deg, 540 + noisy[1] * GEOM.px_per_deg)
+    assert prepare(block, GEOM, window_s=None).k == k
