@@ -125,3 +125,29 @@ def test_refuses_to_overwrite_the_input(tmp_path: Path, capsys: pytest.CaptureFi
     src = _write_csv(tmp_path / "a.tsv.csv", _csv_rows(_gaze()))
     assert main(["detect", str(src), "--events-out", str(tmp_path / "x.tsv"), "--samples-out", str(src)]) == 2
     assert "overwrite the input" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("columns", "side", "rows", "rate"), [
+    pytest.param(["x_coordinate", "y_coordinate"], {"SamplingFrequency": 250, "StartTime": 5.0},
+                 lambda t, x, y: zip(x, y, strict=True), 250, id="no-timestamp-column"),
+    pytest.param(["timestamp", "x_coordinate", "y_coordinate"], {"SamplingFrequency": "n/a"},
+                 lambda t, x, y: zip(t, x, y, strict=True), None, id="rate-n/a-uses-timestamps"),
+    pytest.param(["timestamp", "x_coordinate", "y_coordinate"], {"SamplingFrequency": 250},
+                 lambda t, x, y: zip(t * 1000, x, y, strict=True), 250, id="timestamps-in-ms-without-units"),
+])
+def test_bids_variants(tmp_path: Path, columns: list[str], side: dict, rows, rate: float | None) -> None:
+    block = _gaze(250.0)
+    physio = tmp_path / "sub-01_physio.tsv"
+    physio.write_text("".join("\t".join("n/a" if np.isnan(v) else repr(float(v)) for v in r) + "\n"
+                              for r in rows(block.t, block.x, block.y)))
+    (tmp_path / "sub-01_physio.json").write_text(json.dumps({"Columns": columns, **side}))
+    ev, smp = tmp_path / "ev.tsv", tmp_path / "smp.tsv"
+    assert main(["detect", str(physio), "--events-out", str(ev), "--samples-out", str(smp), *GEOM_ARGS]) == 0
+    params = json.loads(ev.with_suffix(".json").read_text())["DetectionParameters"]
+    assert params["sampling_rate_hz"] == pytest.approx(250.0, rel=1e-6)
+    times = [float(r.split("\t")[0]) for r in smp.read_text().splitlines()[1:]]
+    assert len(times) == len(block)
+    expected0 = 5.0 if "StartTime" in side else block.t[0]
+    assert times[0] == pytest.approx(expected0) and times[1] - times[0] == pytest.approx(0.004)
+    kinds = [r.split("\t")[2] for r in ev.read_text().splitlines()[1:]]
+    assert kinds.count("fixation") >= 6
