@@ -14,13 +14,14 @@ end cleanly (a chunk cut short, streams without footers). Recovery never deletes
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from app.core.errors import BundleError
-from app.recording.session_events import attach_predictions, parse_markers
+from app.core.errors import BundleError, RecordingError
+from app.recording.session_events import attach_fixation_counts, attach_predictions, parse_markers
 from app.recording.session_folder import SessionRun, find_runs, write_json_atomic, write_trials
 from app.recording.xdf_format import write_streams
 from app.recording.xdf_reader import read_session_xdf
@@ -84,9 +85,10 @@ def recover_run(run: SessionRun) -> RunRecovery:
     old_rows = run.trials()
     if log is not None:
         attach_predictions(log.trials, contents.get("PovLab-Predictions"))
+        attach_fixation_counts(log.trials, contents.get("PovLab-Fixations"))
         if len(log.trials) > len(old_rows):
             if run.trials_path.is_file():
-                run.trials_path.rename(run.trials_path.with_name(run.trials_path.name + ".crashed"))
+                shutil.copyfile(run.trials_path, run.trials_path.with_name(run.trials_path.name + ".crashed"))
             write_trials(run.trials_path, [t.row() for t in log.trials])
     rec.trials = max(len(old_rows), len(log.trials) if log else 0)
     meta = dict(run.meta)
@@ -110,4 +112,11 @@ def recover_run(run: SessionRun) -> RunRecovery:
 
 def recover_session(session_dir: Path | str) -> list[RunRecovery]:
     """Recover every run of the folder that needs it; runs that ended cleanly are left alone."""
-    return [recover_run(run) for run in find_runs(session_dir)]
+    out = []
+    for run in find_runs(session_dir):
+        try:
+            out.append(recover_run(run))
+        except OSError as exc:
+            raise RecordingError(f"{run.folder}: recovery of {run.stem} failed ({exc.strerror or exc}); "
+                                 "the recorded files are kept as they were") from exc
+    return out

@@ -33,13 +33,14 @@ class TrialRecord:
     p_yes: float = float("nan")
     p_no: float = float("nan")
     p_unclear: float = float("nan")
+    n_fixations: int = 0
 
     def row(self) -> dict[str, object]:
         """The ``trials.tsv`` row of this trial."""
         return {"number": self.number, "trial_id": self.trial_id, "practice": int(self.practice),
                 "stim_onset": self.stim_onset, "stim_offset": self.stim_offset, "response": self.response or None,
                 "rt_ms": self.rt_ms, "expected": self.expected or None, "p_yes": self.p_yes, "p_no": self.p_no,
-                "p_unclear": self.p_unclear}
+                "p_unclear": self.p_unclear, "n_fixations": self.n_fixations}
 
 
 @dataclass
@@ -120,3 +121,13 @@ def attach_predictions(trials: list[TrialRecord], predictions: XdfStream | None)
         tr = by_number.get(int(row[cols["trial_number"]]))
         if tr is not None:
             tr.p_yes, tr.p_no, tr.p_unclear = (float(row[cols[k]]) for k in ("p_yes", "p_no", "p_unclear"))
+
+
+def attach_fixation_counts(trials: list[TrialRecord], fixations: XdfStream | None) -> None:
+    """How many live fixations each trial had (the ``trial_number`` channel of the fixations stream)."""
+    if fixations is None or not len(fixations) or "trial_number" not in fixations.channels:
+        return
+    numbers, counts = np.unique(fixations.column("trial_number").astype(np.int64), return_counts=True)
+    by_number = dict(zip(numbers.tolist(), counts.tolist(), strict=True))
+    for tr in trials:
+        tr.n_fixations = int(by_number.get(tr.number, 0))

@@ -21,13 +21,14 @@ from typing import Any
 
 from app.core.errors import BundleError
 from app.core.geometry import ScreenGeometry
+from app.recording.session_files import LABEL, TRIAL_COLUMNS, write_json_atomic
+
+__all__ = ["LABEL", "STATUSES", "TRIAL_COLUMNS", "SessionRun", "find_runs", "read_meta", "write_json_atomic",
+           "write_trials"]
 
 STATUSES = ("recording", "complete", "aborted", "recovered", "disk_full")
-TRIAL_COLUMNS = ("number", "trial_id", "practice", "stim_onset", "stim_offset", "response", "rt_ms",
-                 "expected", "p_yes", "p_no", "p_unclear")
 _STEM = re.compile(r"^sub-(?P<sub>[A-Za-z0-9]+)_ses-(?P<ses>[A-Za-z0-9]+)_task-(?P<task>[A-Za-z0-9]+)"
                    r"_run-(?P<run>\d+)$")
-LABEL = re.compile(r"^[A-Za-z0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -122,18 +123,8 @@ def find_runs(folder: Path | str) -> list[SessionRun]:
     return sorted(runs, key=lambda r: r.run)
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON through a temporary file and a rename, so a crash never leaves half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise BundleError(f"{path}: cannot write ({exc.strerror})") from exc
-
-
 def write_trials(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Rewrite a whole trials table (recovery) through a temporary file and a rename."""
     tmp = path.with_name(path.name + ".tmp")
     try:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
@@ -149,9 +140,9 @@ def write_trials(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def fmt_cell(v: Any) -> str:
-    """A TSV cell: '' for None/NaN, ints plain, floats to microseconds."""
+    """A TSV cell as ``TrialsTable`` writes it: 'n/a' for None/NaN, ints plain, floats to microseconds."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
-        return ""
+        return "n/a"
     if isinstance(v, bool):
         return str(int(v))
     if isinstance(v, float):

@@ -18,7 +18,8 @@ from app import __version__
 from app.core.paths import ASSETS_DIR, DEMO_PROTOCOL
 from app.core.streams import FIXATIONS, PREDICTIONS, SIM_GAZE
 from app.recording.session_folder import write_json_atomic, write_trials
-from app.recording.xdf_format import XdfWriter, stream_header_xml
+from app.recording.xdf_format import stream_header_xml
+from app.recording.xdf_writer import XdfWriter
 
 IMAGES = ("chelsea.jpg", "astronaut.jpg", "coffee.jpg")
 
@@ -88,14 +89,14 @@ def make_session(root: Path, participant: str = "01", session: str = "01", run: 
             num = int((on - t0 - 1) // trial_s) + 1
             fix_rows.append((on + (d - 0.03 * rate) / rate, [on, (d - 0.03 * rate) / rate, fx, fy, num, -1]))
 
-    xdf = XdfWriter.create(folder / f"{stem}.xdf")
+    xdf = XdfWriter(folder / f"{stem}.xdf")
     try:
-        xdf.add_stream(1, stream_header_xml(SIM_GAZE.name, SIM_GAZE.type, SIM_GAZE.channels, "double64", rate,
+        xdf.stream_header(1, stream_header_xml(SIM_GAZE.name, SIM_GAZE.type, SIM_GAZE.channels, "double64", rate,
                                             "synth-gaze", SIM_GAZE.units))
-        xdf.add_stream(2, stream_header_xml("PovLab-Markers", "Markers", ("marker",), "string", 0.0, "synth-markers"))
-        xdf.add_stream(3, stream_header_xml(FIXATIONS.name, FIXATIONS.type, FIXATIONS.channels, "double64", 0.0,
+        xdf.stream_header(2, stream_header_xml("PovLab-Markers", "Markers", ("marker",), "string", 0.0, "synth-markers"))
+        xdf.stream_header(3, stream_header_xml(FIXATIONS.name, FIXATIONS.type, FIXATIONS.channels, "double64", 0.0,
                                             "synth-fix", FIXATIONS.units))
-        xdf.add_stream(4, stream_header_xml(PREDICTIONS.name, PREDICTIONS.type, PREDICTIONS.channels, "double64",
+        xdf.stream_header(4, stream_header_xml(PREDICTIONS.name, PREDICTIONS.type, PREDICTIONS.channels, "double64",
                                             0.0, "synth-pred"))
         step = int(0.5 * rate)
         mk_t = np.array([m[0] for m in markers])
@@ -103,22 +104,20 @@ def make_session(root: Path, participant: str = "01", session: str = "01", run: 
         pr_t = np.array([p[0] for p in pred_rows])
         for c, i0 in enumerate(range(0, n, step)):
             i1 = min(n, i0 + step)
-            xdf.samples(1, t[i0:i1], gaze[i0:i1])
+            xdf.samples(1, "double64", t[i0:i1], gaze[i0:i1])
             lo, hi = t[i0], (t[i1] if i1 < n else np.inf)
             sel = np.flatnonzero((mk_t >= lo) & (mk_t < hi))
-            xdf.samples(2, mk_t[sel], [[markers[j][1]] for j in sel])
+            xdf.samples(2, "string", mk_t[sel], [[markers[j][1]] for j in sel])
             sel = np.flatnonzero((fx_t >= lo) & (fx_t < hi))
-            xdf.samples(3, fx_t[sel], np.array([fix_rows[j][1] for j in sel]).reshape(len(sel), 6))
+            xdf.samples(3, "double64", fx_t[sel], np.array([fix_rows[j][1] for j in sel]).reshape(len(sel), 6))
             sel = np.flatnonzero((pr_t >= lo) & (pr_t < hi))
-            xdf.samples(4, pr_t[sel], np.array([pred_rows[j][1] for j in sel]).reshape(len(sel), 5))
+            xdf.samples(4, "double64", pr_t[sel], np.array([pred_rows[j][1] for j in sel]).reshape(len(sel), 5))
             if c % 10 == 0:
                 for sid in (1, 2, 3, 4):
                     xdf.clock_offset(sid, float(lo), 0.0)
                 xdf.boundary()
-        xdf.footer(1, t)
-        xdf.footer(2, mk_t)
-        xdf.footer(3, fx_t)
-        xdf.footer(4, pr_t)
+        for sid, stamps in ((1, t), (2, mk_t), (3, fx_t), (4, pr_t)):
+            xdf.stream_footer(sid, float(stamps[0]), float(stamps[-1]), len(stamps), [])
     finally:
         xdf.close()
 
