@@ -133,3 +133,18 @@ def test_gaze_opens_in_pymovements(session_dir: Path, tmp_path: Path) -> None:
     g.pos2vel()
     g.detect("ivt")  # pymovements' own I-VT finds the synthetic fixations
     assert (g.events.frame["name"] == "fixation").sum() > 30
+
+
+def test_truncated_xdf_exports_what_it_holds(session_dir: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    xdf = next(session_dir.glob("*.xdf"))
+    full = read_session_xdf(xdf).streams["PovLab-SimTracker"]
+    data = xdf.read_bytes()
+    xdf.write_bytes(data[: int(len(data) * 0.7)])
+    assert main(["export", str(session_dir), "--bids", str(tmp_path / "ds")]) == 0
+    out = capsys.readouterr().out
+    assert "warning:" in out and "file ends inside" in out and "no footer" in out
+    with gzip.open(tmp_path / "ds" / BEH / f"{PREFIX}_recording-eye1_physio.tsv.gz", "rt") as fh:
+        n = sum(1 for _ in fh)
+    assert 0.6 * len(full) < n < len(full)
+    assert [i for i in _validate(tmp_path / "ds")["issues"]["issues"] if i["severity"] == "error"] == []
