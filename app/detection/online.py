@@ -93,6 +93,7 @@ class OnlineDetector:
         self._lbuf = ColumnFifo(4)  # t, x, y, v of samples waiting for their label, from self._lfirst
         self._lfirst = 0
         self._open: Run | None = None
+        self._last_v = np.nan  # velocity of the last sample passed on
         self._last_t = -np.inf
         self._closed = False
 
@@ -122,7 +123,7 @@ class OnlineDetector:
         if self._closed:
             return []
         self._vbuf.append([np.full(self.k, np.nan)] * 5)  # as offline: the last k samples have no velocity
-        self._advance(self._n)
+        self._advance(self._n, final=True)
         self._label(self.labeller.finish())
         if self._open is not None:
             self.assembler.feed(self._open)
@@ -130,15 +131,24 @@ class OnlineDetector:
         self._closed = True
         return self.assembler.finish()
 
-    def _advance(self, upto: int) -> None:
+    def _advance(self, upto: int, final: bool = False) -> None:
         """Compute velocities of samples [next_v, upto) and pass them on to the labeller."""
-        if upto <= self._next_v:
-            return
+        k = self.k
+        if upto <= self._next_v or (not final and self._next_v == 0 and upto <= k):
+            return  # the first k samples wait for sample k's velocity (see fill_edges)
         buf = self._vbuf.view()
         t, x, y, xd, yd = buf
-        v = smoothed_velocity(t, xd, yd, self.k, self.rate_hz)
+        v = smoothed_velocity(t, xd, yd, k, self.rate_hz)
         a, b = self._next_v - self._vfirst, upto - self._vfirst
-        vv = v[a:b]
+        vv = v[a:b].copy()
+        if self._n > 2 * k:  # as fill_edges does offline
+            if self._next_v == 0:
+                vv[:k] = vv[k]
+            if final:
+                src = self._n - k - 1
+                vv[len(vv) - k:] = vv[src - self._next_v] if src >= self._next_v else self._last_v
+        if len(vv):
+            self._last_v = float(vv[-1])
         ok = np.isfinite(vv) & np.isfinite(xd[a:b]) & np.isfinite(yd[a:b])
         self._lbuf.append([t[a:b], x[a:b], y[a:b], vv])
         self._label(self.labeller.push(t[a:b], xd[a:b], yd[a:b], vv, ok))

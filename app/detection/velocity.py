@@ -116,6 +116,19 @@ def check_time(t: F64) -> None:
                             f"({t[i]!r}, {t[i + 1]!r}); sort the file and drop duplicate rows")
 
 
+def fill_edges(v: F64, k: int) -> F64:
+    """The first and last ``k`` samples of a recording take the velocity of the nearest full window.
+
+    Without it every recording would start and end with ``k`` samples of (false) track loss.
+    Gaps inside the recording are left alone: there the missing velocity is real.
+    """
+    n = len(v)
+    if n > 2 * k:
+        v[:k] = v[k]
+        v[n - k:] = v[n - k - 1]
+    return v
+
+
 def noise_sd_deg(xd: F64, yd: F64) -> float:
     """Per-axis SD of white position noise, from the median absolute sample-to-sample step.
 
@@ -154,6 +167,6 @@ def prepare(block: GazeBlock, geometry: ScreenGeometry, rate_hz: float | None = 
     rate = nominal_rate(block.t) if rate_hz is None else float(rate_hz)
     xd, yd = geometry.px_to_deg(block.x, block.y)
     k = adaptive_half_window(rate, noise_sd_deg(xd, yd)) if window_s is None else half_window(rate, window_s)
-    v = smoothed_velocity(block.t, xd, yd, k, rate)
+    v = fill_edges(smoothed_velocity(block.t, xd, yd, k, rate), k)
     ok = np.isfinite(v) & np.isfinite(xd) & np.isfinite(yd)
     return PreparedGaze(block.t, block.x, block.y, xd, yd, v, ok, rate, k)

@@ -33,6 +33,7 @@ def test_one_saccade_between_two_fixations(method: str) -> None:
     res = detect(_step_signal(), GEOM, method=method)
     kinds = [e.kind for e in res.events if e.kind in ("fixation", "saccade")]
     assert kinds == ["fixation", "saccade", "fixation"]
+    assert res.events[0].start_index == 0 and res.events[-1].stop_index == 315  # no false loss at the edges
     sacc = res.of_kind("saccade")[0]
     assert 150 - 10 <= sacc.start_index <= 150 + 2 and 165 - 2 <= sacc.stop_index <= 165 + 10
     if method != "idt":

@@ -1,7 +1,7 @@
 """Sample-level agreement with the expert coder on six real EyeLink recordings (irf data).
 
-Measured (pooled over the six files, docs/detection.md): nh fixation 0.867 / saccade 0.845,
-ivt 0.841 / 0.835, idt 0.700 / 0.615. The floors sit just under these figures.
+Measured (pooled over the six files, docs/detection.md): nh fixation 0.868 / saccade 0.845,
+ivt 0.841 / 0.835, idt 0.701 / 0.615. The floors sit just under these figures.
 """
 
 from __future__ import annotations
