@@ -10,6 +10,7 @@ from app.commands import detect as detect_cmd
 from app.commands import export as export_cmd
 from app.commands import model as model_cmd
 from app.commands import recover as recover_cmd
+from app.commands import remote as remote_cmd
 from app.commands import replay as replay_cmd
 from app.commands import run as run_cmd
 from app.commands import sim_tracker as sim_tracker_cmd
@@ -24,6 +25,7 @@ COMMAND_MODULES = [
     bundle_cmd,
     detect_cmd,
     recover_cmd,
+    remote_cmd,
     streams_cmd,
     sim_tracker_cmd,
     replay_cmd,
