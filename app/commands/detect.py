@@ -45,6 +45,8 @@ def _geometry(args: argparse.Namespace, from_file: ScreenGeometry | None) -> tup
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from app.detection.gazefile import read_gaze, sidecar_path, write_events, write_samples
     from app.detection.pipeline import detect
 
@@ -65,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"povlab detect: no screen geometry given; assuming {geometry} (pass --screen-px/--screen-cm/"
               "--distance-cm)", file=sys.stderr)
     rate = args.rate if args.rate is not None else data.rate_hz
+    t = data.block.t
+    if len(t) > 1 and float(np.median(np.diff(t))) >= 0.1:
+        print(f"povlab detect: samples are {float(np.median(np.diff(t))):g} s apart; times must be in seconds "
+              "(is the time column in milliseconds?)", file=sys.stderr)
     result = detect(data.block, geometry, method=args.method, rate_hz=rate)
     side = write_events(args.events_out, result)
     if args.samples_out is not None:

@@ -151,3 +151,11 @@ def test_bids_variants(tmp_path: Path, columns: list[str], side: dict, rows, rat
     assert times[0] == pytest.approx(expected0) and times[1] - times[0] == pytest.approx(0.004)
     kinds = [r.split("\t")[2] for r in ev.read_text().splitlines()[1:]]
     assert kinds.count("fixation") >= 6
+
+
+def test_warns_when_time_looks_like_milliseconds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    block = _gaze()
+    rows = [f"{t * 1000!r},{x},{y}" for t, x, y in zip(block.t.tolist(), block.x, block.y, strict=True)]
+    src = _write_csv(tmp_path / "ms.csv", rows)
+    assert main(["detect", str(src), "--events-out", str(tmp_path / "ev.tsv"), *GEOM_ARGS]) == 0
+    assert "milliseconds" in capsys.readouterr().err
