@@ -59,9 +59,32 @@ def _gzip_bytes(data: bytes) -> bytes:
     return comp.compress(data) + comp.flush()
 
 
-def physio_tsv(t: np.ndarray, x: np.ndarray, y: np.ndarray, pupil: np.ndarray | None) -> bytes:
-    """Header-less TSV text; missing values as ``n/a`` (BIDS)."""
+def fill_gaps(t: np.ndarray, cols: list[np.ndarray], rate_hz: float) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Insert NaN rows where the stream was silent for more than 1.5 sample intervals.
+
+    BIDS physio files are regularly sampled; a tracker gap (stream lost, USB hiccup) becomes rows of
+    ``n/a`` at the nominal rate instead of a jump in time, so row index / SamplingFrequency stays time.
+    """
+    if rate_hz <= 0 or len(t) < 2:
+        return t, cols
+    dt = 1.0 / rate_hz
+    missing = np.rint(np.diff(t) / dt).astype(np.int64) - 1
+    missing[np.diff(t) <= 1.5 * dt] = 0
+    if not missing.any():
+        return t, cols
+    at = np.repeat(np.arange(1, len(t)), missing)  # insert before these indices
+    k = np.concatenate([np.arange(1, m + 1) for m in missing[missing > 0]])
+    new_t = np.insert(t, at, t[at - 1] + k * dt)
+    return new_t, [np.insert(c, at, np.nan) for c in cols]
+
+
+def physio_tsv(t: np.ndarray, x: np.ndarray, y: np.ndarray, pupil: np.ndarray | None, rate_hz: float = 0.0) -> bytes:
+    """Header-less TSV text; missing values as ``n/a`` (BIDS); gaps filled at ``rate_hz`` (see fill_gaps)."""
     import polars as pl
+
+    t, filled = fill_gaps(t, [x, y] + ([pupil] if pupil is not None else []), rate_hz)
+    x, y = filled[0], filled[1]
+    pupil = filled[2] if pupil is not None else None
 
     cols = {"timestamp": pl.Series(np.round(t, 6)), "x": pl.Series(np.round(x, 2), nan_to_null=True),
             "y": pl.Series(np.round(y, 2), nan_to_null=True)}
@@ -132,7 +155,8 @@ def physio_sidecar(eye: EyeChannels, gaze: XdfStream, start_time: float, meta: d
         "Manufacturer": str(tracker.get("name") or gaze.name),
         "SoftwareVersion": f"POV Lab {meta.get('app_version', '')}".strip(),
         "timestamp": {"Description": "Time stamp of the sample in the recording computer's LSL clock "
-                                     "(pylsl.local_clock), as stored in the session's XDF file.",
+                                     "(pylsl.local_clock), as stored in the session's XDF file. Where the "
+                                     "tracker sent nothing (a gap), rows of n/a keep the nominal rate.",
                       "Units": "s", "Origin": "LSL clock of the recording computer"},
         "x_coordinate": {"LongName": "Gaze position (x)", "Description": f"Channel {eye.x} of stream {gaze.name}; "
                          "screen coordinates, origin at the top-left corner.", "Units": xy_unit},
@@ -188,7 +212,7 @@ def write_eye_files(out_dir: Path, prefix: str, gaze: XdfStream, markers: XdfStr
         if note:
             notes.append(f"{eye.label} ({eye.recorded_eye}): {note}")
         return {
-            Path(f"{base}_physio.tsv.gz"): _gzip_bytes(physio_tsv(t, x, y, pupil)),
+            Path(f"{base}_physio.tsv.gz"): _gzip_bytes(physio_tsv(t, x, y, pupil, gaze.nominal_srate)),
             Path(f"{base}_physio.json"): json.dumps(physio_sidecar(eye, gaze, start_time, meta), indent=2).encode(),
             Path(f"{base}_physioevents.tsv.gz"): _gzip_bytes(events_tsv(physio_events(events, markers))),
             Path(f"{base}_physioevents.json"): json.dumps(PHYSIOEVENTS_SIDECAR, indent=2).encode(),

@@ -39,8 +39,11 @@ def _scanpath(rng: np.random.Generator, n: int, rate: float, w: int, h: int):
 
 def make_session(root: Path, participant: str = "01", session: str = "01", run: int = 1, duration_s: float = 60.0,
                  rate: float = 1000.0, seed: int = 0, t0: float = 1000.0, trial_s: float = 10.0,
-                 status: str = "complete") -> Path:
-    """Write ``root/sub-<p>/ses-<s>/`` with XDF, session.json, trials.tsv, protocol and stimuli; return it."""
+                 status: str = "complete", gap: tuple[float, float] | None = None) -> Path:
+    """Write ``root/sub-<p>/ses-<s>/`` with XDF, session.json, trials.tsv, protocol and stimuli; return it.
+
+    ``gap=(start_s, length_s)``: the tracker stream is silent for that stretch, marked by GAP_START/GAP_END.
+    """
     rng = np.random.default_rng(seed)
     folder = root / f"sub-{participant}" / f"ses-{session}"
     (folder / "stimuli").mkdir(parents=True, exist_ok=True)
@@ -83,6 +86,12 @@ def make_session(root: Path, participant: str = "01", session: str = "01", run: 
                        "stim_offset": onset + rt + 0.01, "response": ans, "rt_ms": round(rt * 1000, 1),
                        "expected": "yes", "p_yes": p[0], "p_no": p[1], "p_unclear": p[2]})
     markers.append((t[-1], "SESSION_END"))
+    keep = np.ones(n, dtype=bool)
+    if gap is not None:
+        g0, g1 = t0 + gap[0], t0 + gap[0] + gap[1]
+        keep = (t < g0) | (t >= g1)
+        markers += [(g0, "GAP_START"), (g1, "GAP_END")]
+        markers.sort(key=lambda m: m[0])
     for s0, d, fx, fy in zip(starts, dur, cx, cy, strict=True):
         on = t0 + (s0 + 0.015 * rate) / rate
         if on + d / rate < t[-1]:
@@ -104,7 +113,8 @@ def make_session(root: Path, participant: str = "01", session: str = "01", run: 
         pr_t = np.array([p[0] for p in pred_rows])
         for c, i0 in enumerate(range(0, n, step)):
             i1 = min(n, i0 + step)
-            xdf.samples(1, "double64", t[i0:i1], gaze[i0:i1])
+            k = keep[i0:i1]
+            xdf.samples(1, "double64", t[i0:i1][k], gaze[i0:i1][k])
             lo, hi = t[i0], (t[i1] if i1 < n else np.inf)
             sel = np.flatnonzero((mk_t >= lo) & (mk_t < hi))
             xdf.samples(2, "string", mk_t[sel], [[markers[j][1]] for j in sel])
@@ -116,7 +126,7 @@ def make_session(root: Path, participant: str = "01", session: str = "01", run: 
                 for sid in (1, 2, 3, 4):
                     xdf.clock_offset(sid, float(lo), 0.0)
                 xdf.boundary()
-        for sid, stamps in ((1, t), (2, mk_t), (3, fx_t), (4, pr_t)):
+        for sid, stamps in ((1, t[keep]), (2, mk_t), (3, fx_t), (4, pr_t)):
             xdf.stream_footer(sid, float(stamps[0]), float(stamps[-1]), len(stamps), [])
     finally:
         xdf.close()
@@ -135,6 +145,7 @@ def make_session(root: Path, participant: str = "01", session: str = "01", run: 
         "tracker": {"name": SIM_GAZE.name, "source_id": "synth-gaze", "rate": rate, "channels": list(SIM_GAZE.channels)},
         "started_utc": "2026-01-01T10:00:00Z", "ended_utc": "2026-01-01T10:01:00Z", "status": status,
         "model": None, "validation": {"mean_error_deg": 0.42, "max_error_deg": 0.91, "targets": 9},
-        "counters": {"received": n, "lost": 0, "invalid": int(np.isnan(gaze[:, 0]).sum())}, "gaps": [],
+        "gaps": [] if gap is None else [[t0 + gap[0], t0 + gap[0] + gap[1]]],
+        "counters": {"received": int(keep.sum()), "lost": 0, "invalid": int(np.isnan(gaze[keep, 0]).sum())},
     })
     return folder

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import pyxdf
 
 from app.cli import main
 from app.core.errors import BundleError
@@ -87,6 +88,9 @@ def test_events_responses_predictions_sourcedata(session_dir: Path, tmp_path: Pa
     assert [float(p["p_yes"]) for p in preds] == pytest.approx([float(t["p_yes"]) for t in trials], abs=1e-5)
     src = ds / "sourcedata/sub-01/ses-01" / next(session_dir.glob("*.xdf")).name
     assert src.read_bytes() == next(session_dir.glob("*.xdf")).read_bytes()
+    streams, _ = pyxdf.load_xdf(str(src))  # the XDF as shipped opens in pyxdf
+    assert {s["info"]["name"][0] for s in streams} == {"PovLab-SimTracker", "PovLab-Markers", "PovLab-Fixations",
+                                                       "PovLab-Predictions"}
 
 
 def test_second_session_adds_to_the_dataset(session_dir: Path, tmp_path: Path) -> None:
@@ -148,3 +152,32 @@ def test_truncated_xdf_exports_what_it_holds(session_dir: Path, tmp_path: Path,
         n = sum(1 for _ in fh)
     assert 0.6 * len(full) < n < len(full)
     assert [i for i in _validate(tmp_path / "ds")["issues"]["issues"] if i["severity"] == "error"] == []
+
+
+@pytest.mark.parametrize("t, expected", [
+    pytest.param([0.0, 0.001, 0.002], [0.0, 0.001, 0.002], id="no-gap"),
+    pytest.param([0.0, 0.001, 0.0045, 0.0055], [0.0, 0.001, 0.002, 0.003, 0.0045, 0.0055], id="gap-of-2.5"),
+    pytest.param([0.0, 0.0014, 0.0024], [0.0, 0.0014, 0.0024], id="jitter-is-not-a-gap"),
+])
+def test_fill_gaps_keeps_the_nominal_rate(t: list[float], expected: list[float]) -> None:
+    from app.recording.bids_physio import fill_gaps
+
+    tt, (x,) = fill_gaps(np.array(t), [np.arange(len(t), dtype=float)], 1000.0)
+    np.testing.assert_allclose(tt, expected)
+    assert np.isnan(x).sum() == len(expected) - len(t)
+    np.testing.assert_array_equal(x[np.isfinite(x)], np.arange(len(t)))
+
+
+def test_tracker_gap_is_marked_and_filled(tmp_path: Path) -> None:
+    folder = make_session(tmp_path / "data", duration_s=20.0, gap=(5.0, 3.0))
+    gaze = read_session_xdf(next(folder.glob("*.xdf"))).streams["PovLab-SimTracker"]
+    assert len(gaze) == 17000
+    ds = tmp_path / "bids"
+    export_session(folder, ds)
+    with gzip.open(ds / BEH / f"{PREFIX}_recording-eye1_physio.tsv.gz", "rt") as fh:
+        rows = [line.rstrip("\n").split("\t") for line in fh]
+    assert len(rows) == 20000  # the 3 s gap is 3000 rows of n/a at 1000 Hz
+    assert sum(r[1:] == ["n/a"] * 3 for r in rows) >= 3000
+    with open(ds / BEH / f"{PREFIX}_events.tsv") as fh:
+        gaps = [e for e in csv.DictReader(fh, delimiter="\t") if e["trial_type"] == "tracker_gap"]
+    assert [(float(g["onset"]), float(g["duration"])) for g in gaps] == [(5.0, 3.0)]
