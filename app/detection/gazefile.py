@@ -10,7 +10,8 @@ Inputs:
   taken as milliseconds) or else from ``StartTime + i / SamplingFrequency``. A sidecar whose
   ``SamplingFrequency`` is ``"n/a"`` (irregular streams, as POV Lab's own export writes) uses
   the timestamps; one without ``SamplingFrequency`` at all is an error unless ``--rate`` is given.
-  ``ScreenSize`` (m), ``ScreenResolution`` (px) and ``ScreenDistance`` (m) give the geometry.
+  ``ScreenSize`` (m), ``ScreenResolution`` (px) and ``ScreenDistance`` (m) give the geometry, found
+  in the sidecar (top level or ``StimulusPresentation``) or in the task's ``*_events.json``.
 
 Outputs: events as BIDS physioevents columns (onset in the input's clock, ``OnsetSource:
 timestamp``) plus position, amplitude and peak velocity, a JSON sidecar beside them with
@@ -24,13 +25,14 @@ import gzip
 import json
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from app.core.errors import GazeDataError
+from app.core.errors import GazeDataError, PovLabError
 from app.core.events import LABEL_NAMES, DetectionResult
 from app.core.gaze import GazeBlock
 from app.core.geometry import ScreenGeometry
@@ -92,15 +94,41 @@ def sidecar_path(physio: Path) -> Path:
     return physio.with_suffix(".json")
 
 
-def _sidecar_geometry(side: dict[str, Any], path: Path) -> ScreenGeometry | None:
-    size, res, dist = side.get("ScreenSize"), side.get("ScreenResolution"), side.get("ScreenDistance")
-    if size is None or res is None or dist is None:
-        return None
-    try:
-        return ScreenGeometry(int(res[0]), int(res[1]), float(size[0]) * 100, float(size[1]) * 100,
-                              float(dist) * 100)
-    except (TypeError, ValueError, IndexError) as exc:
-        raise GazeDataError(f"{path}: ScreenSize/ScreenResolution/ScreenDistance are malformed ({exc})") from exc
+def _geometry_in(meta: dict[str, Any], path: Path) -> ScreenGeometry | None:
+    for where in (meta, meta.get("StimulusPresentation")):
+        if not isinstance(where, dict):
+            continue
+        size, res, dist = where.get("ScreenSize"), where.get("ScreenResolution"), where.get("ScreenDistance")
+        if size is None or res is None or dist is None:
+            continue
+        try:
+            return ScreenGeometry(int(res[0]), int(res[1]), float(size[0]) * 100, float(size[1]) * 100,
+                                  float(dist) * 100)
+        except (TypeError, ValueError, IndexError, PovLabError) as exc:
+            raise GazeDataError(f"{path}: ScreenSize/ScreenResolution/ScreenDistance are malformed ({exc})") from exc
+    return None
+
+
+def events_json_path(physio: Path) -> Path:
+    """The task's ``*_events.json`` that a BIDS physio file inherits from (``_recording-*`` and ``_physio`` cut)."""
+    stem = re.sub(r"(_recording-[^_]+)?_physio\.tsv(\.gz)?$", "", physio.name)
+    return physio.with_name(stem + "_events.json")
+
+
+def _bids_geometry(side: dict[str, Any], side_path: Path, physio: Path) -> ScreenGeometry | None:
+    """Screen geometry from the physio sidecar, else from the task's events.json (StimulusPresentation)."""
+    found = _geometry_in(side, side_path)
+    if found is not None:
+        return found
+    events = events_json_path(physio)
+    if events != side_path and events.is_file():
+        try:
+            meta = json.loads(events.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise GazeDataError(f"{events}: not a readable JSON file ({exc})") from exc
+        if isinstance(meta, dict):
+            return _geometry_in(meta, events)
+    return None
 
 
 def read_bids_physio(path: Path, rate_override: float | None = None) -> GazeInput:
@@ -163,7 +191,7 @@ def read_bids_physio(path: Path, rate_override: float | None = None) -> GazeInpu
         assert rate is not None
         start = side.get("StartTime", 0.0)
         tt = float(start if isinstance(start, (int, float)) else 0.0) + np.arange(len(x)) / rate
-    return GazeInput(GazeBlock.from_arrays(tt, x, y), rate, _sidecar_geometry(side, side_path))
+    return GazeInput(GazeBlock.from_arrays(tt, x, y), rate, _bids_geometry(side, side_path, path))
 
 
 def read_gaze(path: Path, rate_override: float | None = None) -> GazeInput:

@@ -159,3 +159,18 @@ def test_warns_when_time_looks_like_milliseconds(tmp_path: Path, capsys: pytest.
     src = _write_csv(tmp_path / "ms.csv", rows)
     assert main(["detect", str(src), "--events-out", str(tmp_path / "ev.tsv"), *GEOM_ARGS]) == 0
     assert "milliseconds" in capsys.readouterr().err
+
+
+def test_bids_geometry_from_the_task_events_json(tmp_path: Path) -> None:
+    block = _gaze(250.0)
+    physio = tmp_path / "sub-01_task-pov_recording-eye1_physio.tsv"
+    physio.write_text("".join(f"{t!r}\t{'n/a' if np.isnan(x) else x}\t{'n/a' if np.isnan(y) else y}\n"
+                              for t, x, y in zip(block.t.tolist(), block.x, block.y, strict=True)))
+    (tmp_path / "sub-01_task-pov_recording-eye1_physio.json").write_text(json.dumps(
+        {"Columns": ["timestamp", "x_coordinate", "y_coordinate"], "SamplingFrequency": 250}))
+    (tmp_path / "sub-01_task-pov_events.json").write_text(json.dumps({"StimulusPresentation": {
+        "ScreenDistance": 0.7, "ScreenResolution": [1920, 1080], "ScreenSize": [0.5, 0.28]}}))
+    ev = tmp_path / "ev.tsv"
+    assert main(["detect", str(physio), "--events-out", str(ev)]) == 0
+    params = json.loads(ev.with_suffix(".json").read_text())["DetectionParameters"]
+    assert params["screen.distance_cm"] == pytest.approx(70) and params["screen.width_cm"] == pytest.approx(50)
