@@ -70,7 +70,11 @@ class OnlineDetector:
     """Streaming fixation/saccade detection with constant amortised work per sample."""
 
     def __init__(self, geometry: ScreenGeometry, rate_hz: float, method: str = "ivt", params: Any = None,
-                 post: PostParams | None = None, velocity_window_s: float = VELOCITY_WINDOW_S) -> None:
+                 post: PostParams | None = None, velocity_window_s: float = VELOCITY_WINDOW_S,
+                 drop_disordered: bool = False) -> None:
+        """``drop_disordered``: drop (and count in :attr:`dropped`) samples whose time is not after the
+        previous sample's, instead of raising; for live streams whose clock may stutter. Event sample
+        indices then count the kept samples only."""
         if method not in ONLINE_METHODS:
             raise GazeDataError(f"online detection: method must be one of {ONLINE_METHODS}, got {method!r} "
                                 f"(adaptive methods need the whole recording)")
@@ -96,6 +100,8 @@ class OnlineDetector:
         self._last_v = np.nan  # velocity of the last sample passed on
         self._last_t = -np.inf
         self._closed = False
+        self.drop_disordered = drop_disordered
+        self.dropped = 0  # samples dropped for non-increasing or non-finite time
 
     @property
     def params_used(self) -> dict[str, float | int | str]:
@@ -108,13 +114,20 @@ class OnlineDetector:
         if len(block) == 0:
             return []
         t = np.asarray(block.t, dtype=np.float64)
+        x, y = np.asarray(block.x, np.float64), np.asarray(block.y, np.float64)
         if not (np.all(np.isfinite(t)) and t[0] > self._last_t and np.all(np.diff(t) > 0)):
-            raise GazeDataError("online detection: chunk timestamps must be finite and increase strictly, "
-                                "also across chunks")
+            if not self.drop_disordered:
+                raise GazeDataError("online detection: chunk timestamps must be finite and increase strictly, "
+                                    "also across chunks")
+            keep = np.isfinite(t) & (t > np.fmax.accumulate(np.concatenate(([self._last_t], t[:-1]))))
+            self.dropped += int(len(t) - keep.sum())
+            t, x, y = t[keep], x[keep], y[keep]
+            if len(t) == 0:
+                return []
         self._last_t = float(t[-1])
-        xd, yd = self.geometry.px_to_deg(block.x, block.y)
-        self._vbuf.append([t, np.asarray(block.x, np.float64), np.asarray(block.y, np.float64), xd, yd])
-        self._n += len(block)
+        xd, yd = self.geometry.px_to_deg(x, y)
+        self._vbuf.append([t, x, y, xd, yd])
+        self._n += len(t)
         self._advance(self._n - self.k)
         return self.assembler.take()
 

@@ -99,3 +99,18 @@ def test_column_fifo_keeps_order_across_growth() -> None:
         seen.append(f.view()[0, 0])
         f.drop(3)
     assert len(f) == 0 and seen == list(range(50))
+
+
+def test_disordered_samples_can_be_dropped_instead() -> None:
+    b = _gaze(500.0, seed=9)
+    det = OnlineDetector(GEOM, 500.0, drop_disordered=True)
+    events = []
+    for i in range(0, len(b), 20):
+        t = b.t[i:i + 20].copy()
+        if i % 100 == 0 and len(t) > 3:
+            t[2] = t[1]  # a repeated time stamp
+            t[3] = np.nan
+        events += det.feed(GazeBlock(t, b.x[i:i + 20], b.y[i:i + 20], b.pupil[i:i + 20]))
+    events += det.flush()
+    assert det.dropped == 2 * len(range(0, len(b), 100))
+    assert sum(e.kind == "fixation" for e in events) > 20
