@@ -152,6 +152,9 @@ def _stim_name(dataset: Path, stage: Path, src: Path, taken: dict[str, bytes]) -
 
 def _export_run(run: SessionRun, dataset: Path, stage: Path, report: ExportReport, stims: dict[str, bytes]) -> None:
     contents = read_session_xdf(run.xdf)
+    if run.status == "recording":
+        report.losses.append(f"{run.stem}: session.json still says 'recording' (the app did not end the run); "
+                             "'povlab recover' first gives it a clean XDF and its trials")
     report.losses += [f"{run.xdf.name}: {line}" for line in contents.losses]
     gaze = _gaze_stream(contents, run)
     markers = contents.get("PovLab-Markers") or contents.by_type("Markers")

@@ -48,14 +48,6 @@ def _parse_utc(text: Any) -> datetime | None:
             return None
 
 
-def needs_recovery(run: SessionRun) -> bool:
-    if run.status == "recording":
-        return True
-    if not run.xdf.is_file():
-        return False
-    return not read_session_xdf(run.xdf, clock_correct=False).complete
-
-
 def recover_run(run: SessionRun) -> RunRecovery:
     rec = RunRecovery(stem=run.stem, status_before=run.status, recovered=False)
     if not run.xdf.is_file():
