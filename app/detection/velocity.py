@@ -63,18 +63,18 @@ def smoothed_velocity(t: F64, xd: F64, yd: F64, k: int, rate_hz: float) -> F64:
     m = n - 2 * k
     if m <= 0:
         return v
-    a = np.stack([t, xd, yd])  # rows: time, x, y
     w = 2 * k + 1
     speed = np.empty(m)
     for b0 in range(0, m, _BLOCK):  # blocks that stay in the cache; every element sees the same operations
         mb = min(_BLOCK, m - b0)
-        centre = a[:, b0 + k:b0 + k + mb]
+        a = np.stack([t[b0:b0 + mb + 2 * k], xd[b0:b0 + mb + 2 * k], yd[b0:b0 + mb + 2 * k]])  # time, x, y
+        centre = a[:, k:k + mb]
         sums = np.zeros((3, mb))  # sum of tau, dx, dy
         cross = np.zeros((3, mb))  # sum of tau*tau, tau*dx, tau*dy
         for j in range(-k, k + 1):
             if j == 0:
                 continue
-            d = a[:, b0 + k + j:b0 + k + j + mb] - centre  # tau, dx, dy relative to the centre sample
+            d = a[:, k + j:k + j + mb] - centre  # tau, dx, dy relative to the centre sample
             sums += d
             cross += d[0] * d
         st, sx, sy = sums
