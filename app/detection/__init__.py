@@ -1,1 +1,18 @@
-"""detection layer (see ARCHITECTURE in README)."""
+"""Gaze event detection (numpy only): fixations, saccades, post-saccadic oscillations, blinks.
+
+Modules, from samples to events:
+
+- :mod:`~app.detection.velocity`: degrees, the smoothing differentiator, validity of samples;
+- :mod:`~app.detection.ivt`, :mod:`~app.detection.idt`, :mod:`~app.detection.nh`: the detectors
+  (Salvucci & Goldberg 2000; Nystrom & Holmqvist 2010), each a plain function over arrays;
+- :mod:`~app.detection.segments`: runs of labels -> events with the Tobii-style post-processing;
+- :mod:`~app.detection.pipeline`: ``detect(block, geometry, method)`` for a whole recording;
+- :mod:`~app.detection.online`: ``OnlineDetector(geometry, rate_hz, method).feed(block)`` for
+  live chunks, giving the same events as ``detect`` (I-VT, I-DT);
+- :mod:`~app.detection.gazefile`: CSV / BIDS physio input, EVENTS.tsv / SAMPLES.tsv output;
+- :mod:`~app.detection.evaluation`: kappa against expert-coded recordings;
+- :mod:`~app.detection.bench_detect`: ``povlab bench detect``.
+
+Events themselves (:class:`app.core.events.GazeEvent`), AOI mapping (:mod:`app.core.aoi`) and
+data quality (:mod:`app.core.quality`) live in the core. Figures: ``docs/detection.md``.
+"""
