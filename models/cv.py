@@ -20,6 +20,8 @@ from models.data import Example, encode_examples, participant_table, pov_example
 from models.model import ModelConfig
 from models.train import TrainConfig, fit, predict_proba, set_determinism
 
+LR_PENALTIES = (1.0, 10.0)
+
 
 def stratified_folds(labels: np.ndarray, k: int, seed: int = 0) -> list[np.ndarray]:
     """Test indices of k folds, each class dealt round-robin after a seeded shuffle."""
@@ -91,13 +93,19 @@ def run_cv(examples: list[Example], variants: dict[str, tuple[dict, TrainConfig]
     out: dict[str, dict] = {}
     if baselines:
         x = count_features(examples)
-        yes, lr = [], []
+        n_ids = len({e.participant for e in examples}) + len({e.image_id for e in examples})
+        yes: list[dict] = []
+        lr: dict[str, list[dict]] = {}
         for test in folds:
             train = np.setdiff1d(np.arange(len(examples)), test)
             yes.append(classification_report(labels[test], np.zeros(len(test), np.int64)))
-            lr.append(classification_report(labels[test], logistic_regression(x[train], labels[train], x[test])))
+            for l2 in LR_PENALTIES:  # all features, and participant + image only; each penalty reported
+                for name, cols in ((f"logistic_regression_l2_{l2:g}", slice(None)),
+                                   (f"logistic_regression_ids_only_l2_{l2:g}", slice(0, n_ids))):
+                    pred = logistic_regression(x[train][:, cols], labels[train], x[test][:, cols], l2)
+                    lr.setdefault(name, []).append(classification_report(labels[test], pred))
         out["always_yes"] = summarise(yes)
-        out["logistic_regression"] = summarise(lr)
+        out.update({name: summarise(reps) for name, reps in lr.items()})
     for name, (overrides, tcfg) in variants.items():
         reports = []
         for test in folds:

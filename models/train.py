@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import sys
 import time
 from collections.abc import Callable
@@ -145,8 +146,8 @@ def save_checkpoint(path: Path, model: PovEnsemble, participants: dict[str, int]
 def load_checkpoint(path: str | Path) -> tuple[PovEnsemble, dict]:
     try:
         ck = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise PovLabError(f"{path}: not a POV Lab checkpoint ({exc})") from exc
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+        raise PovLabError(f"{path}: not a POV Lab checkpoint ({str(exc).splitlines()[0][:160]})") from exc
     if not isinstance(ck, dict) or "config" not in ck or "state_dict" not in ck:
         raise PovLabError(f"{path}: not a POV Lab checkpoint (no config/state_dict)")
     model = PovEnsemble(ModelConfig.from_json(ck["config"]), int(ck.get("ensemble", 1)))

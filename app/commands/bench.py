@@ -18,6 +18,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "export": ("app.recording.bench_export", "an hour of 1000 Hz gaze exported to BIDS and bundled"),
     "ingest": ("app.acquisition.bench_ingest", "LSL gaze ingest: samples lost, CPU % of one core, memory"),
     "inference": ("app.inference.bench_inference", "one live prediction: p50/p99 ms, ONNX vs eager PyTorch"),
+    "latency": ("app.session.bench_latency", "LSL arrival of a fixation's last sample -> updated prediction (ms)"),
     "presentation": ("app.presentation.bench_presentation", "participant screen: flip vs marker time stamps (ms)"),
 }
 

@@ -89,7 +89,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from app.inference.onnx_model import load_fusion_model
 
     model = load_fusion_model(args.model or BUNDLED_MODEL, prefer_cuda=not args.cpu)
-    print(f"model {model.path} on {model.provider} ({model.provider_note})", file=sys.stderr)
     report = evaluate_pov_csv(args.pov_csv, model)
+    report["model"] = str(model.path)
+    report["provider_note"] = model.provider_note
     print(json.dumps(report))
     return 0
