@@ -83,17 +83,19 @@ def evaluate(recordings: list[CodedRecording], method: str, **kwargs: object) ->
 
 
 def degrade(rec: CodedRecording, step: int = 1, noise_deg: float = 0.0, keep: float = 1.0,
-            seed: int = 0) -> CodedRecording:
-    """The recording thinned to every ``step``-th sample, with white noise (deg, per axis) added and,
-    if ``keep < 1``, only a random ``keep`` share of the samples left (an uneven rate)."""
+            noisy_from: float = 0.0, seed: int = 0) -> CodedRecording:
+    """The recording thinned to every ``step``-th sample, with white noise (deg, per axis) added from
+    the fraction ``noisy_from`` of the recording on and, if ``keep < 1``, only a random ``keep``
+    share of the samples left (an uneven rate)."""
     rng = np.random.default_rng(seed)
     b = rec.block
     idx = np.arange(0, len(b), step)
     if keep < 1:
         idx = np.sort(rng.choice(idx, int(len(idx) * keep), replace=False))
     ppd = rec.geometry.px_per_deg
-    x = b.x[idx] + rng.normal(0, noise_deg * ppd, len(idx))
-    y = b.y[idx] + rng.normal(0, noise_deg * ppd, len(idx))
+    scale = np.where(np.arange(len(idx)) >= int(noisy_from * len(idx)), noise_deg * ppd, 0.0)
+    x = b.x[idx] + rng.normal(0, 1, len(idx)) * scale
+    y = b.y[idx] + rng.normal(0, 1, len(idx)) * scale
     return CodedRecording(rec.name, GazeBlock.from_arrays(b.t[idx], x, y), rec.expert[idx], rec.geometry)
 
 
@@ -107,6 +109,7 @@ CONDITIONS: dict[str, dict[str, float]] = {  # name -> degrade() arguments
     "250 Hz + 0.1 deg noise": {"step": 4, "noise_deg": 0.1},
     "250 Hz + 0.3 deg noise": {"step": 4, "noise_deg": 0.3},
     "62.5 Hz + 0.3 deg noise": {"step": 16, "noise_deg": 0.3},
+    "250 Hz, 0.3 deg noise in the second half only": {"step": 4, "noise_deg": 0.3, "noisy_from": 0.5},
 }
 
 

@@ -9,6 +9,8 @@ detection in eyetracking data", Behav Res Methods 42:188-204:
    the velocities below the current ``PT``, until it moves by less than 1 deg/s. The saccade onset
    threshold is ``mean + 3 SD``. Floors (40 and 20 deg/s) keep very clean data from giving
    thresholds that take drift for saccades.
+   Thresholds are estimated per stretch of about 15 s (the paper does it per trial), so they follow
+   noise that changes within a session.
 3. Every run above ``PT`` is a saccade; it starts after the nearest earlier sample below the
    onset threshold. The offset threshold mixes the onset threshold with the local noise of the
    40 ms before the onset (``0.7 onset + 0.3 (mean + 3 SD)``).
@@ -50,6 +52,7 @@ class NhParams:
     min_saccade_s: float = 0.01
     local_noise_window_s: float = 0.04
     pso_window_s: float = 0.04
+    threshold_window_s: float = 15.0
 
     def __post_init__(self) -> None:
         for name, v in asdict(self).items():
@@ -78,6 +81,17 @@ def adaptive_thresholds(v: F64, initial: float, floor: float,
     return pt, max(mu + 3 * sd, onset_floor), mu, sd
 
 
+def threshold_windows(t: F64, window_s: float) -> list[tuple[int, int]]:
+    """Sample ranges of about ``window_s`` each (at least one) over which thresholds are estimated."""
+    n = len(t)
+    if n == 0:
+        return []
+    count = max(1, int(round((t[-1] - t[0]) / window_s)))
+    cuts = np.searchsorted(t, t[0] + (t[-1] - t[0]) * np.arange(1, count) / count)
+    bounds = [0, *cuts.tolist(), n]
+    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+
+
 def _walk_above(v: F64, ok: NDArray[np.bool_], i: int, thr: float, step: int, stop: int) -> int:
     """From ``i`` move by ``step`` while the next sample is valid and not below ``thr``; the last such sample."""
     while i != stop:
@@ -96,20 +110,24 @@ def nh_codes(g: PreparedGaze, p: NhParams) -> NDArray[np.int8]:
     codes = np.where(ok, FIX, LOSS).astype(np.int8)
     if n == 0 or not ok.any():
         return codes
-    pt, onset_thr, _, _ = adaptive_thresholds(v[ok], p.initial_peak_threshold_deg_s, p.min_peak_threshold_deg_s,
-                                              p.min_onset_threshold_deg_s)
+    pt_at, onset_at = np.empty(n), np.empty(n)
+    for w0, w1 in threshold_windows(g.t, p.threshold_window_s):
+        vw = v[w0:w1][ok[w0:w1]]
+        pt_at[w0:w1], onset_at[w0:w1], _, _ = adaptive_thresholds(
+            vw, p.initial_peak_threshold_deg_s, p.min_peak_threshold_deg_s, p.min_onset_threshold_deg_s)
     pso = g.rate_hz >= p.min_pso_rate_hz
     rate = g.rate_hz
     w_noise = max(2, int(round(p.local_noise_window_s * rate)))
     w_pso = max(1, int(round(p.pso_window_s * rate)))
     min_sacc = max(1, int(round(p.min_saccade_s * rate)))
     above = np.zeros(n + 2, dtype=bool)
-    above[1:-1] = ok & (v > pt)
+    above[1:-1] = ok & (v > pt_at)
     edges = np.flatnonzero(above[1:] != above[:-1])
     last_end = 0
     for a, b in zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True):  # [a, b) above PT
         if a < last_end:
             continue  # inside the previous saccade or its PSO
+        pt, onset_thr = float(pt_at[a]), float(onset_at[a])
         on = _walk_above(v, ok, a, onset_thr, -1, max(last_end, 0))
         noise = v[max(on - w_noise, 0):on]
         noise = noise[np.isfinite(noise)]
