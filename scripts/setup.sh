@@ -14,7 +14,7 @@ RUN_DEMO=1
 
 APT_PACKAGES="xvfb xauth libgl1 libglu1-mesa libegl1 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 \
 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xinerama0 libxcb-xkb1 libxcb-cursor0 \
-libdbus-1-3 libfontconfig1 libasound2 libgtk-3-0 fonts-dejavu-core"
+libdbus-1-3 libfontconfig1 libasound2 libgtk-3-0 fonts-dejavu-core xdotool"
 
 if [ "${POVLAB_SKIP_APT:-0}" != "1" ] && command -v apt-get >/dev/null 2>&1; then
   missing=""

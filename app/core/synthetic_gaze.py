@@ -182,7 +182,10 @@ class _Eye:
         ua = u[after] - sac_d
         heading = rng.uniform(0, 2 * np.pi)
         drift = np.outer(ua * p.drift_deg_per_s, [math.cos(heading), math.sin(heading)])
-        xy[after] = land + drift
+        # The landing error is corrected during the fixation (a corrective glide back to the aim
+        # point, time constant 80 ms), as corrective saccades and drift do in real fixations.
+        settle = np.exp(-ua / 0.08)[:, None]
+        xy[after] = aim + (land - aim) * settle + drift
         if pso_d > 0:
             in_pso = after & (u < sac_d + pso_d)
             up = u[in_pso] - sac_d
@@ -190,7 +193,7 @@ class _Eye:
             wobble = gain * np.exp(-up / 0.012) * np.sin(2 * np.pi * up / pso_d)
             xy[in_pso] += np.outer(wobble, delta / amp)
             labels[in_pso] = PSO
-        self.pos = (float(land[0] + drift[-1, 0]), float(land[1] + drift[-1, 1])) if len(ua) else \
+        self.pos = (float(xy[after][-1, 0]), float(xy[after][-1, 1])) if len(ua) else \
             (float(land[0]), float(land[1]))
 
         clean = xy.copy()

@@ -56,6 +56,14 @@ class TrialFinished:
 
 
 @dataclass(frozen=True)
+class ValidationMeasured:
+    """Accuracy and precision around the validation targets (app.core.validation), as a dict."""
+
+    figures: dict[str, Any]
+    summary: str  # one line for the operator, e.g. "GOOD: mean 0.31 deg, max 0.62 deg, ..."
+
+
+@dataclass(frozen=True)
 class SessionWarning:
     kind: str  # stream_lost | stream_back | samples_lost | disk_low | disk_full | recorder
     message: str
@@ -69,4 +77,4 @@ class SessionEnded:
 
 
 SessionEvent = SessionStarted | TrialStarted | FixationMapped | PredictionUpdated | TrialFinished | \
-    SessionWarning | SessionEnded
+    ValidationMeasured | SessionWarning | SessionEnded

@@ -28,7 +28,14 @@ from app.core.paths import BUNDLED_MODEL
 from app.core.presenting import Presenter, TrialOutcome
 from app.core.protocol import Protocol, load_protocol
 from app.core.streams import FIXATIONS, MARKERS, PREDICTIONS
-from app.recording.session_files import RunFiles, TrialsTable, copy_protocol, next_run, write_json_atomic
+from app.recording.session_files import (
+    RunFiles,
+    TrialsTable,
+    check_label,
+    copy_protocol,
+    next_run,
+    write_json_atomic,
+)
 from app.session.events import (
     SessionEnded,
     SessionEvent,
@@ -36,6 +43,7 @@ from app.session.events import (
     SessionWarning,
     TrialFinished,
     TrialStarted,
+    ValidationMeasured,
 )
 
 log = logging.getLogger(__name__)
@@ -64,6 +72,8 @@ class SessionConfig:
         kind = self.tracker.split(":", 1)[0]
         if kind not in ("sim", "lsl", "lsl-id", "replay") or (kind != "sim" and ":" not in self.tracker):
             raise TrackerError(f"--tracker {self.tracker!r}: expected sim, lsl:NAME, lsl-id:SOURCE_ID or replay:FILE")
+        for kind, label in (("participant", self.participant), ("session", self.session), ("task", self.task)):
+            check_label(kind, label)
         if self.duration_s is not None and not self.duration_s > 0:
             raise PovLabError(f"--duration must be positive, got {self.duration_s}")
 
@@ -136,6 +146,7 @@ class Session:
             from app.inference.predictor import LivePredictor
 
             self.predictor = LivePredictor.load(cfg.model, self.protocol)
+        next_run(cfg.out, cfg.participant, cfg.session, cfg.task)  # refuses an unwritable folder now
         self._stream = self._connect_tracker()
 
     def _connect_tracker(self) -> Any:
@@ -181,6 +192,7 @@ class Session:
                               on_gap=lambda a, b: self._on_gap(markers, a, b),
                               on_gap_start=lambda t: self.emit(SessionWarning(
                                   "stream_lost", f"tracker stream lost at {t:.3f} s; waiting for it to come back")))
+        self.acquisition = acq  # the operator window polls acq.buffer (GazeRingBuffer) and acq.counters
         files = next_run(cfg.out, cfg.participant, cfg.session, cfg.task)
         copy_protocol(cfg.protocol_path, sorted({t.image for t in protocol.all_trials} | {protocol.style.font}),
                       files.folder)
@@ -200,6 +212,7 @@ class Session:
         live = LivePipeline(protocol, acq.buffer, detector, fix_out, pred_out, self.predictor, cfg.participant,
                             self.emit)
         markers = _Markers(mk_out, lambda m, t: self._on_marker(live, m, t))
+        self._validation_inputs = (markers, acq, meta, files)
         table = TrialsTable(files.trials_tsv)
         outcomes: list[TrialOutcome] = []
         agree: list[bool] = []
@@ -235,6 +248,10 @@ class Session:
         live.start()
         disk_watch = threading.Thread(target=self._watch_disk, args=(files.folder,), daemon=True)
         disk_watch.start()
+        if self._sim is not None:  # the simulated tracker must be listening before the first marker
+            deadline = time.monotonic() + cfg.tracker_timeout_s
+            while not self._sim.following_markers and time.monotonic() < deadline:
+                time.sleep(0.02)
         try:
             markers.push(f"SESSION_START {protocol.name}", markers.clock())
             self.presenter.run(protocol, markers, self.stop_event, on_trial)
@@ -287,11 +304,28 @@ class Session:
     # -- helpers ------------------------------------------------------------------------------------
     def _on_marker(self, live: Any, marker: str, timestamp: float) -> None:
         live.on_marker(marker, timestamp)
+        if marker == "VALIDATION_END":
+            # the gaze of the last target arrives a little later than its marker
+            timer = threading.Timer(0.5, self._measure_validation)
+            timer.daemon = True
+            timer.start()
         if marker.startswith("TRIALID "):
             n = int(marker.split()[1])
             trial = live.trials.get(n)
             if trial is not None:
                 self.emit(TrialStarted(n, trial.trial_id, trial.practice, live.states[n].layout, trial.image))
+
+    def _measure_validation(self) -> None:
+        from app.core.validation import latest_validation
+
+        markers, acq, meta, files = self._validation_inputs
+        assert self.protocol is not None
+        result = latest_validation(list(markers.log), acq.buffer.snapshot(), self.protocol.screen)
+        if result is None:
+            return
+        meta["validation"] = result.to_dict()
+        write_json_atomic(files.session_json, meta)
+        self.emit(ValidationMeasured(result.to_dict(), result.summary()))
 
     def _on_gap(self, markers: Any, start: float, end: float) -> None:
         markers.push("GAP_START", start)

@@ -56,3 +56,11 @@ def test_session_with_the_participant_screen_records_flip_stamped_markers(
     res = compute_validation(targets, block, short_protocol.screen)
     assert all(t.measured for t in res.targets), res.summary()
     assert res.judgement != POOR, res.summary()
+
+    # the session measured the same figures live and recorded them with the session
+    import json
+
+    meta = json.loads(result.files.session_json.read_text())
+    assert meta["validation"] is not None, "validation figures missing from session.json"
+    assert meta["validation"]["judgement"] == res.judgement
+    assert meta["validation"]["mean_deg"] == pytest.approx(res.mean_deg, abs=0.05)
