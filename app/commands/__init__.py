@@ -8,6 +8,7 @@ from app.commands import bench
 from app.commands import bundle as bundle_cmd
 from app.commands import detect as detect_cmd
 from app.commands import export as export_cmd
+from app.commands import gui as gui_cmd
 from app.commands import model as model_cmd
 from app.commands import recover as recover_cmd
 from app.commands import remote as remote_cmd
@@ -22,6 +23,7 @@ COMMAND_MODULES = [
     bench,
     model_cmd,
     export_cmd,
+    gui_cmd,
     bundle_cmd,
     detect_cmd,
     recover_cmd,

@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "inference": ("app.inference.bench_inference", "one live prediction: p50/p99 ms, ONNX vs eager PyTorch"),
     "latency": ("app.session.bench_latency", "LSL arrival of a fixation's last sample -> updated prediction (ms)"),
     "presentation": ("app.presentation.bench_presentation", "participant screen: flip vs marker time stamps (ms)"),
+    "gui": ("app.gui.bench_gui", "operator window at 2000 Hz gaze: frame time p50/p99 (ms), display lag (ms)"),
 }
 
 

@@ -1,0 +1,203 @@
+"""``povlab gui``: the operator window. ``--demo`` starts the demo session at once;
+``--screenshot FILE.png --after S`` saves the live view after S seconds and exits.
+
+This is the entry layer: it builds the concrete :class:`app.gui.backend.Backend` (sessions,
+stream discovery, bundle and BIDS export) that the window uses, so ``app.gui`` itself never
+imports pylsl, PsychoPy or the recorder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import PovLabError
+from app.core.paths import ASSETS_DIR, BUNDLED_MODEL, DEMO_PROTOCOL, PROTOCOLS_DIR
+
+# the demo's streams are all on this machine: found in milliseconds (the session waits this long for
+# each of its own outlets too, so a short value starts the demo sooner)
+DEMO_STREAM_TIMEOUT_S = 1.5
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("gui", help="the operator window: set-up, live view with predictions, end of session")
+    p.add_argument("--demo", action="store_true", help="start the demo session at once (simulated tracker and "
+                   "participant, demo protocol, bundled model)")
+    p.add_argument("--screenshot", type=Path, default=None, metavar="FILE.png",
+                   help="run the demo session, save the window after --after seconds, then exit")
+    p.add_argument("--after", type=float, default=10.0, metavar="SECONDS", help="when to take the screenshot")
+    p.add_argument("--duration", type=float, default=None, metavar="S", help="stop the session after S seconds")
+    p.add_argument("--out", type=Path, default=Path("sessions"), help="root folder of the recordings")
+    p.add_argument("--protocol", type=Path, default=DEMO_PROTOCOL, help="protocol of the demo / preselected one")
+    p.add_argument("--model", type=Path, default=BUNDLED_MODEL, help="ONNX model for live predictions")
+    p.add_argument("--no-model", action="store_true", help="no live predictions")
+    p.add_argument("--sim-rate", type=float, default=1000.0, help="simulated tracker rate in Hz (demo)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the simulated tracker and participant")
+    p.set_defaults(func=run)
+
+
+# -- the backend the window uses ---------------------------------------------------------------------
+class _SessionHandle:
+    def __init__(self, session: Any, presenter: Any) -> None:
+        self.session, self.presenter = session, presenter
+
+    def run(self) -> Any:
+        return self.session.run()
+
+    def request_stop(self) -> None:
+        self.session.request_stop()
+
+    def close(self) -> None:
+        self.session.close()
+        if hasattr(self.presenter, "close"):
+            self.presenter.close()
+
+    def gaze_source(self) -> Any:
+        return getattr(self.session, "acquisition", None)
+
+
+def start_session(choice: Any, listener: Any) -> _SessionHandle:
+    from app.session.runner import Session, SessionConfig
+
+    model = choice.model if choice.model is None or Path(choice.model).is_file() else None
+    if choice.model is not None and model is None:
+        raise PovLabError(f"{choice.model}: model file not found (choose another or tick 'no live predictions')")
+    config = SessionConfig(protocol_path=choice.protocol_path, participant=choice.participant, session=choice.session,
+                           tracker=choice.tracker, out=choice.out, duration_s=choice.duration_s, model=model,
+                           sim_rate_hz=choice.sim_rate_hz, seed=choice.seed, tracker_timeout_s=choice.tracker_timeout_s)
+    if choice.presenter == "psychopy":
+        from app.presentation.presenter import PsychoPyPresenter
+
+        presenter: Any = PsychoPyPresenter(simulate_participant=False)
+    else:
+        from app.session.headless import HeadlessPresenter
+
+        presenter = HeadlessPresenter(simulate_participant=True, seed=choice.seed)
+    session = Session(config, presenter, listener=listener)
+    try:
+        session.prepare()
+        if hasattr(presenter, "open"):
+            presenter.open(session.protocol)
+    except BaseException:
+        session.close()
+        raise
+    return _SessionHandle(session, presenter)
+
+
+def list_trackers(timeout_s: float) -> list[Any]:
+    from app.gui.backend import TrackerChoice
+    from app.session.trackers import list_gaze_streams
+
+    return [TrackerChoice(t.label, t.tracker, t.rate_hz, t.n_channels, t.ok, t.note)
+            for t in list_gaze_streams(timeout_s)]
+
+
+def export_session(folder: Path, progress: Any) -> str:
+    """Bundle (``<out>/bundles/``) and BIDS export (``<out>/bids``) of one session folder."""
+    from app.recording.bids_export import export_session as bids
+    from app.recording.bundle import bundle_session
+
+    root = folder.parent.parent
+    name = f"{folder.parent.name}_{folder.name}"
+    target = root / "bundles" / f"{name}.zip"
+    k = 2
+    while target.exists():
+        target = root / "bundles" / f"{name}-{k}.zip"
+        k += 1
+    progress(0.05, f"bundling into {target} …")
+    b = bundle_session(folder, target)
+    progress(0.5, f"bundled {b.files} files; exporting to BIDS in {root / 'bids'} …")
+    r = bids(folder, root / "bids")
+    return f"done: bundle {b.path} ({b.bytes / 1e6:.1f} MB); BIDS {r.dataset} ({r.samples} gaze samples)"
+
+
+def backend() -> Any:
+    from app.gui.backend import Backend
+
+    return Backend(start_session=start_session, list_trackers=list_trackers, export_session=export_session)
+
+
+# -- running the window -----------------------------------------------------------------------------
+def _qt_app(offscreen_ok: bool) -> Any:
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
+        if not offscreen_ok:
+            raise PovLabError("no display found (DISPLAY is not set): run on a desktop, under Xvfb, or use "
+                              "--screenshot FILE.png (which draws offscreen)")
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtGui import QFont, QFontDatabase
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    if QFontDatabase.addApplicationFont(str(ASSETS_DIR / "fonts" / "DejaVuSans.ttf")) >= 0:
+        app.setFont(QFont("DejaVu Sans", 10))
+    return app
+
+
+def demo_choice(args: argparse.Namespace) -> Any:
+    from app.gui.backend import SetupChoice
+
+    model = None if getattr(args, "no_model", False) else getattr(args, "model", BUNDLED_MODEL)
+    if model is not None and not Path(model).is_file():
+        model = None  # the demo runs without predictions when no model is bundled
+    return SetupChoice(getattr(args, "protocol", DEMO_PROTOCOL), "demo", "01", "sim", args.out, model,
+                       sim_rate_hz=getattr(args, "sim_rate", 1000.0), duration_s=args.duration,
+                       seed=getattr(args, "seed", None), tracker_timeout_s=DEMO_STREAM_TIMEOUT_S)
+
+
+def run_demo_window(args: argparse.Namespace) -> int:
+    """Open the window on the demo session (``povlab demo`` with a display); returns when it is closed."""
+    args.demo = True
+    args.screenshot = None
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    shot: Path | None = args.screenshot
+    if shot is not None:
+        if shot.suffix.lower() != ".png":
+            raise PovLabError(f"--screenshot {shot}: expected a .png file name")
+        if not (args.after > 0):
+            raise PovLabError(f"--after must be a positive number of seconds, got {args.after}")
+        if not shot.parent.resolve().is_dir():
+            raise PovLabError(f"--screenshot {shot}: folder {shot.parent} does not exist")
+    if args.duration is not None and not args.duration > 0:
+        raise PovLabError(f"--duration must be positive, got {args.duration}")
+    if not Path(args.protocol).is_file():
+        raise PovLabError(f"--protocol {args.protocol}: protocol file not found")
+    app = _qt_app(offscreen_ok=shot is not None)
+    from PySide6.QtCore import QTimer
+
+    from app.gui.main_window import MainWindow
+
+    protocols = [Path(args.protocol)] + sorted(p for p in PROTOCOLS_DIR.glob("*.toml") if p != Path(args.protocol))
+    model = None if args.no_model else args.model
+    window = MainWindow(backend(), protocols, args.out, model)
+    window.duration_s, window.seed = args.duration, args.seed
+    window.show()
+    if args.demo or shot is not None:
+        window.start(demo_choice(args))
+    saved: dict[str, Any] = {}
+    if shot is not None:
+        def take() -> None:
+            saved["ok"] = window.grab().save(str(shot), "PNG")
+            if window.controller.running:
+                window.controller.session_finished.connect(app.quit)
+                window.controller.stop()
+            else:
+                app.quit()
+        QTimer.singleShot(int(args.after * 1000), take)
+    app.exec()
+    if window.controller.running:
+        window.controller.stop()
+        window.controller.wait(30.0)
+    error = window.model.banners.get("error")
+    if shot is not None:
+        if not saved.get("ok"):
+            raise PovLabError(f"--screenshot {shot}: the window could not be saved")
+        print(shot)
+    if error and window.model.folder is None:
+        raise PovLabError(error)
+    return 0

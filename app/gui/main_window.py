@@ -1,0 +1,94 @@
+"""The operator window: set-up, run and end-of-session pages over one controller and one model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QMainWindow, QStackedWidget
+
+from app.core.errors import PovLabError
+from app.gui.backend import Backend, SetupChoice
+from app.gui.controller import Controller
+from app.gui.images import ImageStore
+from app.gui.live_model import LiveModel
+from app.gui.pages.end_page import EndPage
+from app.gui.pages.run_page import RunPage
+from app.gui.pages.setup_page import SetupPage
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, backend: Backend, protocols: list[Path], out: Path = Path("sessions"),
+                 model_path: Path | None = None, frame_ms: int = 33) -> None:
+        super().__init__()
+        self.setWindowTitle("POV Lab")
+        self.resize(1440, 860)
+        self.model = LiveModel()
+        self.images = ImageStore()
+        self.controller = Controller(backend, self.model, self.images, frame_ms, parent=self)
+        self.setup_page = SetupPage(protocols, out, model_path)
+        self.run_page = RunPage(self.model, self.images)
+        self.end_page = EndPage()
+        self.stack = QStackedWidget()
+        for page in (self.setup_page, self.run_page, self.end_page):
+            self.stack.addWidget(page)
+        self.setCentralWidget(self.stack)
+        self.duration_s: float | None = None
+        self.seed: int | None = None
+
+        c = self.controller
+        c.on_protocol = self.setup_page.show_protocol
+        c.on_trackers = self.setup_page.show_trackers
+        c.on_end = self._show_end
+        c.on_export = self.end_page.show_export_progress
+        c.on_error = self.end_page.plots_status.setText
+        c.page_changed.connect(self._show_page)
+        self.setup_page.protocol_changed.connect(c.choose_protocol)
+        self.setup_page.refresh_trackers.connect(c.refresh_trackers)
+        self.setup_page.start_requested.connect(self._start_from_setup)
+        self.run_page.stop_requested.connect(c.stop)
+        self.end_page.export_requested.connect(self._export)
+        self.end_page.open_folder_requested.connect(c.open_folder)
+        self.end_page.new_session_requested.connect(c.new_session)
+        self.end_page.plot_selected.connect(self._show_plot)
+        if backend.export_session is None:
+            self.end_page.set_export_available(False, "export is not available in this installation")
+        if protocols:
+            c.choose_protocol(protocols[0])
+        self.setup_page.show_trackers([], "press Find streams to list the LSL gaze streams")
+
+    def start(self, choice: SetupChoice) -> None:
+        self.controller.start(choice)
+
+    def _start_from_setup(self) -> None:
+        try:
+            choice = self.setup_page.choice(self.duration_s, self.seed)
+            self.controller.start(choice)
+        except PovLabError as exc:
+            self.setup_page.show_error(str(exc))
+
+    def _show_page(self, page: str) -> None:
+        self.stack.setCurrentWidget({"setup": self.setup_page, "run": self.run_page, "end": self.end_page}[page])
+
+    def _show_end(self) -> None:
+        self.end_page.show_summary(self.model.summary_rows())
+        self.end_page.show_plot_list([label for label, _, _ in self.controller.plots],
+                                     f"plots in {self.model.folder / 'plots'}" if self.controller.plots and
+                                     self.model.folder else "")
+
+    def _show_plot(self, row: int) -> None:
+        plots = self.controller.plots
+        if 0 <= row < len(plots):
+            _, scan, heat = plots[row]
+            self.end_page.show_plot(self.images.get(scan), self.images.get(heat))
+
+    def _export(self) -> None:
+        self.end_page.show_export_progress(0.0, "exporting…")
+        self.controller.export()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        """Closing the window stops a running session cleanly (what was recorded is kept)."""
+        if self.controller.running:
+            self.controller.stop()
+            self.controller.wait(30.0)
+        event.accept()

@@ -1,0 +1,1 @@
+"""The three pages of the operator window: set-up, run, end of session."""
