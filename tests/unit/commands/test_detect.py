@@ -70,6 +70,11 @@ def test_bids_physio_with_sidecar(tmp_path: Path) -> None:
     assert side["method"] == "ivt" and side["sampling_rate_hz"] == 250 and side["screen.distance_cm"] == 60
 
 
+def _file(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def _sidecar(tmp_path: Path, side: dict) -> Path:
     physio = tmp_path / "x_physio.tsv"
     physio.write_text("".join(f"{i / 100:.2f}\t100\t100\n" for i in range(50)))
@@ -82,7 +87,7 @@ BAD = [
     pytest.param(lambda p: _write_csv(p / "a.csv", ["0.0,1,1", "0.001,1,1", "0.001,1,1"]), "repeated", id="repeated"),
     pytest.param(lambda p: _write_csv(p / "a.csv", ["0,1,1"], header="t,gx,gy"), "header", id="wrong-header"),
     pytest.param(lambda p: _write_csv(p / "a.csv", [], header=""), "header", id="header-only-blank"),
-    pytest.param(lambda p: (p / "a.csv").write_text("") and p / "a.csv" or p / "a.csv", "empty", id="empty-file"),
+    pytest.param(lambda p: _file(p / "a.csv", ""), "empty", id="empty-file"),
     pytest.param(lambda p: _write_csv(p / "a.csv", []), "no samples", id="no-rows"),
     pytest.param(lambda p: _write_csv(p / "a.csv", ["0.0,1,1", "x,1,1"]), "line 3: time is not a number",
                  id="bad-number"),
@@ -94,7 +99,7 @@ BAD = [
     pytest.param(lambda p: _sidecar(p, {"Columns": ["x_coordinate"], "SamplingFrequency": 100}), "Columns",
                  id="sidecar-no-columns"),
     pytest.param(lambda p: p / "missing.csv", "no such file", id="missing-file"),
-    pytest.param(lambda p: (p / "a.txt").write_text("time,x,y\n") and p / "a.txt", "expected a .csv", id="suffix"),
+    pytest.param(lambda p: _file(p / "a.txt", "time,x,y\n"), "expected a .csv", id="suffix"),
 ]
 
 
