@@ -162,12 +162,15 @@ def write_curves(history: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ep = [h["epoch"] for h in history]
     fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
-    ax[0].plot(ep, [h["loss"] for h in history])
+    for k in sorted({h.get("member", 0) for h in history}):
+        hist = [h for h in history if h.get("member", 0) == k]
+        ep = [h["epoch"] for h in hist]
+        ax[0].plot(ep, [h["loss"] for h in hist], label=f"member {k}")
+        ax[1].plot(ep, [h["train_accuracy"] for h in hist], label=f"member {k}")
     ax[0].set(xlabel="epoch", ylabel="training loss")
-    ax[1].plot(ep, [h["train_accuracy"] for h in history])
     ax[1].set(xlabel="epoch", ylabel="training accuracy")
+    ax[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -95,3 +95,28 @@ def test_torchrun_ddp_two_gloo_processes(shared_data: Path, tmp_path: Path) -> N
     report = json.loads((out / "report.json").read_text())
     assert report["world_size"] == 2
     assert (out / "checkpoint.pt").is_file() and (out / "curves.png").is_file()
+
+
+def test_personalisation_curve_uses_the_participants_answers() -> None:
+    from models.data import Example
+    from models.personalisation import curve
+
+    # 10 participants x 9 trials; the model always says YES; half the participants always answer NO
+    examples, z = [], {}
+    for p in range(10):
+        for t in range(9):
+            examples.append(Example((), (), f"P{p}", f"I{t}", 1 if p < 5 else 0, "synthetic"))
+            z[len(examples) - 1] = np.array([1.0, 0.0, 0.0])
+    out = curve(examples, z, [0, 2, 8], sigma=1.0)
+    acc = {n: out["shots"][n]["accuracy"] for n in ("0", "2", "8")}
+    assert acc["0"] == pytest.approx(0.5) and acc["8"] == pytest.approx(1.0) and acc["2"] >= acc["0"]
+    assert out["rich_participants"] == 10
+
+
+def test_logistic_regression_baseline_learns_a_separable_rule() -> None:
+    from models.cv import logistic_regression
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(90, 3))
+    y = np.argmax(x, axis=1)
+    assert np.mean(logistic_regression(x[:60], y[:60], x[60:], l2=0.1) == y[60:]) > 0.8
