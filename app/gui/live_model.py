@@ -7,7 +7,7 @@ assert what a widget shows.
 
 Topics: ``session`` (started/ended), ``trial`` (a new trial on screen), ``fixation``,
 ``prediction``, ``answer``, ``banners``, ``gaze`` (newest gaze sample and the AOI under it),
-``quality`` (rate, loss, validation).
+``quality`` (rate, loss, validation result).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from app.session.events import (
     SessionWarning,
     TrialFinished,
     TrialStarted,
+    ValidationMeasured,
 )
 
 ANSWERS = ("yes", "no", "unclear")
@@ -146,6 +147,9 @@ class LiveModel:
             self._notify("answer")
         elif isinstance(event, SessionWarning):
             self.warn(event.kind, event.message)
+        elif isinstance(event, ValidationMeasured):
+            self.validation = event.summary.removeprefix("validation ")
+            self._notify("quality")
         elif isinstance(event, SessionEnded):
             self.ended = event
             self.folder = event.folder

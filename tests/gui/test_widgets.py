@@ -10,7 +10,7 @@ from app.gui.images import ImageStore
 from app.gui.live_model import LiveModel
 from app.gui.pages.run_page import RunPage
 from app.gui.widgets.stimulus_view import StimulusView
-from app.session.events import SessionWarning
+from app.session.events import SessionWarning, ValidationMeasured
 from tests.gui.conftest import finished, mapped, prediction, started, trial_started
 
 
@@ -121,3 +121,11 @@ def test_stimulus_view_draws_the_gaze_point_and_the_highlight(qtbot, layouts) ->
     assert img.pixelColor(int(cx / 2) + 20, int(cy / 2)).name() != before, "the AOI under gaze is filled"
     pixels = np.array([[img.pixelColor(x, y).rgb() for x in range(0, 960, 24)] for y in range(0, 540, 24)])
     assert len(np.unique(pixels)) > 4, "the view is not blank"
+
+
+def test_validation_result_is_shown(page) -> None:  # type: ignore[no-untyped-def]
+    assert page.quality.validation_label.text() == "validation: not run"
+    line = "validation GOOD: mean 0.31 deg, max 0.62 deg, RMS-S2S 0.020 deg (all targets under 1 deg)"
+    page.model.apply(ValidationMeasured({"mean_deg": 0.31}, line))
+    assert page.quality.validation_label.text() == "validation: " + line.removeprefix("validation ")
+    assert dict(page.model.summary_rows())["validation"].startswith("GOOD: mean 0.31 deg")

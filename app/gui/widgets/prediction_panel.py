@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QProgressBar,
     QTableWidget,
@@ -85,7 +86,9 @@ class PredictionPanel(QGroupBox):
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["trial", "model", "answer", ""])
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         lay.addWidget(self.table, 1)
 
     def show_trial(self, number: int | None, trial_id: str, practice: bool,
