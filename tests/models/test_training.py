@@ -83,7 +83,6 @@ def test_session_streams_become_examples() -> None:
     assert [f.token for f in e.fixations] == [1, -1, 2]  # sorted by onset, 1-based AOI -> token index
 
 
-@pytest.mark.slow
 def test_torchrun_ddp_two_gloo_processes(shared_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "ddp"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
@@ -120,3 +119,20 @@ def test_logistic_regression_baseline_learns_a_separable_rule() -> None:
     x = rng.normal(size=(90, 3))
     y = np.argmax(x, axis=1)
     assert np.mean(logistic_regression(x[:60], y[:60], x[60:], l2=0.1) == y[60:]) > 0.8
+
+
+@pytest.mark.slow
+def test_cli_train_export_evaluate(shared_data: Path, tmp_path: Path, capfd: pytest.CaptureFixture) -> None:
+    from app.cli import main
+
+    lines = (shared_data / "pov" / "fixations_dev.csv").read_text(encoding="utf-8").splitlines()
+    small = tmp_path / "small.csv"
+    small.write_text("\n".join(lines[:41]) + "\n", encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["model", "train", "--pov-csv", str(small), "--out", str(out), "--epochs", "2", "--ablate", "gaze"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["model_config"]["use_gaze"] is False and (out / "curves.png").stat().st_size > 1000
+    assert main(["model", "export-onnx", str(out / "checkpoint.pt"), "--out", str(out / "m.onnx")]) == 0
+    capfd.readouterr()
+    assert main(["model", "evaluate", "--pov-csv", str(small), "--model", str(out / "m.onnx"), "--cpu"]) == 0
+    assert json.loads(capfd.readouterr().out.strip().splitlines()[-1])["n"] == 40
