@@ -26,9 +26,10 @@ from app.core.errors import GazeDataError
 from app.core.events import GazeEvent
 from app.core.gaze import GazeBlock
 from app.core.geometry import ScreenGeometry
+from app.detection.gapfill import GapFiller, max_fill_samples, max_fill_span_s
 from app.detection.idt import IdtLabeller
 from app.detection.ivt import IvtLabeller
-from app.detection.pipeline import VELOCITY_WINDOW_S, angle_fn, describe, make_params
+from app.detection.pipeline import GAP_FILL_S, VELOCITY_WINDOW_S, angle_fn, describe, make_params
 from app.detection.segments import FIX, EventAssembler, PostParams, Run, runs_from_codes
 from app.detection.velocity import half_window, smoothed_velocity
 
@@ -71,7 +72,7 @@ class OnlineDetector:
 
     def __init__(self, geometry: ScreenGeometry, rate_hz: float, method: str = "ivt", params: Any = None,
                  post: PostParams | None = None, velocity_window_s: float = VELOCITY_WINDOW_S,
-                 drop_disordered: bool = False) -> None:
+                 drop_disordered: bool = False, gap_fill_s: float = GAP_FILL_S) -> None:
         """``drop_disordered``: drop (and count in :attr:`dropped`) samples whose time is not after the
         previous sample's, instead of raising; for live streams whose clock may stutter. Event sample
         indices then count the kept samples only."""
@@ -86,6 +87,8 @@ class OnlineDetector:
         self.params = make_params(method) if params is None else params
         self.post = PostParams() if post is None else post
         self.k = half_window(self.rate_hz, velocity_window_s)
+        self.gap_fill_s = gap_fill_s
+        self._filler = GapFiller(max_fill_samples(self.rate_hz, gap_fill_s), max_fill_span_s(self.rate_hz, gap_fill_s))
         self.labeller: IvtLabeller | IdtLabeller = (
             IvtLabeller(self.params) if method == "ivt" else IdtLabeller(self.params))
         self.assembler = EventAssembler(self.post, angle_fn(geometry))
@@ -105,7 +108,7 @@ class OnlineDetector:
 
     @property
     def params_used(self) -> dict[str, float | int | str]:
-        return describe(self.method, self.params, self.post, self.geometry, self.rate_hz, self.k)
+        return describe(self.method, self.params, self.post, self.geometry, self.rate_hz, self.k, self.gap_fill_s)
 
     def feed(self, block: GazeBlock) -> list[GazeEvent]:
         """Add a chunk of samples (later than all before); returns the events it completed."""
@@ -125,16 +128,23 @@ class OnlineDetector:
             if len(t) == 0:
                 return []
         self._last_t = float(t[-1])
+        self._take(*self._filler.push(t, x, y))
+        return self.assembler.take()
+
+    def _take(self, t: F64, x: F64, y: F64) -> None:
+        """Samples out of the gap filler into the velocity stage."""
+        if len(t) == 0:
+            return
         xd, yd = self.geometry.px_to_deg(x, y)
         self._vbuf.append([t, x, y, xd, yd])
         self._n += len(t)
         self._advance(self._n - self.k)
-        return self.assembler.take()
 
     def flush(self) -> list[GazeEvent]:
         """End of the stream: label what is left and return the remaining events."""
         if self._closed:
             return []
+        self._take(*self._filler.finish())
         self._vbuf.append([np.full(self.k, np.nan)] * 5)  # as offline: the last k samples have no velocity
         self._advance(self._n, final=True)
         self._label(self.labeller.finish())

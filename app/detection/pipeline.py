@@ -18,6 +18,7 @@ from app.core.errors import GazeDataError
 from app.core.events import DetectionResult, labels_from_events
 from app.core.gaze import GazeBlock
 from app.core.geometry import ScreenGeometry
+from app.detection.gapfill import max_fill_samples
 from app.detection.idt import IdtParams, idt_codes
 from app.detection.ivt import IvtParams, ivt_codes
 from app.detection.nh import NhParams, nh_codes
@@ -32,6 +33,7 @@ METHODS: dict[str, tuple[type, str]] = {
 }
 DEFAULT_METHOD = "nh"
 VELOCITY_WINDOW_S = 0.01
+GAP_FILL_S = 0.02
 
 
 def make_params(method: str, overrides: Mapping[str, float] | None = None) -> Any:
@@ -70,20 +72,21 @@ def angle_fn(geometry: ScreenGeometry):  # noqa: ANN201 - a plain callable
 
 
 def describe(method: str, params: Any, post: PostParams, geometry: ScreenGeometry, rate_hz: float,
-             k: int) -> dict[str, float | int | str]:
+             k: int, gap_fill_s: float) -> dict[str, float | int | str]:
     out: dict[str, float | int | str] = {"method": method, "method_source": METHODS[method][1]}
     out.update({f"{method}.{key}": value for key, value in asdict(params).items()})
     out.update({f"post.{key}": value for key, value in asdict(post).items()})
     out.update({"velocity.window_samples": 2 * k + 1, "velocity.window_s": round((2 * k + 1) / rate_hz, 6),
                 "velocity.filter": "least-squares slope (Savitzky-Golay first derivative)",
-                "sampling_rate_hz": rate_hz})
+                "sampling_rate_hz": rate_hz, "gap_fill_s": gap_fill_s,
+                "gap_fill_max_samples": max_fill_samples(rate_hz, gap_fill_s)})
     out.update({f"screen.{key}": value for key, value in asdict(geometry).items()})
     return out
 
 
 def detect(block: GazeBlock, geometry: ScreenGeometry, method: str = DEFAULT_METHOD,
            params: Any = None, post: PostParams | None = None, rate_hz: float | None = None,
-           velocity_window_s: float | None = None) -> DetectionResult:
+           velocity_window_s: float | None = None, gap_fill_s: float = GAP_FILL_S) -> DetectionResult:
     """Events and sample labels of one recording (time-sorted samples, pixels, NaN = lost).
 
     ``velocity_window_s=None`` (the default) widens the differentiator's window from 10 ms up to
@@ -96,11 +99,12 @@ def detect(block: GazeBlock, geometry: ScreenGeometry, method: str = DEFAULT_MET
         raise GazeDataError(f"detection: no usable gaze samples: x/y are missing in all {len(block)} samples")
     params = make_params(method) if params is None else params
     post = PostParams() if post is None else post
-    g = prepare(block, geometry, rate_hz, velocity_window_s)
+    g = prepare(block, geometry, rate_hz, velocity_window_s, gap_fill_s)
     codes = codes_for(method, g, params)
     assembler = EventAssembler(post, angle_fn(geometry))
     for run in runs_from_codes(codes, g.t, g.x, g.y, g.v, 1.0 / g.rate_hz):
         assembler.feed(run)
     events = tuple(assembler.finish())
     labels = labels_from_events(len(block), events)
-    return DetectionResult(method, events, labels, describe(method, params, post, geometry, g.rate_hz, g.k))
+    return DetectionResult(method, events, labels, describe(method, params, post, geometry, g.rate_hz, g.k,
+                                                            gap_fill_s))

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from app.core.errors import GazeDataError
 from app.core.gaze import GazeBlock
 from app.core.geometry import ScreenGeometry
+from app.detection.gapfill import fill_gaps, max_fill_samples, max_fill_span_s
 
 F64 = NDArray[np.float64]
 _BLOCK = 1 << 13
@@ -158,15 +159,17 @@ def adaptive_half_window(rate_hz: float, noise_deg: float, min_window_s: float =
 
 
 def prepare(block: GazeBlock, geometry: ScreenGeometry, rate_hz: float | None = None,
-            window_s: float | None = 0.01) -> PreparedGaze:
+            window_s: float | None = 0.01, gap_fill_s: float = 0.0) -> PreparedGaze:
     """Degrees, velocity and validity for a whole recording (the offline path).
 
-    ``window_s=None`` picks the window from the recording's own noise (:func:`adaptive_half_window`).
+    ``window_s=None`` picks the window from the recording's own noise (:func:`adaptive_half_window`);
+    ``gap_fill_s`` interpolates shorter runs of missing samples first (:mod:`app.detection.gapfill`).
     """
     check_time(block.t)
     rate = nominal_rate(block.t) if rate_hz is None else float(rate_hz)
-    xd, yd = geometry.px_to_deg(block.x, block.y)
+    x, y = fill_gaps(block.t, block.x, block.y, max_fill_samples(rate, gap_fill_s), max_fill_span_s(rate, gap_fill_s))
+    xd, yd = geometry.px_to_deg(x, y)
     k = adaptive_half_window(rate, noise_sd_deg(xd, yd)) if window_s is None else half_window(rate, window_s)
     v = fill_edges(smoothed_velocity(block.t, xd, yd, k, rate), k)
     ok = np.isfinite(v) & np.isfinite(xd) & np.isfinite(yd)
-    return PreparedGaze(block.t, block.x, block.y, xd, yd, v, ok, rate, k)
+    return PreparedGaze(block.t, x, y, xd, yd, v, ok, rate, k)
