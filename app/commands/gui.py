@@ -121,15 +121,29 @@ def backend() -> Any:
 
 
 # -- running the window -----------------------------------------------------------------------------
+def display_available() -> bool:
+    """Whether a window can be shown (an X11/Wayland display, or a Qt platform chosen explicitly)."""
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
+
+
+def _quiet_qt(mode: Any, context: Any, message: str) -> None:
+    """Qt's own messages: the offscreen platform's notes are noise; the rest goes to stderr."""
+    if "does not support propagateSizeHints" in message:
+        return
+    print(f"qt: {message}", file=sys.stderr)
+
+
 def _qt_app(offscreen_ok: bool) -> Any:
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
+    if not display_available():
         if not offscreen_ok:
             raise PovLabError("no display found (DISPLAY is not set): run on a desktop, under Xvfb, or use "
                               "--screenshot FILE.png (which draws offscreen)")
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtGui import QFont, QFontDatabase
     from PySide6.QtWidgets import QApplication
 
+    qInstallMessageHandler(_quiet_qt)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     if QFontDatabase.addApplicationFont(str(ASSETS_DIR / "fonts" / "DejaVuSans.ttf")) >= 0:
         app.setFont(QFont("DejaVu Sans", 10))
@@ -147,11 +161,17 @@ def demo_choice(args: argparse.Namespace) -> Any:
                        seed=getattr(args, "seed", None), tracker_timeout_s=DEMO_STREAM_TIMEOUT_S)
 
 
-def run_demo_window(args: argparse.Namespace) -> int:
-    """Open the window on the demo session (``povlab demo`` with a display); returns when it is closed."""
-    args.demo = True
-    args.screenshot = None
-    return run(args)
+def run_demo_window(args: argparse.Namespace, close_when_done: bool = False) -> int:
+    """``povlab demo`` with a display: the window on the demo session; returns when the window is closed
+    (or, with ``close_when_done``, when the session has ended and its plots are written).
+
+    Reads ``out``, ``duration``, ``no_model``, ``model``, ``seed`` (and ``protocol``, ``sim_rate`` if present)
+    from ``args``, as ``povlab demo`` parses them.
+    """
+    ns = argparse.Namespace(**{"protocol": DEMO_PROTOCOL, "model": BUNDLED_MODEL, "no_model": False, "seed": None,
+                               "sim_rate": 1000.0, "duration": None, "out": Path("sessions"), **vars(args)})
+    ns.demo, ns.screenshot, ns.after, ns.close_when_done = True, None, 10.0, close_when_done
+    return run(ns)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -180,6 +200,8 @@ def run(args: argparse.Namespace) -> int:
     if args.demo or shot is not None:
         window.start(demo_choice(args))
     saved: dict[str, Any] = {}
+    if getattr(args, "close_when_done", False):
+        window.controller.session_finished.connect(app.quit)
     if shot is not None:
         def take() -> None:
             saved["ok"] = window.grab().save(str(shot), "PNG")
@@ -192,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
     app.exec()
     if window.controller.running:
         window.controller.stop()
-        window.controller.wait(30.0)
+    window.controller.wait(30.0)  # the recording is closed and the plots are written before we exit
     error = window.model.banners.get("error")
     if shot is not None:
         if not saved.get("ok"):

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 class Controller(QObject):
     page_changed = Signal(str)  # setup | run | end
-    session_finished = Signal()  # the worker thread is done and the end page is filled
+    session_finished = Signal()  # the session thread is done and its plots are written
 
     def __init__(self, backend: Backend, model: LiveModel, images: ImageStore, frame_ms: int = 33,
                  parent: QObject | None = None) -> None:
@@ -45,6 +45,7 @@ class Controller(QObject):
         self.session: RunningSession | None = None
         self.poller: GazePoller | None = None
         self.worker: threading.Thread | None = None
+        self.plot_worker: threading.Thread | None = None
         self.plots: list[tuple[str, Path, Path]] = []  # (trial label, scanpath, heatmap)
         self.export_busy = False
         self.page = "setup"
@@ -54,7 +55,7 @@ class Controller(QObject):
         self.on_trackers: Callable[[list[Any], str], None] = lambda t, e: None
         self.on_end: Callable[[], None] = lambda: None
         self.on_export: Callable[[float | None, str], None] = lambda f, m: None
-        self.on_error: Callable[[str], None] = lambda m: None
+        self.on_plots: Callable[[list[tuple[str, Path, Path]], str], None] = lambda p, m: None
         self.timer = QTimer(self)
         self.timer.setInterval(frame_ms)
         self.timer.timeout.connect(self.frame)
@@ -152,36 +153,47 @@ class Controller(QObject):
             self.session.request_stop()
 
     def wait(self, timeout_s: float = 30.0) -> bool:
-        """Block until the session thread ends (tests and the screenshot mode); True if it did."""
+        """Block until the session thread and the plots it leaves are done (closing, screenshot mode)."""
         if self.worker is not None:
             self.worker.join(timeout_s)
+        self.frame()  # runs _finished, which starts the plots
+        if self.plot_worker is not None:
+            self.plot_worker.join(timeout_s)
         self.frame()
-        return not self.running
+        return not self.running and not (self.plot_worker is not None and self.plot_worker.is_alive())
 
     def _finished(self) -> None:
         self.events.drain(self.model)
         if self.poller is not None:
             self.poller.poll()
         self.poller = None
-        self._write_plots()
         self._set_page("end")
         self.on_end()
-        self.session_finished.emit()
-
-    def _write_plots(self) -> None:
         m = self.model
         if m.folder is None or m.geometry is None or not m.trials:
+            self.session_finished.emit()
             return
-        stem = m.xdf.stem if m.xdf is not None else "session"
+        # plots are drawn on a worker thread (matplotlib takes a while); the end page shows them when done
+        folder, stem, geometry = m.folder / "plots", (m.xdf.stem if m.xdf is not None else "session"), m.geometry
         trials = [TrialGaze(t.number, t.trial_id, t.layout, t.image, tuple((x, y, d) for x, y, d, _ in t.fixations))
                   for t in sorted(m.trials.values(), key=lambda t: t.number)]
         background = self.protocol.display.background if self.protocol is not None else "#7f7f7f"
-        try:
-            pairs = write_trial_plots(m.folder / "plots", stem, trials, m.geometry, background)
-        except PovLabError as exc:
-            self.on_error(f"plots not written: {exc}")
-            return
-        self.plots = [(f"{t.number} {t.trial_id}", a, b) for t, (a, b) in zip(trials, pairs, strict=True)]
+        self.on_plots([], f"drawing scanpaths and heatmaps into {folder} …")
+
+        def work() -> None:
+            try:
+                pairs = write_trial_plots(folder, stem, trials, geometry, background)
+                plots = [(f"{t.number} {t.trial_id}", a, b) for t, (a, b) in zip(trials, pairs, strict=True)]
+                self._later(lambda: self._plots_done(plots, f"plots in {folder}"))
+            except PovLabError as exc:
+                message = f"plots not written: {exc}"
+                self._later(lambda: self._plots_done([], message))
+        self.plot_worker = self._in_worker("plots", work)
+
+    def _plots_done(self, plots: list[tuple[str, Path, Path]], message: str) -> None:
+        self.plots = plots
+        self.on_plots(plots, message)
+        self.session_finished.emit()
 
     # -- end of session ----------------------------------------------------------------------------
     def export(self) -> None:

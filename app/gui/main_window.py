@@ -41,7 +41,7 @@ class MainWindow(QMainWindow):
         c.on_trackers = self.setup_page.show_trackers
         c.on_end = self._show_end
         c.on_export = self.end_page.show_export_progress
-        c.on_error = self.end_page.plots_status.setText
+        c.on_plots = self._show_plots
         c.page_changed.connect(self._show_page)
         self.setup_page.protocol_changed.connect(c.choose_protocol)
         self.setup_page.refresh_trackers.connect(c.refresh_trackers)
@@ -55,7 +55,8 @@ class MainWindow(QMainWindow):
             self.end_page.set_export_available(False, "export is not available in this installation")
         if protocols:
             c.choose_protocol(protocols[0])
-        self.setup_page.show_trackers([], "press Find streams to list the LSL gaze streams")
+        self.setup_page.show_trackers([], "looking for LSL gaze streams …")
+        c.refresh_trackers()
 
     def start(self, choice: SetupChoice) -> None:
         self.controller.start(choice)
@@ -72,9 +73,9 @@ class MainWindow(QMainWindow):
 
     def _show_end(self) -> None:
         self.end_page.show_summary(self.model.summary_rows())
-        self.end_page.show_plot_list([label for label, _, _ in self.controller.plots],
-                                     f"plots in {self.model.folder / 'plots'}" if self.controller.plots and
-                                     self.model.folder else "")
+
+    def _show_plots(self, plots: list[tuple[str, Path, Path]], message: str) -> None:
+        self.end_page.show_plot_list([label for label, _, _ in plots], message)
 
     def _show_plot(self, row: int) -> None:
         plots = self.controller.plots
@@ -90,5 +91,5 @@ class MainWindow(QMainWindow):
         """Closing the window stops a running session cleanly (what was recorded is kept)."""
         if self.controller.running:
             self.controller.stop()
-            self.controller.wait(30.0)
+        self.controller.wait(30.0)
         event.accept()

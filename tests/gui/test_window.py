@@ -111,12 +111,18 @@ def test_setup_page_previews_the_protocol_and_lists_trackers(make_window, demo, 
     assert page.choice().tracker == "lsl-id:tobii-1" and page.choice().participant == "P01"
 
 
-def test_a_bad_protocol_or_label_is_one_clear_line(make_window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_protocol_tracker_or_label_is_one_clear_line(make_window, tmp_path, qtbot) -> None:  # type: ignore[no-untyped-def]
     make, _ = make_window
     w = make()
     w.setup_page.protocol.setEditText(str(tmp_path / "missing.toml"))
     assert "protocol file not found" in w.setup_page.error.text() and w.setup_page.preview.rowCount() == 0
     w.setup_page.protocol.setEditText(str(DEMO_PROTOCOL))
+    w.setup_page.show_trackers([])
+    w.setup_page.participant.setText("P01")
+    w.setup_page.start.click()
+    assert "no tracker chosen" in w.setup_page.error.text() and w.controller.page == "setup"
+    w.setup_page.refresh.click()
+    qtbot.waitUntil(lambda: w.setup_page.tracker.count() == 2, timeout=5000)
     w.setup_page.participant.setText("P 01!")
     w.setup_page.start.click()
     assert "participant label 'P 01!'" in w.setup_page.error.text() and w.controller.page == "setup"
@@ -126,10 +132,12 @@ def test_a_session_runs_to_the_end_page_with_plots_and_export(make_window, qtbot
     make, made = make_window
     w = make()
     w.setup_page.participant.setText("T")
-    w.setup_page.start.click()
-    assert w.stack.currentWidget() is w.run_page
-    qtbot.waitUntil(lambda: w.controller.page == "end", timeout=10000)
+    qtbot.waitUntil(lambda: w.setup_page.tracker.count() == 2, timeout=5000)  # listed when the window opens
+    with qtbot.waitSignal(w.controller.session_finished, timeout=20000):
+        w.setup_page.start.click()
+        assert w.stack.currentWidget() is w.run_page
     assert w.stack.currentWidget() is w.end_page and made["session"].closed
+    assert w.end_page.plots_status.text().startswith("plots in ")
     labels = w.end_page.summary_labels
     assert labels["status"].text() == "complete" and labels["trials"].text().startswith("2 of ")
     assert labels["gaze samples"].text() == "400 received, 0 lost (0.00%)"

@@ -42,3 +42,16 @@ def test_demo_window_screenshot_under_xvfb(tmp_path: Path) -> None:
     folder = tmp_path / "out" / "sub-demo" / "ses-01"
     assert list(folder.glob("*.xdf")), "the session was recorded"
     assert list((folder / "plots").glob("*_scanpath.png")), "plots are written next to the recording"
+
+
+@pytest.mark.slow
+def test_run_demo_window_returns_after_a_short_demo(tmp_path: Path, qapp) -> None:  # type: ignore[no-untyped-def]
+    """What ``povlab demo`` calls with a display (here offscreen), closing itself when the session ends."""
+    import argparse
+
+    from app.commands.gui import run_demo_window
+
+    args = argparse.Namespace(out=tmp_path / "out", duration=2.5, no_model=True, seed=1, headless=False)
+    assert run_demo_window(args, close_when_done=True) == 0
+    folder = tmp_path / "out" / "sub-demo" / "ses-01"
+    assert list(folder.glob("*_session.json")) and list((folder / "plots").glob("*_heatmap.png"))

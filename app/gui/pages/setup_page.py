@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.errors import PovLabError
 from app.core.protocol import Protocol
 from app.gui.backend import SetupChoice, TrackerChoice
 
@@ -135,7 +136,9 @@ class SetupPage(QWidget):
     def choice(self, duration_s: float | None = None, seed: int | None = None) -> SetupChoice:
         """The set-up as chosen; raises PovLabError with a clear message when something is missing."""
         i = self.tracker.currentIndex()
-        tracker = self._trackers[i].tracker if 0 <= i < len(self._trackers) else "sim"
+        if not 0 <= i < len(self._trackers):
+            raise PovLabError("no tracker chosen: press Find streams and pick one (the simulator is always listed)")
+        tracker = self._trackers[i].tracker
         model_text = self.model.text().strip()
         model = None if (self.no_model.isChecked() or not model_text) else Path(model_text)
         return SetupChoice(Path(self.protocol.currentText().strip()), self.participant.text().strip(),
