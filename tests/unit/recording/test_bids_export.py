@@ -181,3 +181,16 @@ def test_tracker_gap_is_marked_and_filled(tmp_path: Path) -> None:
     with open(ds / BEH / f"{PREFIX}_events.tsv") as fh:
         gaps = [e for e in csv.DictReader(fh, delimiter="\t") if e["trial_type"] == "tracker_gap"]
     assert [(float(g["onset"]), float(g["duration"])) for g in gaps] == [(5.0, 3.0)]
+
+
+def test_different_stimuli_of_the_same_name_both_kept(session_dir: Path, tmp_path: Path) -> None:
+    ds = tmp_path / "bids"
+    export_session(session_dir, ds)
+    other = make_session(tmp_path / "data2", participant="02", duration_s=12.0)
+    (other / "stimuli" / "chelsea.jpg").write_bytes(b"another image with the same name")
+    export_session(other, ds)
+    assert (ds / "stimuli" / "chelsea.jpg").read_bytes() == (session_dir / "stimuli" / "chelsea.jpg").read_bytes()
+    with open(ds / "sub-02/ses-01/beh/sub-02_ses-01_task-pov_run-1_events.tsv") as fh:
+        names = [e["stim_file"] for e in csv.DictReader(fh, delimiter="\t")]
+    assert names[0].startswith("chelsea-") and names[0].endswith(".jpg")
+    assert (ds / "stimuli" / names[0]).read_bytes() == b"another image with the same name"
