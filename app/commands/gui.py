@@ -110,7 +110,10 @@ def export_session(folder: Path, progress: Any) -> str:
     progress(0.05, f"bundling into {target} …")
     b = bundle_session(folder, target)
     progress(0.5, f"bundled {b.files} files; exporting to BIDS in {root / 'bids'} …")
-    r = bids(folder, root / "bids")
+    try:
+        r = bids(folder, root / "bids")
+    except PovLabError as exc:
+        raise type(exc)(f"bundle written to {b.path}, but the BIDS export failed: {exc}") from exc
     return f"done: bundle {b.path} ({b.bytes / 1e6:.1f} MB); BIDS {r.dataset} ({r.samples} gaze samples)"
 
 

@@ -55,3 +55,14 @@ def test_run_demo_window_returns_after_a_short_demo(tmp_path: Path, qapp) -> Non
     assert run_demo_window(args, close_when_done=True) == 0
     folder = tmp_path / "out" / "sub-demo" / "ses-01"
     assert list(folder.glob("*_session.json")) and list((folder / "plots").glob("*_heatmap.png"))
+    # the end page's export button: bundle + BIDS through the real backend, with progress
+    from app.commands.gui import export_session
+    from app.core.errors import BundleError
+
+    steps: list[float] = []
+    report = export_session(folder, lambda f, m: steps.append(f))
+    assert report.startswith("done: bundle ") and steps == [0.05, 0.5]
+    assert (tmp_path / "out" / "bundles" / "sub-demo_ses-01.zip").is_file()
+    assert list((tmp_path / "out" / "bids" / "sub-demo" / "ses-01").rglob("*_events.tsv"))
+    with pytest.raises(BundleError, match="sub-demo_ses-01-2.zip, but the BIDS export failed: .* already in this"):
+        export_session(folder, lambda f, m: None)  # a second bundle gets a new name; BIDS refuses a duplicate run
