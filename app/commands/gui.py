@@ -58,6 +58,14 @@ class _SessionHandle:
     def gaze_source(self) -> Any:
         return getattr(self.session, "acquisition", None)
 
+    @property
+    def can_pause(self) -> bool:
+        return hasattr(self.presenter, "toggle_pause")
+
+    def toggle_pause(self) -> None:
+        if self.can_pause:
+            self.presenter.toggle_pause()
+
 
 def start_session(choice: Any, listener: Any) -> _SessionHandle:
     from app.session.runner import Session, SessionConfig

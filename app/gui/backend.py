@@ -87,6 +87,8 @@ class RunningSession(Protocol):
 
     def gaze_source(self) -> GazeSource | None: ...
 
+    # optional: ``toggle_pause()`` where the participant screen can pause between trials (PsychoPy)
+
 
 Listener = Callable[[object], None]
 Progress = Callable[[float, str], None]  # fraction 0..1, what is being done

@@ -50,11 +50,13 @@ class Controller(QObject):
         self.export_busy = False
         self.page = "setup"
         self._stop_early = threading.Event()
+        self._announced = False
         # views set these to be told about results (kept as plain callables: no I/O in views)
         self.on_protocol: Callable[[Protocol | None, str], None] = lambda p, e: None
         self.on_trackers: Callable[[list[Any], str], None] = lambda t, e: None
         self.on_end: Callable[[], None] = lambda: None
         self.on_export: Callable[[float | None, str], None] = lambda f, m: None
+        self.on_session_ready: Callable[[bool], None] = lambda can_pause: None
         self.on_plots: Callable[[list[tuple[str, Path, Path]], str], None] = lambda p, m: None
         self.timer = QTimer(self)
         self.timer.setInterval(frame_ms)
@@ -70,6 +72,9 @@ class Controller(QObject):
                 break
             call()
         self.events.drain(self.model)
+        if self.session is not None and not self._announced:
+            self._announced = True
+            self.on_session_ready(bool(getattr(self.session, "can_pause", False)))
         if self.session is not None and self.poller is None:
             source = self.session.gaze_source()
             if source is not None:
@@ -125,6 +130,8 @@ class Controller(QObject):
         self.model.reset()
         self.poller, self.session, self.plots = None, None, []
         self._stop_early.clear()
+        self._announced = False
+        self.on_session_ready(False)
         self._set_page("run")
 
         def work() -> None:
@@ -146,6 +153,11 @@ class Controller(QObject):
                 self._later(lambda: self.model.fail(message))
             self._later(self._finished)
         self.worker = self._in_worker("session", work)
+
+    def toggle_pause(self) -> None:
+        """Pause the participant screen after the current trial, or resume it (PsychoPy presenter only)."""
+        if self.session is not None and getattr(self.session, "can_pause", False):
+            self.session.toggle_pause()  # type: ignore[attr-defined]
 
     def stop(self) -> None:
         self._stop_early.set()  # a session still being prepared stops as soon as it exists

@@ -47,6 +47,8 @@ class MainWindow(QMainWindow):
         self.setup_page.refresh_trackers.connect(c.refresh_trackers)
         self.setup_page.start_requested.connect(self._start_from_setup)
         self.run_page.stop_requested.connect(c.stop)
+        self.run_page.pause_toggled.connect(c.toggle_pause)
+        c.on_session_ready = self.run_page.set_pausable
         self.end_page.export_requested.connect(self._export)
         self.end_page.open_folder_requested.connect(c.open_folder)
         self.end_page.new_session_requested.connect(c.new_session)

@@ -41,6 +41,12 @@ class ScriptedSession:
     def gaze_source(self) -> _Source:
         return self.source
 
+    can_pause = True
+    pauses = 0
+
+    def toggle_pause(self) -> None:
+        self.pauses += 1
+
     def request_stop(self) -> None:
         self.stop.set()
 
@@ -150,12 +156,17 @@ def test_a_session_runs_to_the_end_page_with_plots_and_export(make_window, qtbot
     assert w.end_page.progress.value() == 100 and made["exported"] == tmp_path / "out" / "sub-T" / "ses-01"
 
 
-def test_stop_ends_the_session_and_keeps_what_was_recorded(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_pause_and_stop_reach_the_session(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
     make, made = make_window
     w = make(hold=threading.Event())
     w.start(SetupChoice(DEMO_PROTOCOL, "T"))
     qtbot.waitUntil(lambda: "disk_low" in w.run_page.banners.banners, timeout=5000)
     assert w.controller.running
+    qtbot.waitUntil(w.run_page.pause_button.isEnabled, timeout=5000)
+    w.run_page.pause_button.click()
+    assert w.run_page.pause_button.text() == "Resume" and made["session"].pauses == 1
+    w.run_page.pause_button.click()
+    assert w.run_page.pause_button.text() == "Pause after this trial" and made["session"].pauses == 2
     w.run_page.stop_button.click()
     qtbot.waitUntil(lambda: w.controller.page == "end", timeout=10000)
     assert w.end_page.summary_labels["status"].text() == "complete"  # the summary dict decides

@@ -19,6 +19,7 @@ from app.gui.widgets.stimulus_view import StimulusView
 
 class RunPage(QWidget):
     stop_requested = Signal()
+    pause_toggled = Signal()
 
     def __init__(self, model: LiveModel, images: ImageStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,13 +46,30 @@ class RunPage(QWidget):
         outer.addWidget(split, 1)
         bottom = QHBoxLayout()
         self.quality = QualityBar()
+        self.pause_button = QPushButton("Pause after this trial")
+        self.pause_button.setCheckable(True)
+        self.pause_button.setEnabled(False)
+        self.pause_button.setToolTip("only the PsychoPy participant screen can pause")
+        self.pause_button.toggled.connect(self._paused)
         self.stop_button = QPushButton("Stop session")
         self.stop_button.clicked.connect(self.stop_requested.emit)
         bottom.addWidget(self.quality, 1)
+        bottom.addWidget(self.pause_button)
         bottom.addWidget(self.stop_button)
         outer.addLayout(bottom)
         model.subscribe(self.on_model)
         self.refresh()
+
+    def set_pausable(self, can_pause: bool) -> None:
+        self.pause_button.blockSignals(True)
+        self.pause_button.setChecked(False)
+        self.pause_button.blockSignals(False)
+        self.pause_button.setText("Pause after this trial")
+        self.pause_button.setEnabled(can_pause)
+
+    def _paused(self, paused: bool) -> None:
+        self.pause_button.setText("Resume" if paused else "Pause after this trial")
+        self.pause_toggled.emit()
 
     def refresh(self) -> None:
         for topic in ("session", "trial", "prediction", "answer", "banners", "quality", "gaze"):
