@@ -15,8 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from app.core.aoi import map_fixations
 from app.core.events import GazeEvent
 from app.core.layout import TrialLayout, layout_trial
@@ -110,13 +108,6 @@ class LivePipeline:
         block, self._index = self.buffer.since(self._index)
         if len(block) == 0:
             return 0
-        # Samples must increase strictly; a reconnect may repeat time stamps: drop those.
-        keep = np.concatenate([[True], np.diff(block.t) > 0]) & np.isfinite(block.t)
-        if not keep.all():
-            block = type(block)(block.t[keep], block.x[keep], block.y[keep], block.pupil[keep])
-        last = getattr(self.detector, "_last_t", -np.inf)
-        if len(block) and block.t[0] <= last:
-            block = block.between(np.nextafter(last, np.inf), np.inf)
         done = 0
         for ev in self.detector.feed(block):
             if ev.kind == "fixation":

@@ -208,7 +208,9 @@ class Session:
         write_json_atomic(files.session_json, meta)
         recorder.start()
         acq.start()
-        detector = OnlineDetector(protocol.screen, acq.rate_hz if acq.rate_hz > 0 else 1000.0, method=cfg.detection)
+        # a reconnecting stream may repeat time stamps: the detector drops (and counts) those
+        detector = OnlineDetector(protocol.screen, acq.rate_hz if acq.rate_hz > 0 else 1000.0, method=cfg.detection,
+                                  drop_disordered=True)
         live = LivePipeline(protocol, acq.buffer, detector, fix_out, pred_out, self.predictor, cfg.participant,
                             self.emit)
         markers = _Markers(mk_out, lambda m, t: self._on_marker(live, m, t))
