@@ -16,42 +16,18 @@ from __future__ import annotations
 
 import io
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from app.core.errors import BundleError, GazeDataError
+from app.core.errors import GazeDataError
 from app.core.gaze import GazeBlock
 from app.core.geometry import ScreenGeometry
+from app.recording.gaze_channels import EyeData, eyes_of
 from app.recording.xdf_format import XdfStream
 
 DETECTION_METHOD = "ivt"
-
-
-@dataclass(frozen=True)
-class EyeChannels:
-    label: str  # recording entity: eye1, eye2
-    recorded_eye: str  # left | right | cyclopean
-    x: str
-    y: str
-    pupil: str | None
-
-
-def eye_channels(channels: tuple[str, ...]) -> list[EyeChannels]:
-    """Which channels hold which eye: ``left_x/left_y[/left_pupil]``, ``right_...`` or plain ``x/y[/pupil]``."""
-    lower = {c.lower(): c for c in channels}
-    eyes = []
-    for side in ("left", "right"):
-        if f"{side}_x" in lower and f"{side}_y" in lower:
-            eyes.append((side, lower[f"{side}_x"], lower[f"{side}_y"], lower.get(f"{side}_pupil")))
-    if not eyes and "x" in lower and "y" in lower:
-        eyes.append(("cyclopean", lower["x"], lower["y"], lower.get("pupil")))
-    if not eyes:
-        raise BundleError(f"gaze stream channels {', '.join(channels)}: expected left_x/left_y, right_x/right_y "
-                          "or x/y")
-    return [EyeChannels(f"eye{i + 1}", side, x, y, p) for i, (side, x, y, p) in enumerate(eyes)]
 
 
 def _gzip_bytes(data: bytes) -> bytes:
@@ -135,13 +111,11 @@ def events_tsv(rows: list[tuple[Any, ...]]) -> bytes:
     return "".join("\t".join(_cell(v) for v in r) + "\n" for r in rows).encode("utf-8")
 
 
-def physio_sidecar(eye: EyeChannels, gaze: XdfStream, start_time: float, meta: dict[str, Any]) -> dict[str, Any]:
+def physio_sidecar(eye: EyeData, gaze: XdfStream, start_time: float, meta: dict[str, Any]) -> dict[str, Any]:
     tracker = meta.get("tracker") or {}
     rate = float(gaze.nominal_srate or tracker.get("rate") or 0) or None
-    units = dict(zip(gaze.channels, gaze.units, strict=False))
-    xy_unit = units.get(eye.x) or "pixel"
-    xy_unit = "pixel" if xy_unit in ("pixels", "px") else xy_unit
-    columns = ["timestamp", "x_coordinate", "y_coordinate"] + (["pupil_size"] if eye.pupil else [])
+    columns = ["timestamp", "x_coordinate", "y_coordinate"] + (["pupil_size"] if eye.pupil is not None else [])
+    how = f"channel map from {eye.mapping}"
     side: dict[str, Any] = {
         "Columns": columns,
         "SamplingFrequency": rate if rate else "n/a",
@@ -158,14 +132,14 @@ def physio_sidecar(eye: EyeChannels, gaze: XdfStream, start_time: float, meta: d
                                      "(pylsl.local_clock), as stored in the session's XDF file. Where the "
                                      "tracker sent nothing (a gap), rows of n/a keep the nominal rate.",
                       "Units": "s", "Origin": "LSL clock of the recording computer"},
-        "x_coordinate": {"LongName": "Gaze position (x)", "Description": f"Channel {eye.x} of stream {gaze.name}; "
-                         "screen coordinates, origin at the top-left corner.", "Units": xy_unit},
-        "y_coordinate": {"LongName": "Gaze position (y)", "Description": f"Channel {eye.y} of stream {gaze.name}; "
-                         "screen coordinates, y downwards.", "Units": xy_unit},
+        "x_coordinate": {"LongName": "Gaze position (x)", "Description": f"Channel {eye.x_channel} of stream "
+                         f"{gaze.name} in screen pixels, origin at the top-left corner ({how}).", "Units": "pixel"},
+        "y_coordinate": {"LongName": "Gaze position (y)", "Description": f"Channel {eye.y_channel} of stream "
+                         f"{gaze.name} in screen pixels, y downwards ({how}).", "Units": "pixel"},
     }
-    if eye.pupil:
-        side["pupil_size"] = {"Description": f"Pupil diameter, channel {eye.pupil} of stream {gaze.name}.",
-                              "Units": units.get(eye.pupil) or "arbitrary"}
+    if eye.pupil is not None:
+        side["pupil_size"] = {"Description": f"Pupil size, channel {eye.pupil_channel} of stream {gaze.name}.",
+                              "Units": eye.pupil_unit}
     val = meta.get("validation")
     if isinstance(val, dict):
         if isinstance(val.get("mean_error_deg"), (int, float)):
@@ -202,11 +176,10 @@ def write_eye_files(out_dir: Path, prefix: str, gaze: XdfStream, markers: XdfStr
     from concurrent.futures import ThreadPoolExecutor
 
     t = gaze.time_stamps
-    eyes = eye_channels(gaze.channels)
+    eyes = eyes_of(gaze, meta, screen)
 
-    def build(eye: EyeChannels) -> dict[Path, bytes]:
-        x, y = gaze.column(eye.x), gaze.column(eye.y)
-        pupil = gaze.column(eye.pupil) if eye.pupil else None
+    def build(eye: EyeData) -> dict[Path, bytes]:
+        x, y, pupil = eye.x, eye.y, eye.pupil
         base = out_dir / f"{prefix}_recording-{eye.label}"
         events, note = gaze_events(t, x, y, screen, gaze.nominal_srate)
         if note:

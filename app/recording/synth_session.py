@@ -22,6 +22,10 @@ from app.recording.xdf_format import stream_header_xml
 from app.recording.xdf_writer import XdfWriter
 
 IMAGES = ("chelsea.jpg", "astronaut.jpg", "coffee.jpg")
+# XDF Gaze Meta-Data (https://github.com/sccn/xdf/wiki/Gaze-Meta-Data), as the simulated tracker publishes it
+GAZE_META = tuple({"type": kind, "eye": eye} for eye, kind in (
+    ("left", "ScreenX"), ("left", "ScreenY"), ("right", "ScreenX"), ("right", "ScreenY"), ("left", "Diameter"),
+    ("right", "Diameter")))
 
 
 def _scanpath(rng: np.random.Generator, n: int, rate: float, w: int, h: int):
@@ -101,7 +105,7 @@ def make_session(root: Path, participant: str = "01", session: str = "01", run: 
     xdf = XdfWriter(folder / f"{stem}.xdf")
     try:
         xdf.stream_header(1, stream_header_xml(SIM_GAZE.name, SIM_GAZE.type, SIM_GAZE.channels, "double64", rate,
-                                            "synth-gaze", SIM_GAZE.units))
+                                               "synth-gaze", SIM_GAZE.units, extra=GAZE_META))
         xdf.stream_header(2, stream_header_xml("PovLab-Markers", "Markers", ("marker",), "string", 0.0, "synth-markers"))
         xdf.stream_header(3, stream_header_xml(FIXATIONS.name, FIXATIONS.type, FIXATIONS.channels, "double64", 0.0,
                                             "synth-fix", FIXATIONS.units))

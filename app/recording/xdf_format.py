@@ -74,11 +74,15 @@ class XdfStream:
 
 
 def stream_header_xml(name: str, type_: str, channels: tuple[str, ...], channel_format: str, nominal_srate: float,
-                      source_id: str, units: tuple[str, ...] = (), created_at: float = 0.0) -> str:
-    """A StreamHeader as liblsl writes it, with the channel labels in ``desc/channels``."""
+                      source_id: str, units: tuple[str, ...] = (), created_at: float = 0.0,
+                      extra: tuple[dict[str, str], ...] = ()) -> str:
+    """A StreamHeader as liblsl writes it: labels, units and ``extra`` tags (e.g. type, eye) in ``desc/channels``."""
+    def more(i: int) -> str:
+        return "".join(f"<{k}>{escape(v)}</{k}>" for k, v in (extra[i] if i < len(extra) else {}).items())
+
     chans = "".join(
-        f"<channel><label>{escape(c)}</label><unit>{escape(units[i] if i < len(units) else '')}</unit></channel>"
-        for i, c in enumerate(channels))
+        f"<channel><label>{escape(c)}</label><unit>{escape(units[i] if i < len(units) else '')}</unit>{more(i)}"
+        "</channel>" for i, c in enumerate(channels))
     return ("<?xml version=\"1.0\"?><info>"
             f"<name>{escape(name)}</name><type>{escape(type_)}</type><channel_count>{len(channels)}</channel_count>"
             f"<channel_format>{channel_format}</channel_format><source_id>{escape(source_id)}</source_id>"
