@@ -74,6 +74,10 @@ def bundle_session(session_dir: Path | str, out: Path | str) -> BundleReport:
         raise BundleError(f"{session_dir}: runs of different participants or sessions in one folder")
     if out.exists():
         raise BundleError(f"{out}: already exists; a bundle is never overwritten")
+    open_runs = [r.stem for r in runs if r.status == "recording"]
+    if open_runs:
+        raise BundleError(f"{session_dir}: run {open_runs[0]} is still marked 'recording' (running, or the app "
+                          "was killed); let it finish or run 'povlab recover' first")
     prefix = f"sub-{participant}/ses-{session}"
     files: list[tuple[Path, str]] = []
     for p in sorted(session_dir.rglob("*")):

@@ -158,3 +158,13 @@ def test_bundle_refuses_symlinks_in_the_session(session_dir: Path, tmp_path: Pat
     with pytest.raises(BundleError, match="symbolic link"):
         bundle_session(session_dir, tmp_path / "x.zip")
     assert not (tmp_path / "x.zip").exists()
+
+
+def test_bundle_refuses_a_run_still_recording(session_dir: Path, tmp_path: Path) -> None:
+    meta_path = next(session_dir.glob("*_session.json"))
+    meta = json.loads(meta_path.read_text())
+    meta["status"] = "recording"
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match="povlab recover"):
+        bundle_session(session_dir, tmp_path / "x.zip")
+    assert not (tmp_path / "x.zip").exists()
