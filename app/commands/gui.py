@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -199,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     if not Path(args.protocol).is_file():
         raise PovLabError(f"--protocol {args.protocol}: protocol file not found")
     app = _qt_app(offscreen_ok=shot is not None)
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
 
     from app.gui.main_window import MainWindow
 
@@ -211,21 +213,38 @@ def run(args: argparse.Namespace) -> int:
     if args.demo or shot is not None:
         window.start(demo_choice(args))
     saved: dict[str, Any] = {}
+    # a local event loop (not app.exec()): it ends when the window closes or the demo is done, and leaves the
+    # application usable afterwards (tests share one QApplication)
+    loop = QEventLoop()
+    app.lastWindowClosed.connect(loop.quit)
     if getattr(args, "close_when_done", False):
-        window.controller.session_finished.connect(app.quit)
+        window.controller.session_finished.connect(loop.quit)
     if shot is not None:
         def take() -> None:
             saved["ok"] = window.grab().save(str(shot), "PNG")
             if window.controller.running:
-                window.controller.session_finished.connect(app.quit)
+                window.controller.session_finished.connect(loop.quit)
                 window.controller.stop()
             else:
-                app.quit()
+                loop.quit()
         QTimer.singleShot(int(args.after * 1000), take)
-    app.exec()
+    # Ctrl+C in the terminal: leave the loop and stop the session cleanly (Python runs signal handlers only
+    # between bytecodes, so a timer wakes the interpreter)
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda *_: loop.quit()) if main else None
+    try:
+        loop.exec()
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+        wake.stop()
     if window.controller.running:
         window.controller.stop()
     window.controller.wait(30.0)  # the recording is closed and the plots are written before we exit
+    window.close()
     error = window.model.banners.get("error")
     if shot is not None:
         if not saved.get("ok"):
