@@ -29,6 +29,11 @@ class Example:
     source: str  # file it came from
 
 
+def pov_stimulus_labels(path: str | Path) -> dict[str, list[str]]:
+    """Token labels per image id as :func:`pov_examples` builds them (saved with a model, see evaluate)."""
+    return {k: list(labels) for k, (labels, _) in stimulus_tokens(read_pov_csv(path)).items()}
+
+
 def pov_examples(path: str | Path) -> list[Example]:
     """One example per trial of a POV release CSV (tokens rebuilt from the labels of the same file)."""
     trials = read_pov_csv(path)

@@ -65,6 +65,7 @@ def export_onnx(checkpoint: str | Path, out: str | Path) -> Path:
             "povlab.feature_version": str(ck["feature_version"]), "povlab.data_sha256": ck.get("data_sha256", ""),
             "povlab.participants": json.dumps(ck["participants"], sort_keys=True),
             "povlab.stimuli": json.dumps(ck.get("stimuli", {}), sort_keys=True),
+            "povlab.stimulus_labels": json.dumps(ck.get("stimulus_labels", {}), sort_keys=True),
             "povlab.encoder": ck.get("encoder", ""), "povlab.inputs": json.dumps(list(INPUT_NAMES))}
     del proto.metadata_props[:]
     for k, v in meta.items():

@@ -26,7 +26,15 @@ from app.core.errors import PovLabError
 from app.core.features import FEATURE_VERSION, INPUT_NAMES
 from app.inference.metrics import classification_report
 from app.inference.text_encoder import EmbeddingCache
-from models.data import Example, data_hash, encode_examples, participant_table, pov_examples, stimulus_table
+from models.data import (
+    Example,
+    data_hash,
+    encode_examples,
+    participant_table,
+    pov_examples,
+    pov_stimulus_labels,
+    stimulus_table,
+)
 from models.model import LABELS, ModelConfig, PovEnsemble, PovTransformer
 from models.sessions import session_examples
 
@@ -223,7 +231,11 @@ def main(argv: list[str] | None = None) -> int:
         bar.close()
         if rank == 0:
             files = args.pov_csv + sorted(str(p) for d in args.sessions for p in Path(d).rglob("*") if p.is_file())
+            labels: dict[str, list[str]] = {}
+            for p in args.pov_csv:
+                labels.update(pov_stimulus_labels(p))
             meta = {"data_sha256": data_hash(files), "train_config": asdict(tcfg), "encoder": cache.encoder.model_id,
+                    "stimulus_labels": labels,
                     "n_examples": len(examples), "world_size": int(os.environ.get("WORLD_SIZE", "1"))}
             save_checkpoint(out / "checkpoint.pt", model, participants, stimuli, meta)
             fit_report = classification_report(inputs["label"], predict_proba(model, inputs,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,8 +154,13 @@ def _reading_order(positions: dict[str, list[tuple[float, float]]]) -> list[str]
     return sorted(means, key=lambda k: (line_of[k], means[k][0], k))
 
 
-def stimulus_tokens(trials: Iterable[PovTrial]) -> dict[str, tuple[tuple[str, ...], tuple[Token, ...]]]:
-    """Per image id: (the cleaned labels, one per token) and the tokens (words first, then objects)."""
+def stimulus_tokens(trials: Iterable[PovTrial], known: Mapping[str, Sequence[str]] | None = None
+                    ) -> dict[str, tuple[tuple[str, ...], tuple[Token, ...]]]:
+    """Per image id: (the cleaned labels, one per token) and the tokens (words first, then objects).
+
+    ``known``: labels per image id as a model was trained with them (carried in its metadata); such an image keeps
+    that token order, and labels seen only in ``trials`` are appended (words before objects, reading order).
+    """
     pos: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
     for t in trials:
         for f in t.fixations:
@@ -165,9 +170,15 @@ def stimulus_tokens(trials: Iterable[PovTrial]) -> dict[str, tuple[tuple[str, ..
     for image_id, by_label in pos.items():
         words = _reading_order({k: v for k, v in by_label.items() if k.startswith("txt_")})
         objects = _reading_order({k: v for k, v in by_label.items() if k.startswith("vis_")})
+        base = [clean_label(k) for k in (known or {}).get(image_id, ())]
+        if base:
+            new = [k for k in words + objects if k not in set(base)]
+            old_words = [k for k in base if k.startswith("txt_")]
+            old_objects = [k for k in base if not k.startswith("txt_")]
+            words = old_words + [k for k in new if k.startswith("txt_")]
+            objects = old_objects + [k for k in new if not k.startswith("txt_")]
         labels = tuple(words + objects)
-        tokens = tuple(token_for_label(k) for k in labels)
-        out[image_id] = (labels, tokens)
+        out[image_id] = (labels, tuple(token_for_label(k) for k in labels))
     return out
 
 

@@ -25,7 +25,7 @@ def evaluate_pov_csv(csv_path: str | Path, model: FusionModel | str | Path,
                      cache: EmbeddingCache | None = None) -> dict:
     fm = model if isinstance(model, FusionModel) else load_fusion_model(model)
     trials = read_pov_csv(csv_path)
-    stim = stimulus_tokens(trials)
+    stim = stimulus_tokens(trials, json.loads(fm.metadata.get("povlab.stimulus_labels", "{}")))
     cache = cache or EmbeddingCache()
     cache.embed(sorted({t.text for _, toks in stim.values() for t in toks}))
     stimuli = {str(k): int(v) for k, v in json.loads(fm.metadata.get("povlab.stimuli", "{}")).items()}

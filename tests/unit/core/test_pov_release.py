@@ -103,3 +103,11 @@ def test_reads_the_dev_release(shared_data: Path) -> None:
     labels = {f.label for t in trials for f in t.fixations}
     assert all(lab == "off" or lab[:4] in ("txt_", "vis_") for lab in labels)
     assert all(lab == lab.lower() for lab in labels)
+
+
+def test_stimulus_tokens_keep_a_models_known_order(tmp_path: Path) -> None:
+    trials = read_pov_csv(write_csv(tmp_path / "f.csv", [ROW]))
+    known = {"42": ["vis_dog", "txt_runs", "txt_a"]}  # as the model was trained: this order, no "dog" word
+    labels, tokens = stimulus_tokens(trials, known)["42"]
+    assert labels == ("txt_runs", "txt_a", "txt_dog", "vis_dog")  # known words, new word, then objects
+    assert tokens[2] == Token("word", "dog")
