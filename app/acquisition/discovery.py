@@ -7,12 +7,15 @@ be chosen by name or by source_id whatever its type.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from app.core.errors import TrackerError
 
 GAZE_TYPES = ("Gaze", "Eyetracker", "EyeTracker", "eyetracker", "gaze")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -116,15 +119,21 @@ def find_streams(name: str | None = None, source_id: str | None = None, stream_t
     if not (name or source_id or stream_type) and not gaze_only:
         found = pylsl.resolve_streams(wait_time=timeout)
     else:
-        # resolve_bypred returns as soon as one stream matches; wait the whole timeout only when listing
-        found = pylsl.resolve_bypred(_predicate(name, source_id, stream_type), 0, timeout)
+        # A source_id names one stream: return as soon as it answers. A name or type may match several
+        # streams (find_gaze_stream refuses ambiguity), so those wait the whole timeout.
+        found = pylsl.resolve_bypred(_predicate(name, source_id, stream_type), 1 if source_id else 0, timeout)
     out = []
     seen = set()
     for short in found:
         if short.uid() in seen:
             continue
         seen.add(short.uid())
-        out.append(describe(_full_info(short, timeout), short))
+        try:
+            out.append(describe(_full_info(short, timeout), short))
+        except TrackerError as exc:
+            if source_id:
+                raise
+            log.warning("skipped while listing: %s", exc)  # a stream going away must not hide the others
     return sorted(out, key=lambda d: (d.name, d.source_id))
 
 
