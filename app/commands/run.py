@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -74,10 +75,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
+    if not args.headless and _has_display():
+        from app.commands.gui import run_demo_window
+
+        return run_demo_window(args)
     args.protocol, args.participant, args.session, args.task = DEMO_PROTOCOL, "demo", "01", "pov"
     args.tracker, args.tracker_timeout, args.channels, args.preset, args.sim_rate = "sim", 5.0, None, None, 1000.0
     args.simulate_participant = True
     return run(args)
+
+
+def _has_display() -> bool:
+    on_screen = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return on_screen and os.environ.get("QT_QPA_PLATFORM", "") not in ("offscreen", "minimal")
 
 
 def _presenter(kind: str, simulate: bool, windowed: bool, seed: int | None):  # type: ignore[no-untyped-def]
