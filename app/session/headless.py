@@ -1,5 +1,8 @@
 """The timed, windowless presenter: trials advance by time; markers are still published.
 
+First the validation targets (``VALIDATION_TARGET k x y`` ... ``VALIDATION_END``, one
+``target_s`` each), then the trials.
+
 Each trial: its TRIALID/TRIAL_VAR/IAREA markers and ``FIXCROSS_ONSET``, the fixation cross for
 ``timing.fixation_cross_s``, ``STIM_ONSET``, then the stimulus until the simulated participant
 answers (with ``simulate_participant``) or ``timing.max_trial_s`` passes (a timeout), then
@@ -16,19 +19,34 @@ from app.core.layout import layout_trial
 from app.core.markers import response_markers, trial_start_markers
 from app.core.presenting import MarkerSink, TrialOutcome
 from app.core.protocol import Protocol
+from app.core.validation import VALIDATION_END, target_positions, validation_target_marker
 from app.presentation.simulated import SimulatedParticipant
 
 
 class HeadlessPresenter:
     def __init__(self, simulate_participant: bool = True, seed: int | None = None,
-                 time_scale: float = 1.0) -> None:
+                 time_scale: float = 1.0, validation: bool = True, target_s: float = 1.0) -> None:
         self.participant = SimulatedParticipant(seed=seed) if simulate_participant else None
         self.time_scale = time_scale  # < 1 runs faster than real time (tests)
+        self.validation = validation
+        self.target_s = target_s
+
+    def validate(self, protocol: Protocol, markers: MarkerSink, stop: threading.Event) -> bool:
+        """The validation targets (protocol's 5 or 9), each shown ``target_s``; False if stopped."""
+        for k, (x, y) in enumerate(target_positions(protocol.screen, protocol.validation_targets), start=1):
+            markers.push(validation_target_marker(k, x, y), markers.clock())
+            if stop.wait(self.target_s * self.time_scale):
+                markers.push("ABORT", markers.clock())
+                return False
+        markers.push(VALIDATION_END, markers.clock())
+        return True
 
     def run(self, protocol: Protocol, markers: MarkerSink, stop: threading.Event,
             on_trial: Callable[[TrialOutcome], None]) -> list[TrialOutcome]:
         outcomes: list[TrialOutcome] = []
         timing = protocol.timing
+        if self.validation and not self.validate(protocol, markers, stop):
+            return outcomes
         for number, trial in enumerate(protocol.all_trials, start=1):
             if stop.is_set():
                 markers.push("ABORT", markers.clock())

@@ -12,7 +12,13 @@ import pyxdf
 from app.cli import main
 from app.core.markers import parse_marker
 from app.core.paths import BUNDLED_MODEL
-from app.session.events import FixationMapped, PredictionUpdated, SessionEnded, TrialFinished
+from app.session.events import (
+    FixationMapped,
+    PredictionUpdated,
+    SessionEnded,
+    TrialFinished,
+    ValidationMeasured,
+)
 from app.session.headless import HeadlessPresenter
 from app.session.runner import Session, SessionConfig
 
@@ -35,6 +41,10 @@ def test_headless_session_records_everything(short_protocol: Path, tmp_path: Pat
     meta = json.loads(result.files.session_json.read_text())
     assert meta["status"] == "complete" and meta["participant"] == "P01" and meta["run"] == 1
     assert meta["counters"]["received"] > 1000 and meta["counters"]["lost"] == 0
+    # the validation targets were shown and the simulated eye looked at them: figures measured live
+    assert meta["validation"] is not None and len(meta["validation"]["targets"]) == 9
+    assert meta["validation"]["judgement"] in ("GOOD", "FAIR"), meta["validation"]
+    assert any(isinstance(e, ValidationMeasured) for e in events)
 
     rows = result.files.trials_tsv.read_text().splitlines()
     assert len(rows) == 4 and rows[0].startswith("number\ttrial_id")
@@ -46,6 +56,7 @@ def test_headless_session_records_everything(short_protocol: Path, tmp_path: Pat
     markers = [parse_marker(m[0]) for m in streams["PovLab-Markers"]["time_series"]]
     kinds = [m.kind for m in markers]
     assert kinds[0] == "SESSION_START" and kinds[-1] == "SESSION_END"
+    assert kinds[1:11] == ["VALIDATION_TARGET"] * 9 + ["VALIDATION_END"]
     assert kinds.count("TRIALID") == 3 and kinds.count("STIM_ONSET") == 3 and kinds.count("TRIAL_RESULT") == 3
     assert "IAREA" in kinds
     mts = streams["PovLab-Markers"]["time_stamps"]
