@@ -77,12 +77,16 @@ def next_run(out: Path, participant: str, session: str, task: str = "pov") -> Ru
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write to a temporary file, fsync, rename: a crash leaves the old or the new file, never half."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, sort_keys=True)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # the old file stays as it was
+        raise
 
 
 def copy_protocol(protocol_path: Path, files: list[Path], folder: Path) -> None:
@@ -90,6 +94,13 @@ def copy_protocol(protocol_path: Path, files: list[Path], folder: Path) -> None:
 
     The copy's file references point at ``stimuli/<name>``; nothing is overwritten.
     """
+    try:
+        _copy_protocol(protocol_path, files, folder)
+    except OSError as exc:
+        raise RecordingError(f"{folder}: cannot copy the protocol and stimuli ({exc.strerror})") from exc
+
+
+def _copy_protocol(protocol_path: Path, files: list[Path], folder: Path) -> None:
     stimuli = folder / "stimuli"
     stimuli.mkdir(exist_ok=True)
     for f in files:

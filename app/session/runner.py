@@ -363,7 +363,8 @@ class Session:
             "screen": {"width_px": g.width_px, "height_px": g.height_px, "width_cm": g.width_cm,
                        "height_cm": g.height_cm, "distance_cm": g.distance_cm},
             "tracker": {"kind": cfg.tracker, "name": s.name, "source_id": s.source_id, "rate": s.rate_hz,
-                        "channels": list(s.labels), "hostname": getattr(s, "hostname", "")},
+                        "channels": list(s.labels), "hostname": getattr(s, "hostname", ""),
+                        "mapping": cfg.channels, "preset": cfg.preset},
             "started_utc": _now(), "ended_utc": None, "status": "recording", "model": model, "validation": None,
             "files": {"xdf": files.xdf.name, "trials": files.trials_tsv.name},
         }
