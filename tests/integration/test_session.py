@@ -137,3 +137,19 @@ def test_unwritable_output_refuses_to_start(tmp_path: Path, short_protocol: Path
     assert main(["run", "--protocol", str(short_protocol), "--participant", "P1", "--out", str(blocker / "out"),
                  "--headless", "--no-model"]) == 2
     assert "not writable" in capsys.readouterr().err
+
+
+def test_cli_run_refuses_a_stream_with_the_wrong_channels(short_protocol: Path, tmp_path: Path, source_id: str,
+                                                          capsys) -> None:
+    import pylsl
+
+    odd = pylsl.StreamOutlet(pylsl.StreamInfo("OddTracker", "Gaze", 3, 250, "float32", source_id))
+    try:
+        code = main(["run", "--protocol", str(short_protocol), "--participant", "P04", "--out", str(tmp_path / "o"),
+                     "--headless", "--no-model", "--tracker", f"lsl-id:{source_id}"])
+    finally:
+        del odd
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("povlab: error:")
+    assert "OddTracker" in err[0] and "channel" in err[0]
+    assert not any((tmp_path / "o").rglob("*.xdf")), "nothing recorded from a stream that cannot be read"
