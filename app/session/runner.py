@@ -122,6 +122,8 @@ class Session:
         self._replay: Any = None
         self._stream: Any = None
         self._warnings: list[str] = []
+        self._markers: _Markers | None = None
+        self.acquisition: Any = None  # GazeAcquisition; the operator window polls .buffer and .counters
 
     def emit(self, event: SessionEvent) -> None:
         if isinstance(event, SessionWarning):
@@ -146,8 +148,16 @@ class Session:
             from app.inference.predictor import LivePredictor
 
             self.predictor = LivePredictor.load(cfg.model, self.protocol)
-        next_run(cfg.out, cfg.participant, cfg.session, cfg.task)  # refuses an unwritable folder now
         self._stream = self._connect_tracker()
+        from app.acquisition.inlet import GazeAcquisition
+
+        # channels are mapped now: a stream with the wrong channels fails before anything is written
+        self.acquisition = GazeAcquisition(
+            self._stream, screen_px=(self.protocol.screen.width_px, self.protocol.screen.height_px),
+            mapping=cfg.channels, preset=cfg.preset, on_gap=self._on_gap,
+            on_gap_start=lambda t: self.emit(SessionWarning(
+                "stream_lost", f"tracker stream lost at {t:.3f} s; waiting for it to come back")))
+        next_run(cfg.out, cfg.participant, cfg.session, cfg.task)  # refuses an unwritable folder now
 
     def _connect_tracker(self) -> Any:
         from app.acquisition.discovery import find_gaze_stream
@@ -181,18 +191,12 @@ class Session:
         assert self.protocol is not None
         cfg, protocol = self.config, self.protocol
         from app.acquisition.discovery import find_streams
-        from app.acquisition.inlet import GazeAcquisition
         from app.acquisition.outlets import open_outlet
         from app.detection.online import OnlineDetector
         from app.recording.xdf_recorder import XdfRecorder
         from app.session.live import LivePipeline
 
-        acq = GazeAcquisition(self._stream, screen_px=(protocol.screen.width_px, protocol.screen.height_px),
-                              mapping=cfg.channels, preset=cfg.preset,
-                              on_gap=lambda a, b: self._on_gap(markers, a, b),
-                              on_gap_start=lambda t: self.emit(SessionWarning(
-                                  "stream_lost", f"tracker stream lost at {t:.3f} s; waiting for it to come back")))
-        self.acquisition = acq  # the operator window polls acq.buffer (GazeRingBuffer) and acq.counters
+        acq = self.acquisition
         files = next_run(cfg.out, cfg.participant, cfg.session, cfg.task)
         copy_protocol(cfg.protocol_path, sorted({t.image for t in protocol.all_trials} | {protocol.style.font}),
                       files.folder)
@@ -214,6 +218,7 @@ class Session:
         live = LivePipeline(protocol, acq.buffer, detector, fix_out, pred_out, self.predictor, cfg.participant,
                             self.emit)
         markers = _Markers(mk_out, lambda m, t: self._on_marker(live, m, t))
+        self._markers = markers
         self._validation_inputs = (markers, acq, meta, files)
         table = TrialsTable(files.trials_tsv)
         outcomes: list[TrialOutcome] = []
@@ -329,9 +334,10 @@ class Session:
         write_json_atomic(files.session_json, meta)
         self.emit(ValidationMeasured(result.to_dict(), result.summary()))
 
-    def _on_gap(self, markers: Any, start: float, end: float) -> None:
-        markers.push("GAP_START", start)
-        markers.push("GAP_END", end)
+    def _on_gap(self, start: float, end: float) -> None:
+        if self._markers is not None:
+            self._markers.push("GAP_START", start)
+            self._markers.push("GAP_END", end)
         self.emit(SessionWarning("stream_back", f"tracker stream back after a gap of {end - start:.1f} s "
                                  "(marked in the recording)"))
 
