@@ -16,7 +16,7 @@ import numpy as np
 
 from app.inference.metrics import classification_report
 from app.inference.text_encoder import EmbeddingCache
-from models.data import Example, encode_examples, participant_table, pov_examples, stimulus_table
+from models.data import Example, encode_examples, participant_table, pov_examples, prefix_copies, stimulus_table
 from models.model import ModelConfig
 from models.train import TrainConfig, fit, predict_proba, set_determinism
 
@@ -86,7 +86,10 @@ def summarise(reports: list[dict]) -> dict:
 
 
 def run_cv(examples: list[Example], variants: dict[str, tuple[dict, TrainConfig]], k: int = 5, seed: int = 0,
-           baselines: bool = True, cache: EmbeddingCache | None = None) -> dict:
+           baselines: bool = True, cache: EmbeddingCache | None = None,
+           prefix_shares: Sequence[float] = ()) -> dict:
+    """Figures per variant; with ``prefix_shares`` also the accuracy on test trials cut to that share of their
+    fixations (what the live predictor sees part-way through a trial)."""
     labels = np.array([e.label for e in examples])
     folds = stratified_folds(labels, k, seed)
     cache = cache or EmbeddingCache()
@@ -108,16 +111,27 @@ def run_cv(examples: list[Example], variants: dict[str, tuple[dict, TrainConfig]
         out.update({name: summarise(reps) for name, reps in lr.items()})
     for name, (overrides, tcfg) in variants.items():
         reports = []
+        by_share: dict[float, list[dict]] = {}
         for test in folds:
             train = np.setdiff1d(np.arange(len(examples)), test)
             parts = participant_table([examples[i] for i in train])  # unseen test participants -> unknown row
             stims = stimulus_table([examples[i] for i in train])
-            inputs = encode_examples(examples, parts, cache, stims)
+            aug = prefix_copies([examples[i] for i in train], tcfg.prefix_copies, seed)
+            inputs = encode_examples(examples + aug, parts, cache, stims)
+            fit_idx = np.concatenate([train, len(examples) + np.arange(len(aug))]).astype(np.int64)
             mcfg = ModelConfig(n_participants=len(parts) + 1, n_stimuli=len(stims) + 1, **overrides)
-            model, _ = fit(inputs, train, mcfg, tcfg)
+            model, _ = fit(inputs, fit_idx, mcfg, tcfg)
             pred = predict_proba(model, inputs, test).argmax(1)
             reports.append(classification_report(labels[test], pred))
+            for share in prefix_shares:
+                cut = [replace(examples[i], fixations=examples[i].fixations[:max(1, round(share * len(
+                    examples[i].fixations)))]) for i in test]
+                part_inputs = encode_examples(cut, parts, cache, stims)
+                part_pred = predict_proba(model, part_inputs, np.arange(len(cut))).argmax(1)
+                by_share.setdefault(share, []).append(classification_report(labels[test], part_pred))
         out[name] = summarise(reports)
+        for share, reps in by_share.items():
+            out[f"{name}_first_{share:.0%}_of_fixations"] = summarise(reps)
         print(name, json.dumps(out[name]), flush=True)
     return out
 
@@ -129,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--grid", default="main", help="main (model + ablations) or a JSON {name: [model, train]}")
     ap.add_argument("--no-baselines", action="store_true")
+    ap.add_argument("--prefix-shares", type=float, nargs="*", default=[],
+                    help="also score test trials cut to these shares of their fixations (live use)")
     ap.add_argument("--out", default="")
     args = ap.parse_args(argv)
     set_determinism(args.seed)
@@ -140,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
                     "no_stimulus": ({"use_stimulus": False}, base)}
     else:
         variants = {n: (m, replace(base, **t)) for n, (m, t) in json.loads(args.grid).items()}
-    result = run_cv(examples, variants, args.folds, args.seed, baselines=not args.no_baselines)
+    result = run_cv(examples, variants, args.folds, args.seed, baselines=not args.no_baselines,
+                    prefix_shares=args.prefix_shares)
     text = json.dumps(result, indent=1)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:

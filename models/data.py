@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,18 @@ def pov_examples(path: str | Path) -> list[Example]:
             labels, tokens = ("txt_",), (Token("word", ""),)  # a trial on an image nobody fixated: one empty word
         out.append(Example(tokens, tuple(trial_fixations(t, labels)), t.participant, t.image_id, t.answer,
                            str(path)))
+    return out
+
+
+def prefix_copies(examples: Sequence[Example], k: int, seed: int = 0) -> list[Example]:
+    """k copies of each example cut after a random share (30-95 %) of its fixations: the partial trials a live
+    session predicts on, as training augmentation."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for e in examples:
+        for _ in range(k):
+            n = max(1, int(round(len(e.fixations) * rng.uniform(0.3, 0.95))))
+            out.append(replace(e, fixations=e.fixations[:n]))
     return out
 
 

@@ -33,6 +33,7 @@ from models.data import (
     participant_table,
     pov_examples,
     pov_stimulus_labels,
+    prefix_copies,
     stimulus_table,
 )
 from models.model import LABELS, ModelConfig, PovEnsemble, PovTransformer
@@ -48,6 +49,7 @@ class TrainConfig:
     class_weight_power: float = 0.0  # 0: plain CE; 1: inverse-frequency class weights
     label_smoothing: float = 0.0
     ensemble: int = 5  # members trained from seeds seed, seed + 1, ...; logits averaged
+    prefix_copies: int = 0  # extra copies of each training trial cut to a random prefix of its fixations
     seed: int = 0
 
 
@@ -194,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=0, help="use only the first N examples (smoke tests)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ensemble", type=int, default=TrainConfig.ensemble)
+    ap.add_argument("--prefix-copies", type=int, default=TrainConfig.prefix_copies,
+                    help="augmentation: copies of each trial cut to a random prefix of its fixations")
     ap.add_argument("--cache", default="", help="embedding cache .npz (default: OUT/embeddings.npz)")
     args = ap.parse_args(argv)
 
@@ -213,11 +217,13 @@ def main(argv: list[str] | None = None) -> int:
         participants = participant_table(examples)
         cache = EmbeddingCache(path=Path(args.cache) if args.cache else out / "embeddings.npz")
         stimuli = stimulus_table(examples)
-        inputs = encode_examples(examples, participants, cache, stimuli)
+        aug = prefix_copies(examples, args.prefix_copies, args.seed)
+        inputs = encode_examples(examples + aug, participants, cache, stimuli)
         mcfg = ModelConfig(n_participants=len(participants) + 1, n_stimuli=len(stimuli) + 1,
                            use_gaze=args.ablate != "gaze", use_participant=args.ablate != "participant",
                            use_stimulus=args.ablate != "stimulus")
-        tcfg = replace(TrainConfig(), epochs=args.epochs, seed=args.seed, ensemble=args.ensemble)
+        tcfg = replace(TrainConfig(), epochs=args.epochs, seed=args.seed, ensemble=args.ensemble,
+                       prefix_copies=args.prefix_copies)
         from tqdm import tqdm
 
         bar = tqdm(total=tcfg.epochs * tcfg.ensemble, desc="training", unit="epoch", disable=rank != 0, file=sys.stderr)
@@ -227,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             bar.update(1)
 
         t0 = time.perf_counter()
-        model, history = fit(inputs, np.arange(len(examples)), mcfg, tcfg, progress, distributed)
+        model, history = fit(inputs, np.arange(len(examples) + len(aug)), mcfg, tcfg, progress, distributed)
         bar.close()
         if rank == 0:
             files = args.pov_csv + sorted(str(p) for d in args.sessions for p in Path(d).rglob("*") if p.is_file())
@@ -238,8 +244,9 @@ def main(argv: list[str] | None = None) -> int:
                     "stimulus_labels": labels,
                     "n_examples": len(examples), "world_size": int(os.environ.get("WORLD_SIZE", "1"))}
             save_checkpoint(out / "checkpoint.pt", model, participants, stimuli, meta)
-            fit_report = classification_report(inputs["label"], predict_proba(model, inputs,
-                                                                               np.arange(len(examples))).argmax(1))
+            whole = np.arange(len(examples))
+            fit_report = classification_report(inputs["label"][whole],
+                                                predict_proba(model, inputs, whole).argmax(1))
             report = {**meta, "model_config": json.loads(mcfg.to_json()), "history": history,
                       "train_fit": fit_report, "seconds": round(time.perf_counter() - t0, 1)}
             (out / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
