@@ -28,8 +28,8 @@ def test_demo_window_screenshot_under_xvfb(tmp_path: Path) -> None:
     with Xvfb(1600, 1000) as display:
         env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
         proc = subprocess.run(
-            [sys.executable, "-m", "app", "gui", "--demo", "--screenshot", str(shot), "--after", "8",
-             "--duration", "10", "--out", str(tmp_path / "out"), "--seed", "3"],
+            [sys.executable, "-m", "app", "gui", "--demo", "--screenshot", str(shot), "--after", "15",
+             "--duration", "17", "--out", str(tmp_path / "out"), "--seed", "3"],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == str(shot)
@@ -46,12 +46,15 @@ def test_demo_window_screenshot_under_xvfb(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_run_demo_window_returns_after_a_short_demo(tmp_path: Path, qapp) -> None:  # type: ignore[no-untyped-def]
-    """What ``povlab demo`` calls with a display (here offscreen), closing itself when the session ends."""
+    """What ``povlab demo`` calls with a display (here offscreen), closing itself when the session ends.
+
+    13 s: the 9 validation targets (9 s), then the first trial.
+    """
     import argparse
 
     from app.commands.gui import run_demo_window
 
-    args = argparse.Namespace(out=tmp_path / "out", duration=2.5, no_model=True, seed=1, headless=False)
+    args = argparse.Namespace(out=tmp_path / "out", duration=13.0, no_model=True, seed=1, headless=False)
     assert run_demo_window(args, close_when_done=True) == 0
     folder = tmp_path / "out" / "sub-demo" / "ses-01"
     assert list(folder.glob("*_session.json")) and list((folder / "plots").glob("*_heatmap.png"))
