@@ -91,7 +91,7 @@ def token_for_label(label: str) -> Token:
 
 def _floats(cell: str, path: Path, line: int, column: str) -> list[float]:
     try:
-        return [float(v) for v in cell.split(",") if v.strip()]
+        return [float(v.strip().strip('"')) for v in cell.split(",") if v.strip().strip('"')]
     except ValueError as exc:
         raise GazeDataError(f"{path}: line {line}: column {column!r}: expected comma-separated numbers") from exc
 
@@ -105,7 +105,9 @@ def read_pov_csv(path: str | Path) -> list[PovTrial]:
         raise GazeDataError(f"{p}: POV CSV not found") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise GazeDataError(f"{p}: cannot read as UTF-8 text ({exc})") from exc
-    rows = list(csv.reader(text.splitlines(), delimiter="\t"))
+    # Quotes are data here (stray ones are part of the release's label noise), never CSV quoting.
+    rows = [[c.strip().strip('"').strip() for c in r]
+            for r in csv.reader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)]
     if not rows or tuple(c.strip() for c in rows[0]) != HEADER:
         got = "\\t".join(rows[0]) if rows else "an empty file"
         raise GazeDataError(f"{p}: header must be the POV release's tab-separated {' | '.join(HEADER)}; "

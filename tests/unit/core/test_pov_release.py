@@ -65,6 +65,14 @@ def test_reader_cleans_noise_and_duplicates(tmp_path: Path) -> None:
     assert [f.label for f in t.fixations] == ["txt_a", "txt_dog", "off", "vis_dog", "txt_runs"]
 
 
+def test_reader_takes_quotes_as_data(tmp_path: Path) -> None:
+    row = ["\"42", "P1", "\"txt_a, txt_dog\"", "\"1, 2\"", "1, 2", "0.1, 0.1", "100, \"200", "\"2\""]
+    trials = read_pov_csv(write_csv(tmp_path / "q.csv", [row, ROW]))
+    assert len(trials) == 2 and trials[0].image_id == "42" and trials[0].answer == 2
+    assert [f.label for f in trials[0].fixations] == ["txt_a", "txt_dog"]
+    assert trials[0].fixations[1].duration_ms == 200
+
+
 def test_stimulus_tokens_reading_order(tmp_path: Path) -> None:
     rows = [ROW, ["42", "P2", "txt_runs, txt_a", "700, 500", "160, 100", "0.1, 0.1", "100, 100", "0"]]
     trials = read_pov_csv(write_csv(tmp_path / "f.csv", rows))
