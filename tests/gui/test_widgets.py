@@ -127,5 +127,6 @@ def test_validation_result_is_shown(page) -> None:  # type: ignore[no-untyped-de
     assert page.quality.validation_label.text() == "validation: not run"
     line = "validation GOOD: mean 0.31 deg, max 0.62 deg, RMS-S2S 0.020 deg (all targets under 1 deg)"
     page.model.apply(ValidationMeasured({"mean_deg": 0.31}, line))
-    assert page.quality.validation_label.text() == "validation: " + line.removeprefix("validation ")
+    assert page.quality.validation_label.text() == "validation: GOOD: mean 0.31 deg, max 0.62 deg, RMS-S2S 0.020 deg"
+    assert page.quality.validation_label.toolTip().endswith("(all targets under 1 deg)")
     assert dict(page.model.summary_rows())["validation"].startswith("GOOD: mean 0.31 deg")

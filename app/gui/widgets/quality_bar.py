@@ -18,6 +18,7 @@ class QualityBar(QWidget):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("trial 0 / 0")
+        self.progress.setMinimumWidth(190)
         for w in (self.tracker_label, self.rate_label, self.loss_label, self.validation_label):
             row.addWidget(w)
         row.addWidget(self.progress, 1)
@@ -27,7 +28,9 @@ class QualityBar(QWidget):
         nominal = f" of {nominal_hz:g}" if nominal_hz else ""
         self.rate_label.setText("rate: –" if rate_hz is None else f"rate: {rate_hz:.0f}{nominal} Hz")
         self.loss_label.setText("loss: –" if loss is None else f"loss: {loss:.2%} ({lost})")
-        self.validation_label.setText(f"validation: {validation or 'not run'}")
+        text = validation or "not run"
+        self.validation_label.setText(f"validation: {text.split(' (')[0]}")  # the reason goes in the tooltip
+        self.validation_label.setToolTip(text)
 
     def show_progress(self, current: int | None, done: int, total: int, tracker: str, provider: str | None) -> None:
         self.progress.setRange(0, max(total, 1))
