@@ -6,11 +6,10 @@ writer, so the file holds raw time stamps plus ClockOffset chunks, like LabRecor
 The file is flushed to the operating system every ``flush_interval`` seconds: after a
 ``kill -9`` pyxdf loads everything up to about the last flush.
 
-Why not the ``labrecorder`` package? Version 1.0.0rc0 (the PyPI wheel) bundles liblsl 1.17.5
-and, on this machine, (1) refuses connections to outlets made with pylsl 1.18 whose TCP
-and UDP ports differ ("Connection refused" while subscribing), and (2) keeps the whole
-recording in memory until ``stop()`` (the file stays at 0 bytes while recording), so a
-crash loses the session. See README, "Architecture".
+Why not the ``labrecorder`` package? Version 1.0.0rc0 (the PyPI wheel) bundles liblsl 1.17.5, which
+cannot subscribe to pylsl 1.18 outlets whose TCP and UDP ports differ ("Connection refused" while
+subscribing) -- every outlet but the last that a process creates. A session publishes three. See
+README, "Architecture".
 
 If the disk fills up, the recorder stops writing, closes the file (what was written stays
 readable) and reports ``error``; the session stops cleanly and says so.
