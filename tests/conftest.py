@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from pathlib import Path
 
@@ -19,8 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ["LSLAPICFG"] = str(ROOT / "lsl_api.cfg")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["POVLAB_RAISE_WORKER_ERRORS"] = "1"
+# console scripts of the environment running the tests (bids-validator-deno, povlab) come first on PATH,
+# also when pytest is started as .venv/bin/python without activating the environment
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("POVLAB_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
 @pytest.fixture
@@ -34,8 +38,15 @@ def demo_protocol_path() -> Path:
     return ROOT / "protocols" / "demo.toml"
 
 
+def missing(reason: str) -> None:
+    """Skip a test whose reference data is absent; in CI (CI=true) that is a failure, not a skip."""
+    if os.environ.get("CI", "").lower() in ("1", "true"):
+        pytest.fail(f"{reason} (CI must run the tests on the shared reference data)")
+    pytest.skip(reason)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data not found at {SHARED_DATA}")
+        missing(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA

@@ -10,7 +10,7 @@ import pytest
 
 from app.detection.evaluation import degrade, evaluate, load_irf
 from app.detection.pipeline import DEFAULT_METHOD
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, missing
 
 FLOORS = {  # method: (fixation kappa, saccade kappa), pooled
     "nh": (0.86, 0.83),
@@ -23,7 +23,7 @@ FLOORS = {  # method: (fixation kappa, saccade kappa), pooled
 def recordings():
     shared = SHARED_DATA / "irf_lookatpoint"
     if not shared.is_dir():
-        pytest.skip(f"expert-coded data not found at {shared}")
+        missing(f"expert-coded data not found at {shared}")
     return load_irf(shared)
 
 
