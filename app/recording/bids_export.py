@@ -180,7 +180,7 @@ def _export_run(run: SessionRun, dataset: Path, stage: Path, report: ExportRepor
     _write_json(beh / f"{prefix}_events.json", _events_json(run))
     src_dir = stage / "sourcedata" / sub / ses
     src_dir.mkdir(parents=True, exist_ok=True)
-    for f in (run.xdf, run.meta_path, run.trials_path):
+    for f in (run.xdf, run.session_json, run.trials_tsv):
         if f.is_file():
             shutil.copyfile(f, src_dir / f.name)
     proto = run.folder / str(run.meta.get("protocol") or "protocol.toml")
@@ -240,7 +240,7 @@ def export_session(session_dir: Path | str, dataset: Path | str) -> ExportReport
     for run in runs:
         for key in ("participant", "session", "task"):
             if not LABEL.match(run.label(key)):
-                raise BundleError(f"{run.meta_path}: {key} label {run.label(key)!r} is not alphanumeric (BIDS)")
+                raise BundleError(f"{run.session_json}: {key} label {run.label(key)!r} is not alphanumeric (BIDS)")
         if not run.xdf.is_file():
             raise BundleError(f"{run.xdf}: missing (every run needs its XDF recording)")
         done = dataset / f"sub-{run.participant}" / f"ses-{run.session}" / "beh" / \

@@ -79,9 +79,9 @@ def recover_run(run: SessionRun) -> RunRecovery:
         attach_predictions(log.trials, contents.get("PovLab-Predictions"))
         attach_fixation_counts(log.trials, contents.get("PovLab-Fixations"))
         if len(log.trials) > len(old_rows):
-            if run.trials_path.is_file():
-                shutil.copyfile(run.trials_path, run.trials_path.with_name(run.trials_path.name + ".crashed"))
-            write_trials(run.trials_path, [t.row() for t in log.trials])
+            if run.trials_tsv.is_file():
+                shutil.copyfile(run.trials_tsv, run.trials_tsv.with_name(run.trials_tsv.name + ".crashed"))
+            write_trials(run.trials_tsv, [t.row() for t in log.trials])
     rec.trials = max(len(old_rows), len(log.trials) if log else 0)
     meta = dict(run.meta)
     started = _parse_utc(meta.get("started_utc"))
@@ -97,7 +97,7 @@ def recover_run(run: SessionRun) -> RunRecovery:
         "samples": rec.samples, "first_timestamp": first, "last_timestamp": last,
         "unread_bytes": contents.unread_bytes, "losses": rec.losses, "trials": rec.trials,
     }
-    write_json_atomic(run.meta_path, meta)
+    write_json_atomic(run.session_json, meta)
     rec.recovered = True
     return rec
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from app.core.errors import BundleError
 from app.core.geometry import ScreenGeometry
-from app.recording.session_files import LABEL, TRIAL_COLUMNS, write_json_atomic
+from app.recording.session_files import LABEL, TRIAL_COLUMNS, RunFiles, write_json_atomic
 
 __all__ = ["LABEL", "STATUSES", "TRIAL_COLUMNS", "SessionRun", "find_runs", "read_meta", "write_json_atomic",
            "write_trials"]
@@ -32,24 +32,10 @@ _STEM = re.compile(r"^sub-(?P<sub>[A-Za-z0-9]+)_ses-(?P<ses>[A-Za-z0-9]+)_task-(
 
 
 @dataclass(frozen=True)
-class SessionRun:
-    """One run of a session folder: its files and its metadata (``session.json`` as a dict)."""
+class SessionRun(RunFiles):
+    """One run of a session folder: its files (see :class:`RunFiles`) and its metadata (``session.json``)."""
 
-    folder: Path
-    stem: str
     meta: dict[str, Any]
-
-    @property
-    def xdf(self) -> Path:
-        return self.folder / f"{self.stem}.xdf"
-
-    @property
-    def meta_path(self) -> Path:
-        return self.folder / f"{self.stem}_session.json"
-
-    @property
-    def trials_path(self) -> Path:
-        return self.folder / f"{self.stem}_trials.tsv"
 
     def label(self, key: str) -> str:
         m = _STEM.match(self.stem)
@@ -79,19 +65,19 @@ class SessionRun:
     def screen(self) -> ScreenGeometry:
         raw = self.meta.get("screen")
         if not isinstance(raw, dict):
-            raise BundleError(f"{self.meta_path}: key 'screen' missing; expected width_px, height_px, width_cm, "
+            raise BundleError(f"{self.session_json}: key 'screen' missing; expected width_px, height_px, width_cm, "
                               "height_cm, distance_cm")
         try:
             return ScreenGeometry(**{k: raw[k] for k in ("width_px", "height_px", "width_cm", "height_cm",
                                                          "distance_cm")})
         except KeyError as exc:
-            raise BundleError(f"{self.meta_path}: screen.{exc.args[0]} missing") from exc
+            raise BundleError(f"{self.session_json}: screen.{exc.args[0]} missing") from exc
 
     def trials(self) -> list[dict[str, str]]:
         """Rows of ``trials.tsv`` (empty when the file is missing, e.g. after a crash)."""
-        if not self.trials_path.is_file():
+        if not self.trials_tsv.is_file():
             return []
-        with open(self.trials_path, encoding="utf-8", newline="") as fh:
+        with open(self.trials_tsv, encoding="utf-8", newline="") as fh:
             return list(csv.DictReader(fh, delimiter="\t"))
 
 
