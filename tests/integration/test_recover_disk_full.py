@@ -24,19 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 STEM = "sub-01_ses-01_task-pov_run-001"
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path):
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.decode().strip() or 'needs root'})")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", str(mnt)], check=False)
-
-
 def test_disk_full_during_recording(small_disk: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     proc = subprocess.run([sys.executable, "-m", "app", "run", "--protocol", str(ROOT / "protocols" / "demo.toml"),
                            "--participant", "01", "--headless", "--no-model", "--out", str(small_disk),
