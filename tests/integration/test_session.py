@@ -83,6 +83,12 @@ def test_headless_session_records_everything(short_protocol: Path, tmp_path: Pat
     assert again.files.xdf.name.endswith("_run-002.xdf") and result.files.xdf.exists()
     assert again.status == "aborted"
 
+    # a recording replayed as the tracker of a new session (tracker replay:FILE)
+    replayed = Session(SessionConfig(short_protocol, "P09", tracker=f"replay:{result.files.xdf}", out=tmp_path / "out",
+                                     model=None, duration_s=2.0), HeadlessPresenter(seed=1, validation=False)).run()
+    rmeta = json.loads(replayed.files.session_json.read_text())
+    assert rmeta["tracker"]["name"] == "PovLab-SimTracker" and rmeta["counters"]["received"] > 500
+
 
 def test_cli_run_prints_session_folder_last(short_protocol: Path, tmp_path: Path, capsys) -> None:
     code = main(["run", "--protocol", str(short_protocol), "--participant", "P02", "--out", str(tmp_path),
