@@ -49,18 +49,23 @@ if [ -z "$PY" ]; then
 fi
 [ -n "$PY" ] || { echo "povlab setup: needs Python 3.11 or 3.12" >&2; exit 2; }
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-VPIP=".venv/bin/python -m pip"
-$VPIP install -q --upgrade pip
+LOG=.venv/setup.log
+: > "$LOG"
+pipq() {  # pip, quiet: its chatter goes to the log, which is shown only when pip fails
+  .venv/bin/python -m pip "$@" >>"$LOG" 2>&1 || { tail -40 "$LOG" >&2; echo "povlab setup: pip $* failed (log: $LOG)" >&2; exit 1; }
+}
+pipq install -q --upgrade pip
 
 ORT_EXTRA=gpu
-if [ "${POVLAB_ORT:-gpu}" = "cpu" ]; then ORT_EXTRA=cpu; $VPIP uninstall -y -q onnxruntime-gpu 2>/dev/null || true;
-else $VPIP uninstall -y -q onnxruntime 2>/dev/null || true; fi
+if [ "${POVLAB_ORT:-gpu}" = "cpu" ]; then ORT_EXTRA=cpu; .venv/bin/python -m pip uninstall -y -q onnxruntime-gpu >>"$LOG" 2>&1 || true;
+else .venv/bin/python -m pip uninstall -y -q onnxruntime >>"$LOG" 2>&1 || true; fi
 
 # torch first, from the pinned spec, so that the [train] extra is already satisfied.
-$VPIP install -q "${POVLAB_TORCH_SPEC:-torch==2.13.0}"
-$VPIP install -q -e ".[${ORT_EXTRA},train,presentation,dev]"
+echo "povlab setup: installing Python packages into .venv (a few minutes the first time)"
+pipq install -q "${POVLAB_TORCH_SPEC:-torch==2.13.0}"
+pipq install -q -e ".[${ORT_EXTRA},train,presentation,dev]"
 # PsychoPy without its dependency set (which would drag in PyQt6 and old numpy/pillow).
-$VPIP install -q --no-deps "psychopy>=2024.2"
+pipq install -q --no-deps "psychopy>=2024.2"
 echo "povlab setup: ready in $ROOT/.venv"
 
 if [ "$RUN_DEMO" = "1" ]; then

@@ -101,7 +101,7 @@ def _presenter(kind: str, simulate: bool, windowed: bool, seed: int | None):  # 
 
 
 def _progress(event: object) -> None:
-    from app.session.events import SessionStarted, SessionWarning, TrialFinished
+    from app.session.events import SessionStarted, SessionWarning, TrialFinished, ValidationMeasured
 
     if isinstance(event, SessionStarted):
         print(f"recording to {event.xdf} (tracker {event.tracker}, model on {event.provider or 'none'})",
@@ -110,5 +110,7 @@ def _progress(event: object) -> None:
         o = event.outcome
         pred = f", model said {event.predicted}" if event.predicted else ""
         print(f"trial {o.number} {o.trial_id}: {o.response}{pred}", file=sys.stderr)
+    elif isinstance(event, ValidationMeasured):
+        print(event.summary, file=sys.stderr)
     elif isinstance(event, SessionWarning):
         print(f"warning: {event.message}", file=sys.stderr)
