@@ -25,6 +25,7 @@ from app.core.layout import TrialLayout
 from app.session.events import (
     FixationMapped,
     PredictionUpdated,
+    ScreenShown,
     SessionEnded,
     SessionStarted,
     SessionWarning,
@@ -71,6 +72,8 @@ class LiveModel:
         self.reset()
 
     def reset(self) -> None:
+        self.screen = "stimulus"  # what the participant screen shows: see app.session.events.ScreenShown
+        self.target: tuple[float, float] | None = None
         self.folder: Path | None = None
         self.xdf: Path | None = None
         self.n_trials = 0
@@ -126,6 +129,9 @@ class LiveModel:
             self.current = event.number
             self.gaze_aoi = -1
             self._notify("trial")
+        elif isinstance(event, ScreenShown):
+            self.screen, self.target = event.screen, event.target
+            self._notify("screen")
         elif isinstance(event, FixationMapped):
             t = self.trials.get(event.number)
             if t is not None:

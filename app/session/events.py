@@ -34,6 +34,15 @@ class TrialStarted:
 
 
 @dataclass(frozen=True)
+class ScreenShown:
+    """What the participant screen shows now (from the presenter's flip-stamped markers)."""
+
+    number: int  # trial number, 0 outside trials (validation)
+    screen: str  # validation_target | fixation_cross | stimulus | blank
+    target: tuple[float, float] | None = None  # screen px of a validation target
+
+
+@dataclass(frozen=True)
 class FixationMapped:
     number: int  # trial number, 0 between trials
     fixation: GazeEvent
@@ -76,5 +85,5 @@ class SessionEnded:
     summary: dict[str, Any]
 
 
-SessionEvent = SessionStarted | TrialStarted | FixationMapped | PredictionUpdated | TrialFinished | \
+SessionEvent = SessionStarted | TrialStarted | ScreenShown | FixationMapped | PredictionUpdated | TrialFinished | \
     ValidationMeasured | SessionWarning | SessionEnded

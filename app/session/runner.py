@@ -37,6 +37,7 @@ from app.recording.session_files import (
     write_json_atomic,
 )
 from app.session.events import (
+    ScreenShown,
     SessionEnded,
     SessionEvent,
     SessionStarted,
@@ -49,6 +50,9 @@ from app.session.events import (
 log = logging.getLogger(__name__)
 ANSWERS = ("yes", "no", "unclear")
 LOW_DISK_BYTES = 500 * 2**20
+# markers that change what the participant screen shows -> the screen the operator window draws
+SCREENS = {"FIXCROSS_ONSET": "fixation_cross", "STIM_ONSET": "stimulus", "STIM_OFFSET": "blank",
+           "VALIDATION_END": "blank"}
 
 
 @dataclass(frozen=True)
@@ -311,6 +315,13 @@ class Session:
     # -- helpers ------------------------------------------------------------------------------------
     def _on_marker(self, live: Any, marker: str, timestamp: float) -> None:
         live.on_marker(marker, timestamp)
+        kind, _, rest = marker.partition(" ")
+        current = max(live.states, default=0)
+        if kind in SCREENS:
+            self.emit(ScreenShown(0 if kind.startswith("VALIDATION") else current, SCREENS[kind]))
+        elif kind == "VALIDATION_TARGET":
+            _k, x, y = rest.split()[:3]
+            self.emit(ScreenShown(0, "validation_target", (float(x), float(y))))
         if marker == "VALIDATION_END":
             # the gaze of the last target arrives a little later than its marker
             timer = threading.Timer(0.5, self._measure_validation)

@@ -10,7 +10,7 @@ from app.gui.images import ImageStore
 from app.gui.live_model import LiveModel
 from app.gui.pages.run_page import RunPage
 from app.gui.widgets.stimulus_view import StimulusView
-from app.session.events import SessionWarning, ValidationMeasured
+from app.session.events import ScreenShown, SessionWarning, ValidationMeasured
 from tests.gui.conftest import finished, mapped, prediction, started, trial_started
 
 
@@ -130,3 +130,36 @@ def test_validation_result_is_shown(page) -> None:  # type: ignore[no-untyped-de
     assert page.quality.validation_label.text() == "validation: GOOD: mean 0.31 deg, max 0.62 deg, RMS-S2S 0.020 deg"
     assert page.quality.validation_label.toolTip().endswith("(all targets under 1 deg)")
     assert dict(page.model.summary_rows())["validation"].startswith("GOOD: mean 0.31 deg")
+
+
+def test_operator_sees_what_the_participant_sees(page, layouts) -> None:  # type: ignore[no-untyped-def]
+    """Fixation cross, stimulus, blank and validation targets follow the session's ScreenShown events."""
+    view = page.view
+    lay = layouts[0]
+    sw, sh = lay.screen_px
+
+    def at(x: float, y: float) -> tuple[int, int]:
+        pt = view.to_widget(x, y)
+        return int(pt.x()), int(pt.y())
+
+    def light(img: QImage, x: float, y: float) -> bool:
+        return img.pixelColor(*at(x, y)).lightness() > 200
+
+    def word_ink() -> int:  # light caption pixels inside the first word's box
+        img = _render(view)
+        x0, y0, x1, y1 = lay.words[0].box
+        return sum(light(img, x, y) for x in np.linspace(x0, x1, 12) for y in np.linspace(y0, y1, 12))
+
+    page.model.apply(ScreenShown(1, "fixation_cross"))
+    assert view.screen == "fixation_cross"
+    img = _render(view)
+    assert light(img, sw / 2, sh / 2) and light(img, sw / 2 + 12, sh / 2), "the fixation cross"
+    assert word_ink() == 0, "no caption under the fixation cross"
+    page.model.apply(ScreenShown(1, "stimulus"))
+    assert word_ink() > 3, "the caption is drawn with the stimulus"
+    page.model.apply(ScreenShown(0, "validation_target", (100.0, 200.0)))
+    img = _render(view)
+    assert light(img, 100 + 10, 200) and not light(img, sw / 2 + 12, sh / 2), "the target, not the cross"
+    page.model.apply(ScreenShown(1, "blank"))
+    img = _render(view)
+    assert not light(img, 100 + 10, 200) and word_ink() == 0, "nothing on a blank screen"

@@ -15,6 +15,7 @@ from app.core.paths import BUNDLED_MODEL
 from app.session.events import (
     FixationMapped,
     PredictionUpdated,
+    ScreenShown,
     SessionEnded,
     TrialFinished,
     ValidationMeasured,
@@ -69,6 +70,10 @@ def test_headless_session_records_everything(short_protocol: Path, tmp_path: Pat
     assert len(in_trials) >= 3
     assert np.any(in_trials[:, 5] >= 1), "fixations inside trials land on AOIs"
     assert any(isinstance(e, FixationMapped) for e in events)
+    screens = [(e.number, e.screen) for e in events if isinstance(e, ScreenShown)]
+    assert screens[:10] == [(0, "validation_target")] * 9 + [(0, "blank")]
+    assert screens[10:13] == [(1, "fixation_cross"), (1, "stimulus"), (1, "blank")]
+    assert screens[-1] == (3, "blank")
     assert sum(isinstance(e, TrialFinished) for e in events) == 3
     assert isinstance(events[-1], SessionEnded)
     if model is not None:

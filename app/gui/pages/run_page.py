@@ -72,7 +72,7 @@ class RunPage(QWidget):
         self.pause_toggled.emit()
 
     def refresh(self) -> None:
-        for topic in ("session", "trial", "prediction", "answer", "banners", "quality", "gaze"):
+        for topic in ("session", "trial", "screen", "prediction", "answer", "banners", "quality", "gaze"):
             self.on_model(topic)
 
     def on_model(self, topic: str) -> None:
@@ -83,6 +83,8 @@ class RunPage(QWidget):
                 self.view.set_trial(None, None)
             else:
                 self.view.set_trial(t.layout, self.images.get(t.image), t.trial_id)
+        if topic in ("trial", "screen", "session"):
+            self.view.set_screen(m.screen, m.target)
         if topic in ("trial", "fixation"):
             self.view.set_trail(m.trail())
         if topic in ("trial", "prediction", "answer", "session"):

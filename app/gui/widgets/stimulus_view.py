@@ -35,6 +35,8 @@ class StimulusView(QWidget):
         self.trail: list[tuple[float, float, float, int]] = []
         self.gaze: tuple[float, float] | None = None
         self.highlight = -1
+        self.screen = "stimulus"  # validation_target | fixation_cross | stimulus | blank
+        self.target: tuple[float, float] | None = None
         self.last_paint_s = 0.0  # duration of the last paintEvent (the GUI benchmark reads it)
         self.drawn_gaze: tuple[float, float] | None = None  # what the last paint showed
 
@@ -44,6 +46,11 @@ class StimulusView(QWidget):
         if layout is not None:
             self.screen_px = layout.screen_px
         self.trail, self.highlight = [], -1
+        self.update()
+
+    def set_screen(self, screen: str, target: tuple[float, float] | None = None) -> None:
+        """Draw what the participant sees: the stimulus, the fixation cross, a validation target or nothing."""
+        self.screen, self.target = screen, target
         self.update()
 
     def set_trail(self, trail: list[tuple[float, float, float, int]]) -> None:
@@ -76,7 +83,9 @@ class StimulusView(QWidget):
         s = r.width() / self.screen_px[0]
         p.fillRect(r, BACKGROUND)
         lay = self.layout_
-        if lay is None:
+        if self.screen != "stimulus":
+            self._draw_non_stimulus(p, r, s)
+        elif lay is None:
             p.setPen(QColor("white"))
             p.drawText(r, Qt.AlignmentFlag.AlignCenter, self.title or "waiting for the first trial")
         else:
@@ -104,7 +113,8 @@ class StimulusView(QWidget):
                     p.setPen(QPen(AOI_PEN, 1))
                     p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawPolygon(poly)
-        self._draw_trail(p, s)
+        if self.screen == "stimulus":
+            self._draw_trail(p, s)
         if self.gaze is not None and all(math.isfinite(v) for v in self.gaze):
             c = self.to_widget(*self.gaze)
             p.setPen(QPen(QColor("white"), 2))
@@ -113,6 +123,21 @@ class StimulusView(QWidget):
         self.drawn_gaze = self.gaze
         p.end()
         self.last_paint_s = time.perf_counter() - t0
+
+    def _draw_non_stimulus(self, p: QPainter, r: QRectF, s: float) -> None:
+        """The fixation cross at the screen centre, a validation target, or the blank screen."""
+        p.setPen(QPen(QColor("white"), max(1.0, 4 * s)))
+        if self.screen == "fixation_cross":
+            c = self.to_widget(self.screen_px[0] / 2, self.screen_px[1] / 2)
+            arm = 20 * s
+            p.drawLine(QPointF(c.x() - arm, c.y()), QPointF(c.x() + arm, c.y()))
+            p.drawLine(QPointF(c.x(), c.y() - arm), QPointF(c.x(), c.y() + arm))
+        elif self.screen == "validation_target" and self.target is not None:
+            c = self.to_widget(*self.target)
+            p.setBrush(QColor("white"))
+            p.drawEllipse(c, max(3.0, 15 * s), max(3.0, 15 * s))
+            p.setBrush(QColor("black"))
+            p.drawEllipse(c, max(1.0, 4 * s), max(1.0, 4 * s))
 
     def _draw_trail(self, p: QPainter, s: float) -> None:
         if not self.trail:
