@@ -201,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     if not Path(args.protocol).is_file():
         raise PovLabError(f"--protocol {args.protocol}: protocol file not found")
     app = _qt_app(offscreen_ok=shot is not None)
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QEvent, QEventLoop, QTimer
 
     from app.gui.main_window import MainWindow
 
@@ -241,10 +241,14 @@ def run(args: argparse.Namespace) -> int:
         if main:
             signal.signal(signal.SIGINT, previous)
         wake.stop()
+        app.lastWindowClosed.disconnect(loop.quit)  # the loop ends here; the application lives on
     if window.controller.running:
         window.controller.stop()
     window.controller.wait(30.0)  # the recording is closed and the plots are written before we exit
     window.close()
+    app.processEvents()  # deliver what the session's threads posted to the window while it still exists
+    window.deleteLater()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     error = window.model.banners.get("error")
     if shot is not None:
         if not saved.get("ok"):

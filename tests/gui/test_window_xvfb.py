@@ -36,7 +36,7 @@ def test_demo_window_screenshot_under_xvfb(tmp_path: Path) -> None:
     img = np.asarray(Image.open(shot).convert("RGB"))
     assert img.shape[0] > 400 and img.shape[1] > 600
     assert img.reshape(-1, 3).std(axis=0).max() > 20, "the screenshot is not blank"
-    assert len(np.unique(img.reshape(-1, 3)[::37], axis=0)) > 200, "a stimulus photo is on screen"
+    assert len(np.unique(img.reshape(-1, 3)[::37], axis=0)) > 100, "a stimulus photo is on screen"
     red = (img[..., 0] > 200) & (img[..., 1] < 60) & (img[..., 2] < 60)
     assert red.sum() > 20, "the gaze point is drawn"
     folder = tmp_path / "out" / "sub-demo" / "ses-01"
