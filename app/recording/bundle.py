@@ -57,14 +57,6 @@ class VerifyReport:
         return not self.problems
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_BLOCK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def bundle_session(session_dir: Path | str, out: Path | str) -> BundleReport:
     """Write ``out`` (a new zip) holding the session folder and its manifest."""
     session_dir, out = Path(session_dir), Path(out)

@@ -10,7 +10,6 @@ that vanishes never loses what was already written.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import logging
 import shutil
 import threading
@@ -34,6 +33,7 @@ from app.recording.session_files import (
     check_label,
     copy_protocol,
     next_run,
+    sha256_file,
     write_json_atomic,
 )
 from app.session.events import (
@@ -272,19 +272,21 @@ class Session:
                 status = "aborted"
             markers.push("SESSION_END", markers.clock())
             time.sleep(0.3)  # let the last markers and samples reach the recorder
-        except KeyboardInterrupt:
-            status = "aborted"
+        except BaseException as exc:
+            status = "aborted" if isinstance(exc, KeyboardInterrupt) else "failed"
             raise
         finally:
             self.stop_event.set()
             if timer is not None:
                 timer.cancel()
-            live.stop()
-            acq.stop()
-            recorder.stop()
-            for out in (mk_out, fix_out, pred_out):
-                out.close()
-            self.close()
+            # every part is stopped even if one fails, so the recording is always closed properly
+            stop_errors: list[BaseException] = []
+            for stop in (live.stop, acq.stop, recorder.stop, mk_out.close, fix_out.close, pred_out.close, self.close):
+                try:
+                    stop()
+                except Exception as exc:  # noqa: BLE001 - collected and re-raised below
+                    log.error("stopping the session: %s", exc)
+                    stop_errors.append(exc)
             if recorder.error:
                 status = "disk_full"
             c = acq.counters
@@ -297,6 +299,8 @@ class Session:
                 write_json_atomic(files.session_json, meta)
             except OSError as exc:
                 log.error("could not update %s: %s", files.session_json, exc)
+        if stop_errors:
+            raise stop_errors[0]
         summary = {k: meta[k] for k in ("status", "n_trials_done", "agreement", "n_fixations", "counters")}
         self.emit(SessionEnded(files.folder, status, summary))
         if status == "disk_full":
@@ -370,13 +374,13 @@ class Session:
         g = p.screen
         model = None
         if cfg.model is not None and Path(cfg.model).is_file():
-            model = {"path": str(cfg.model), "sha256": _sha256(Path(cfg.model)),
+            model = {"path": str(cfg.model), "sha256": sha256_file(Path(cfg.model)),
                      "provider": getattr(self.predictor, "provider", None)}
         s = acq.stream
         return {
             "app_version": __version__, "participant": cfg.participant, "session": cfg.session, "task": cfg.task,
             "run": int(files.stem.rsplit("-", 1)[1]), "protocol": "protocol.toml", "protocol_name": p.name,
-            "protocol_sha256": _sha256(Path(cfg.protocol_path)),
+            "protocol_sha256": sha256_file(Path(cfg.protocol_path)),
             "screen": {"width_px": g.width_px, "height_px": g.height_px, "width_cm": g.width_cm,
                        "height_cm": g.height_cm, "distance_cm": g.distance_cm},
             "tracker": {"kind": cfg.tracker, "name": s.name, "source_id": s.source_id, "rate": s.rate_hz,
@@ -389,11 +393,3 @@ class Session:
 
 def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

@@ -164,3 +164,31 @@ def test_cli_run_refuses_a_stream_with_the_wrong_channels(short_protocol: Path, 
     assert code == 2 and len(err) == 1 and err[0].startswith("povlab: error:")
     assert "OddTracker" in err[0] and "channel" in err[0]
     assert not (tmp_path / "o").exists(), "nothing written for a stream that cannot be read"
+
+
+class _CrashingPresenter:
+    """Shows one marker, then fails like a participant screen that died."""
+
+    def run(self, protocol, markers, stop, on_trial):  # type: ignore[no-untyped-def]
+        import time
+
+        from app.core.errors import PresentationError
+
+        markers.push("TRIALID 1", markers.clock())
+        time.sleep(1.0)
+        raise PresentationError("the participant screen stopped (killed by signal 9)")
+
+
+def test_a_failing_presenter_keeps_the_recording(short_protocol: Path, tmp_path: Path) -> None:
+    from app.core.errors import PresentationError
+
+    session = Session(SessionConfig(short_protocol, "P05", out=tmp_path, model=None), _CrashingPresenter())
+    with pytest.raises(PresentationError, match="signal 9"):
+        session.run()
+    folder = tmp_path / "sub-P05" / "ses-01"
+    meta = json.loads(next(folder.glob("*_session.json")).read_text())
+    assert meta["status"] == "failed" and meta["counters"]["received"] > 100
+    streams = _streams(next(folder.glob("*.xdf")))
+    assert [m[0] for m in streams["PovLab-Markers"]["time_series"]][:2] == ["SESSION_START POV demo", "TRIALID 1"]
+    assert len(streams["PovLab-SimTracker"]["time_stamps"]) > 100
+    assert streams["PovLab-SimTracker"]["footer"] is not None, "the recording was closed properly"
