@@ -26,7 +26,7 @@ from app.recording.session_files import LABEL, TRIAL_COLUMNS, RunFiles, write_js
 __all__ = ["LABEL", "STATUSES", "TRIAL_COLUMNS", "SessionRun", "find_runs", "read_meta", "write_json_atomic",
            "write_trials"]
 
-STATUSES = ("recording", "complete", "aborted", "recovered", "disk_full")
+STATUSES = ("recording", "complete", "aborted", "failed", "recovered", "disk_full")
 _STEM = re.compile(r"^sub-(?P<sub>[A-Za-z0-9]+)_ses-(?P<ses>[A-Za-z0-9]+)_task-(?P<task>[A-Za-z0-9]+)"
                    r"_run-(?P<run>\d+)$")
 
