@@ -59,6 +59,16 @@ def session_folder(out: Path, participant: str, session: str) -> Path:
     return Path(out) / f"sub-{check_label('participant', participant)}" / f"ses-{check_label('session', session)}"
 
 
+def check_writable(out: Path, participant: str, session: str) -> None:
+    """Refuse an output folder that cannot be written, without creating anything."""
+    folder = session_folder(out, participant, session)
+    p = folder.resolve()
+    while not p.exists():
+        p = p.parent
+    if not p.is_dir() or not os.access(p, os.W_OK | os.X_OK):
+        raise RecordingError(f"{folder}: output folder is not writable ({p} is not a writable folder)")
+
+
 def next_run(out: Path, participant: str, session: str, task: str = "pov") -> RunFiles:
     """Create the session folder if needed, check it is writable, and pick the next free run."""
     check_label("task", task)

@@ -31,6 +31,7 @@ from app.recording.session_files import (
     RunFiles,
     TrialsTable,
     check_label,
+    check_writable,
     copy_protocol,
     next_run,
     sha256_file,
@@ -161,7 +162,7 @@ class Session:
             mapping=cfg.channels, preset=cfg.preset, on_gap=self._on_gap,
             on_gap_start=lambda t: self.emit(SessionWarning(
                 "stream_lost", f"tracker stream lost at {t:.3f} s; waiting for it to come back")))
-        next_run(cfg.out, cfg.participant, cfg.session, cfg.task)  # refuses an unwritable folder now
+        check_writable(cfg.out, cfg.participant, cfg.session)  # refuses an unwritable folder, creates nothing
 
     def _connect_tracker(self) -> Any:
         from app.acquisition.discovery import find_gaze_stream

@@ -150,6 +150,16 @@ def test_unwritable_output_refuses_to_start(tmp_path: Path, short_protocol: Path
     assert "not writable" in capsys.readouterr().err
 
 
+def test_a_display_that_cannot_be_opened_leaves_nothing_behind(short_protocol: Path, tmp_path: Path, capsys,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    assert main(["run", "--protocol", str(short_protocol), "--participant", "P6", "--out", str(tmp_path / "o"),
+                 "--presenter", "psychopy", "--no-model"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "display" in err[0]
+    assert not (tmp_path / "o").exists(), "nothing written before the session could start"
+
+
 def test_cli_run_refuses_a_stream_with_the_wrong_channels(short_protocol: Path, tmp_path: Path, source_id: str,
                                                           capsys) -> None:
     import pylsl
