@@ -23,6 +23,7 @@ from typing import Any
 from app import __version__
 from app.core.errors import PovLabError, RecordingError, TrackerError
 from app.core.layout import layout_trial
+from app.core.markers import parse_marker
 from app.core.paths import BUNDLED_MODEL
 from app.core.presenting import Presenter, TrialOutcome
 from app.core.protocol import Protocol, load_protocol
@@ -128,6 +129,7 @@ class Session:
         self._stream: Any = None
         self._warnings: list[str] = []
         self._markers: _Markers | None = None
+        self._meta_lock = threading.Lock()  # session.json is written from the run and from the validation timer
         self.acquisition: Any = None  # GazeAcquisition; the operator window polls .buffer and .counters
 
     def emit(self, event: SessionEvent) -> None:
@@ -214,7 +216,7 @@ class Session:
         recorder = XdfRecorder(files.xdf, [d.resolved or d.info for d in (self._stream, *own)],
                                on_error=lambda msg: self._on_disk_error(msg))
         meta = self._metadata(files, acq)
-        write_json_atomic(files.session_json, meta)
+        self._update_meta(files, meta)
         recorder.start()
         acq.start()
         # a reconnecting stream may repeat time stamps: the detector drops (and counts) those
@@ -291,13 +293,13 @@ class Session:
             if recorder.error:
                 status = "disk_full"
             c = acq.counters
-            meta.update(status=status, ended_utc=_now(), gaps=[list(g) for g in acq.gaps],
-                        counters={"received": c.received, "lost": c.lost, "invalid": c.invalid, "gaps": c.gaps},
-                        n_trials_done=len(outcomes), agreement=sum(agree) / len(agree) if agree else None,
-                        n_fixations=live.n_fixations, warnings=self._warnings,
-                        recorder={"error": recorder.error, "samples": {s.name: s.count for s in recorder.stats}})
             try:
-                write_json_atomic(files.session_json, meta)
+                self._update_meta(
+                    files, meta, status=status, ended_utc=_now(), gaps=[list(g) for g in acq.gaps],
+                    counters={"received": c.received, "lost": c.lost, "invalid": c.invalid, "gaps": c.gaps},
+                    n_trials_done=len(outcomes), agreement=sum(agree) / len(agree) if agree else None,
+                    n_fixations=live.n_fixations, warnings=self._warnings,
+                    recorder={"error": recorder.error, "samples": {s.name: s.count for s in recorder.stats}})
             except OSError as exc:
                 log.error("could not update %s: %s", files.session_json, exc)
         if stop_errors:
@@ -320,23 +322,21 @@ class Session:
     # -- helpers ------------------------------------------------------------------------------------
     def _on_marker(self, live: Any, marker: str, timestamp: float) -> None:
         live.on_marker(marker, timestamp)
-        kind, _, rest = marker.partition(" ")
+        m = parse_marker(marker)
         current = max(live.states, default=0)
-        if kind in SCREENS:
-            self.emit(ScreenShown(0 if kind.startswith("VALIDATION") else current, SCREENS[kind]))
-        elif kind == "VALIDATION_TARGET":
-            _k, x, y = rest.split()[:3]
-            self.emit(ScreenShown(0, "validation_target", (float(x), float(y))))
-        if marker == "VALIDATION_END":
+        if m.kind in SCREENS:
+            self.emit(ScreenShown(0 if m.kind.startswith("VALIDATION") else current, SCREENS[m.kind]))
+        elif m.kind == "VALIDATION_TARGET":
+            self.emit(ScreenShown(0, "validation_target", (float(m.args[1]), float(m.args[2]))))
+        elif m.kind == "TRIALID" and m.args and m.args[0].isdigit() and int(m.args[0]) in live.states:
+            n = int(m.args[0])
+            trial = live.trials[n]
+            self.emit(TrialStarted(n, trial.trial_id, trial.practice, live.states[n].layout, trial.image))
+        if m.kind == "VALIDATION_END":
             # the gaze of the last target arrives a little later than its marker
             timer = threading.Timer(0.5, self._measure_validation)
             timer.daemon = True
             timer.start()
-        if marker.startswith("TRIALID "):
-            n = int(marker.split()[1])
-            trial = live.trials.get(n)
-            if trial is not None:
-                self.emit(TrialStarted(n, trial.trial_id, trial.practice, live.states[n].layout, trial.image))
 
     def _measure_validation(self) -> None:
         from app.core.validation import latest_validation
@@ -346,9 +346,15 @@ class Session:
         result = latest_validation(list(markers.log), acq.buffer.snapshot(), self.protocol.screen)
         if result is None:
             return
-        meta["validation"] = result.to_dict()
-        write_json_atomic(files.session_json, meta)
-        self.emit(ValidationMeasured(result.to_dict(), result.summary()))
+        figures = result.to_dict()
+        self._update_meta(files, meta, validation=figures)
+        self.emit(ValidationMeasured(figures, result.summary()))
+
+    def _update_meta(self, files: RunFiles, meta: dict[str, Any], **changes: Any) -> None:
+        """Apply ``changes`` to the run's metadata and rewrite session.json (one writer at a time)."""
+        with self._meta_lock:
+            meta.update(changes)
+            write_json_atomic(files.session_json, meta)
 
     def _on_gap(self, start: float, end: float) -> None:
         if self._markers is not None:
