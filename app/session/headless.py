@@ -31,12 +31,18 @@ class HeadlessPresenter:
         self.validation = validation
         self.target_s = target_s
 
+    def _stopped(self, stop: threading.Event, seconds: float, markers: MarkerSink) -> bool:
+        """Wait ``seconds`` (scaled); if the session is stopped meanwhile, send ``ABORT`` and say so."""
+        if stop.wait(seconds * self.time_scale):
+            markers.push("ABORT", markers.clock())
+            return True
+        return False
+
     def validate(self, protocol: Protocol, markers: MarkerSink, stop: threading.Event) -> bool:
         """The validation targets (protocol's 5 or 9), each shown ``target_s``; False if stopped."""
         for k, (x, y) in enumerate(target_positions(protocol.screen, protocol.validation_targets), start=1):
             markers.push(validation_target_marker(k, x, y), markers.clock())
-            if stop.wait(self.target_s * self.time_scale):
-                markers.push("ABORT", markers.clock())
+            if self._stopped(stop, self.target_s, markers):
                 return False
         markers.push(VALIDATION_END, markers.clock())
         return True
@@ -48,15 +54,13 @@ class HeadlessPresenter:
         if self.validation and not self.validate(protocol, markers, stop):
             return outcomes
         for number, trial in enumerate(protocol.all_trials, start=1):
-            if stop.is_set():
-                markers.push("ABORT", markers.clock())
+            if self._stopped(stop, 0.0, markers):
                 break
             lay = layout_trial(protocol, trial)
             t = markers.clock()
             for m in [*trial_start_markers(number, trial, lay), "FIXCROSS_ONSET"]:
                 markers.push(m, t)
-            if stop.wait(timing.fixation_cross_s * self.time_scale):
-                markers.push("ABORT", markers.clock())
+            if self._stopped(stop, timing.fixation_cross_s, markers):
                 break
             onset = markers.clock()
             markers.push("STIM_ONSET", onset)
@@ -78,7 +82,6 @@ class HeadlessPresenter:
             outcome = TrialOutcome(number, trial.trial_id, trial.practice, onset, offset, answer, rt_real)
             outcomes.append(outcome)
             on_trial(outcome)
-            if stop.wait(timing.inter_trial_s * self.time_scale):
-                markers.push("ABORT", markers.clock())
+            if self._stopped(stop, timing.inter_trial_s, markers):
                 break
         return outcomes
