@@ -164,11 +164,11 @@ class XdfRecorder:
         return got
 
     def _offset_loop(self) -> None:
+        import pylsl
+
         while True:
             for sid, inlet in enumerate(self._inlets, start=1):
                 try:
-                    import pylsl
-
                     offset = inlet.time_correction(timeout=2.0)
                     self._offsets.put((sid, pylsl.local_clock() - offset, offset))
                 except Exception as exc:  # noqa: BLE001 - a lost stream keeps its last offset
