@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,8 @@ class Example:
     image_id: str
     label: int  # 0 YES, 1 NO, 2 UNCLEAR
     source: str  # file it came from
+    # [T, REGION_DIM] image-region features (zeros for words), or None when the stimulus image is not at hand
+    regions: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def pov_stimulus_labels(path: str | Path) -> dict[str, list[str]]:
@@ -88,7 +90,7 @@ def encode_examples(examples: Sequence[Example], participants: Mapping[str, int]
         emb = cache.embed([t.text for t in e.tokens])
         feats = trial_features(e.tokens, e.fixations, participant_index(participants, e.participant),
                                participant_index(stimuli or {}, e.image_id))
-        items.append((emb, feats))
+        items.append((emb, feats, e.regions))
     out = batch_inputs(items)
     out["label"] = np.array([e.label for e in examples], np.int64)
     return out

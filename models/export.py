@@ -3,7 +3,8 @@
 Dynamic batch and sequence (token) axes. The file's metadata carries everything the runtime needs without the
 training data: ``povlab.config`` (the ModelConfig JSON), ``povlab.labels``, ``povlab.feature_version``,
 ``povlab.data_sha256``, ``povlab.participants`` (id -> embedding row JSON), ``povlab.encoder`` and
-``povlab.inputs``. The predictor (``app/inference``) checks them when it loads the file.
+``povlab.inputs``, ``povlab.uses_regions`` ("1" when training saw image-region features; the predictor then needs
+the image encoder) and ``povlab.image_encoder``. The predictor (``app/inference``) checks them when it loads the file.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def example_inputs(model: PovEnsemble, batch: int = 2, tokens: int = 7, seed: in
         "glob": torch.rand(batch, cfg.glob_dim, generator=g),
         "participant": torch.randint(0, cfg.n_participants, (batch,), generator=g),
         "stimulus": torch.randint(0, cfg.n_stimuli, (batch,), generator=g),
+        "region": torch.nn.functional.normalize(torch.rand(batch, tokens, cfg.region_dim, generator=g), dim=-1),
     }
 
 
@@ -54,7 +56,7 @@ def export_onnx(checkpoint: str | Path, out: str | Path) -> Path:
     b, t = torch.export.Dim("batch", min=1), torch.export.Dim("tokens", min=1)
     shapes = {"embedding": {0: b, 1: t}, "kind": {0: b, 1: t}, "position": {0: b, 1: t}, "dwell": {0: b, 1: t},
               "order": {0: b, 1: t}, "transitions": {0: b, 1: t, 2: t}, "mask": {0: b, 1: t}, "glob": {0: b},
-              "participant": {0: b}, "stimulus": {0: b}}
+              "participant": {0: b}, "stimulus": {0: b}, "region": {0: b, 1: t}}
     tmp = out.with_name(out.name + ".tmp")
     with torch.no_grad():
         torch.onnx.export(model, (), str(tmp), kwargs=inputs, input_names=list(INPUT_NAMES),
@@ -66,7 +68,9 @@ def export_onnx(checkpoint: str | Path, out: str | Path) -> Path:
             "povlab.participants": json.dumps(ck["participants"], sort_keys=True),
             "povlab.stimuli": json.dumps(ck.get("stimuli", {}), sort_keys=True),
             "povlab.stimulus_labels": json.dumps(ck.get("stimulus_labels", {}), sort_keys=True),
-            "povlab.encoder": ck.get("encoder", ""), "povlab.inputs": json.dumps(list(INPUT_NAMES))}
+            "povlab.encoder": ck.get("encoder", ""), "povlab.inputs": json.dumps(list(INPUT_NAMES)),
+            "povlab.uses_regions": "1" if ck.get("uses_regions") else "0",
+            "povlab.image_encoder": ck.get("image_encoder", "")}
     del proto.metadata_props[:]
     for k, v in meta.items():
         entry = proto.metadata_props.add()

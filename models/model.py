@@ -9,6 +9,11 @@ the POV study (arXiv 2405.04443). Gaze enters three ways:
 2. per-token dwell features and the rank of the first fixation, added to the token embeddings;
 3. a trial-level gaze summary, joined to the [CLS] output.
 
+Object tokens whose stimulus image is at hand also carry image-region features (EfficientNet-Lite0 over the object's
+box, ``region``), projected into the token through a weight matrix that starts at zero and has no bias: a model
+trained only on the POV release (no images, all-zero ``region``) keeps it at zero, so it ignores region features it
+never learnt from, and one trained on a lab's sessions (``--sessions``, stimuli at hand) learns it.
+
 A learned participant embedding (row 0 = the shared embedding for participants not seen in training, trained by
 dropping known ids to 0 with probability ``participant_dropout``) is added to the [CLS] token, and so is a learned
 stimulus embedding (the POV release's images recur across its splits; row 0 for a stimulus not seen in training,
@@ -18,7 +23,7 @@ Inputs (names and meaning from :mod:`app.core.features`; B batch, T tokens, E te
 
     embedding [B,T,E] float  kind [B,T] int  position [B,T] int  dwell [B,T,D] float  order [B,T] int
     transitions [B,T,T] float  mask [B,T] float (1 real, 0 pad)  glob [B,G] float  participant [B] int
-    stimulus [B] int
+    stimulus [B] int  region [B,T,R] float (zeros where no image)
 
 Output: ``logits`` [B,3] in the order of ``LABELS``.
 """
@@ -33,7 +38,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from app.core.features import DWELL_FEATURES, FEATURE_VERSION, GLOBAL_FEATURES, MAX_ORDER, MAX_POSITION
+from app.core.features import (
+    DWELL_FEATURES,
+    FEATURE_VERSION,
+    GLOBAL_FEATURES,
+    MAX_ORDER,
+    MAX_POSITION,
+    REGION_DIM,
+)
 
 LABELS = ("YES", "NO", "UNCLEAR")
 
@@ -43,6 +55,7 @@ class ModelConfig:
     n_participants: int = 1  # including row 0, the shared unknown participant
     n_stimuli: int = 1  # including row 0, the shared unknown stimulus
     emb_dim: int = 384  # text encoder output size
+    region_dim: int = REGION_DIM  # image-region feature size
     d_model: int = 32
     n_heads: int = 4
     n_layers: int = 1
@@ -133,6 +146,8 @@ class PovTransformer(nn.Module):
         nn.init.normal_(self.cls, std=0.02)
         nn.init.normal_(self.participant.weight, std=0.02)
         nn.init.normal_(self.stimulus.weight, std=0.02)
+        # created last and from zeros (no random draws): the other weights start as they did before regions
+        self.region = nn.Parameter(torch.zeros(cfg.region_dim, d))
 
     def _ids(self, ids: torch.Tensor, use: bool) -> torch.Tensor:
         """Row ids, all 0 (unknown) when unused; in training known ids drop to 0 with ``participant_dropout``."""
@@ -145,10 +160,10 @@ class PovTransformer(nn.Module):
 
     def forward(self, embedding: torch.Tensor, kind: torch.Tensor, position: torch.Tensor, dwell: torch.Tensor,
                 order: torch.Tensor, transitions: torch.Tensor, mask: torch.Tensor, glob: torch.Tensor,
-                participant: torch.Tensor, stimulus: torch.Tensor) -> torch.Tensor:
+                participant: torch.Tensor, stimulus: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
         cfg = self.cfg
         b = embedding.shape[0]
-        x = self.content(embedding) + self.kind(kind) + self.position(position)  # [B,T,d]
+        x = self.content(embedding) + self.kind(kind) + self.position(position) + region @ self.region  # [B,T,d]
         if cfg.use_gaze:
             x = x + self.dwell(dwell) + self.order(order)
         p = self.participant(self._ids(participant, cfg.use_participant))  # [B,d]
@@ -180,7 +195,7 @@ class PovEnsemble(nn.Module):
 
     def forward(self, embedding: torch.Tensor, kind: torch.Tensor, position: torch.Tensor, dwell: torch.Tensor,
                 order: torch.Tensor, transitions: torch.Tensor, mask: torch.Tensor, glob: torch.Tensor,
-                participant: torch.Tensor, stimulus: torch.Tensor) -> torch.Tensor:
-        logits = [m(embedding, kind, position, dwell, order, transitions, mask, glob, participant, stimulus)
+                participant: torch.Tensor, stimulus: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+        logits = [m(embedding, kind, position, dwell, order, transitions, mask, glob, participant, stimulus, region)
                   for m in self.members]
         return torch.stack(logits, dim=0).mean(dim=0)  # [B,3]

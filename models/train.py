@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from app.core.errors import PovLabError
 from app.core.features import FEATURE_VERSION, INPUT_NAMES
+from app.inference.image_encoder import RegionEncoder
 from app.inference.metrics import classification_report
 from app.inference.text_encoder import EmbeddingCache
 from models.data import (
@@ -134,12 +135,15 @@ def predict_proba(model: torch.nn.Module, inputs: dict[str, np.ndarray], idx: np
     return torch.softmax(model(**to_tensors(inputs, idx)), dim=-1).numpy()
 
 
-def load_examples(pov_csv: list[str], sessions: list[str]) -> list[Example]:
+def load_examples(pov_csv: list[str], sessions: list[str], region_encoder: RegionEncoder | None = None
+                  ) -> list[Example]:
+    """Examples from POV release CSVs and session folders; session trials get image-region features when
+    ``region_encoder`` is given and the session folder holds its protocol and stimuli."""
     examples: list[Example] = []
     for p in pov_csv:
         examples += pov_examples(p)
     for d in sessions:
-        examples += session_examples(d)
+        examples += session_examples(d, region_encoder)
     if not examples:
         raise PovLabError("no training examples: give --pov-csv FILE and/or --sessions DIR")
     return examples
@@ -161,7 +165,11 @@ def load_checkpoint(path: str | Path) -> tuple[PovEnsemble, dict]:
     if not isinstance(ck, dict) or "config" not in ck or "state_dict" not in ck:
         raise PovLabError(f"{path}: not a POV Lab checkpoint (no config/state_dict)")
     model = PovEnsemble(ModelConfig.from_json(ck["config"]), int(ck.get("ensemble", 1)))
-    model.load_state_dict(ck["state_dict"])
+    state = dict(ck["state_dict"])
+    for name, value in model.state_dict().items():  # feature version 1 checkpoints: no region projection (zeros)
+        if name.endswith(".region") and name not in state:
+            state[name] = torch.zeros_like(value)
+    model.load_state_dict(state)
     model.eval()
     return model, ck
 
@@ -199,6 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prefix-copies", type=int, default=TrainConfig.prefix_copies,
                     help="augmentation: copies of each trial cut to a random prefix of its fixations")
     ap.add_argument("--cache", default="", help="embedding cache .npz (default: OUT/embeddings.npz)")
+    ap.add_argument("--image-encoder", default="",
+                    help="EfficientNet-Lite0 ONNX file for image-region features of session trials "
+                         "(default: the one 'povlab model export-image-encoder' writes)")
+    ap.add_argument("--no-image-regions", action="store_true", help="train without image-region features")
     args = ap.parse_args(argv)
 
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
@@ -211,7 +223,15 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     try:
-        examples = load_examples(args.pov_csv, args.sessions)
+        region_encoder = None
+        if args.sessions and not args.no_image_regions:
+            try:
+                region_encoder = RegionEncoder.load(Path(args.image_encoder) if args.image_encoder else None)
+            except PovLabError as exc:
+                if args.image_encoder:
+                    raise
+                print(f"povlab: image-region features off: {exc}", file=sys.stderr)
+        examples = load_examples(args.pov_csv, args.sessions, region_encoder)
         if args.limit:
             examples = examples[:args.limit]
         participants = participant_table(examples)
@@ -240,7 +260,11 @@ def main(argv: list[str] | None = None) -> int:
             labels: dict[str, list[str]] = {}
             for p in args.pov_csv:
                 labels.update(pov_stimulus_labels(p))
+            with_regions = [e.source for e in examples if e.regions is not None]
             meta = {"data_sha256": data_hash(files), "train_config": asdict(tcfg), "encoder": cache.encoder.model_id,
+                    "uses_regions": bool(with_regions),
+                    "image_encoder": region_encoder.name if (with_regions and region_encoder) else "",
+                    "n_examples_with_regions": len(with_regions),
                     "stimulus_labels": labels,
                     "n_examples": len(examples), "world_size": int(os.environ.get("WORLD_SIZE", "1"))}
             save_checkpoint(out / "checkpoint.pt", model, participants, stimuli, meta)

@@ -66,6 +66,10 @@ pipq install -q "${POVLAB_TORCH_SPEC:-torch==2.13.0}"
 pipq install -q -e ".[${ORT_EXTRA},train,presentation,dev]"
 # PsychoPy without its dependency set (which would drag in PyQt6 and old numpy/pillow).
 pipq install -q --no-deps "psychopy>=2024.2"
+# The image-region encoder (EfficientNet-Lite0 as ONNX, ~14 MB) into the cache; skipped when it is up to date.
+echo "povlab setup: image-region encoder (EfficientNet-Lite0 -> ONNX)"
+.venv/bin/povlab model export-image-encoder --if-stale >>"$LOG" 2>&1 \
+  || { tail -20 "$LOG" >&2; echo "povlab setup: image encoder export failed (log: $LOG); image-region features stay off until \`povlab model export-image-encoder\` succeeds" >&2; }
 echo "povlab setup: ready in $ROOT/.venv"
 
 if [ "$RUN_DEMO" = "1" ]; then

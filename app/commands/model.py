@@ -1,8 +1,9 @@
-"""``povlab model train|export-onnx|evaluate``: the perception-guided model's life cycle.
+"""``povlab model train|export-onnx|export-image-encoder|evaluate``: the perception-guided model's life cycle.
 
-``train`` and ``export-onnx`` need torch, which the app never imports: they run ``python -m models.train`` /
-``python -m models.export`` (the training layer, from a checkout with the ``train`` extra) as a child process and
-pass its exit code on. ``evaluate`` runs here with ONNX Runtime alone and prints one JSON object on its last line.
+``train``, ``export-onnx`` and ``export-image-encoder`` need torch, which the app never imports: they run
+``python -m models.train`` / ``python -m models.export`` / ``python -m models.image_backbone`` (the training
+layer, from a checkout with the ``train`` extra) as a child process and pass its exit code on. ``evaluate`` runs
+here with ONNX Runtime alone and prints one JSON object on its last line.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from app.core.errors import ModelError
 from app.core.paths import BUNDLED_MODEL, ROOT
+from app.inference.image_encoder import default_image_encoder_path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -32,12 +34,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--ablate", choices=["gaze", "participant", "stimulus"])
     t.add_argument("--epochs", type=int)
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--ensemble", type=int, help="members trained from consecutive seeds (default 5)")
+    t.add_argument("--image-encoder", metavar="PATH.onnx",
+                   help="image-region features for session trials from this encoder "
+                        f"(default: {default_image_encoder_path()} when it exists)")
+    t.add_argument("--no-image-regions", action="store_true", help="train without image-region features")
     t.set_defaults(func=run_train)
 
     e = msub.add_parser("export-onnx", help="export a checkpoint to ONNX with metadata (needs torch)")
     e.add_argument("checkpoint")
     e.add_argument("--out", required=True, metavar="MODEL.onnx")
     e.set_defaults(func=run_export)
+
+    i = msub.add_parser("export-image-encoder",
+                        help="write the EfficientNet-Lite0 image-region encoder as ONNX (needs torch, once per machine)")
+    i.add_argument("--out", metavar="PATH.onnx", help=f"default: {default_image_encoder_path()}")
+    i.add_argument("--if-stale", action="store_true",
+                   help="do nothing when the file exists and records the installed weights' sha256")
+    i.set_defaults(func=run_export_image_encoder)
 
     v = msub.add_parser("evaluate", help="accuracy and macro-F1 on a POV release CSV")
     v.add_argument("--pov-csv", required=True, metavar="FILE")
@@ -75,6 +89,15 @@ def run_train(args: argparse.Namespace) -> int:
         argv += ["--ablate", args.ablate]
     if args.epochs:
         argv += ["--epochs", str(args.epochs)]
+    if args.ensemble:
+        argv += ["--ensemble", str(args.ensemble)]
+    if args.image_encoder:
+        if not Path(args.image_encoder).is_file():
+            raise ModelError(f"{args.image_encoder}: image encoder not found (write it with "
+                             f"`povlab model export-image-encoder`)")
+        argv += ["--image-encoder", _abs(args.image_encoder)]
+    if args.no_image_regions:
+        argv.append("--no-image-regions")
     return _training_layer("models.train", argv)
 
 
@@ -82,6 +105,12 @@ def run_export(args: argparse.Namespace) -> int:
     if not Path(args.checkpoint).is_file():
         raise ModelError(f"{args.checkpoint}: checkpoint not found")
     return _training_layer("models.export", [_abs(args.checkpoint), "--out", _abs(args.out)])
+
+
+def run_export_image_encoder(args: argparse.Namespace) -> int:
+    out = Path(args.out).expanduser() if args.out else default_image_encoder_path()
+    return _training_layer("models.image_backbone",
+                           ["--out", str(out.resolve()), *(["--if-stale"] if args.if_stale else [])])
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

@@ -12,6 +12,9 @@ processing tasks with human gaze-guided neural attention"):
 - ``glob``: trial-level gaze summary (``GLOBAL_FEATURES``).
 
 Token content (``embedding``) comes from the text encoder, computed once per stimulus and cached by the caller.
+Where the stimulus image is at hand, an object token also carries image-region features (``region``, EfficientNet-
+Lite0 over the object's box, unit length, :mod:`app.inference.image_encoder`); words and objects without an image
+carry zeros there, and a model trained without images has an all-zero region projection, so zeros change nothing.
 Bump ``FEATURE_VERSION`` whenever any number computed here changes meaning; models record it and the predictor
 refuses a model made for a newer version.
 """
@@ -26,7 +29,7 @@ from numpy.typing import NDArray
 
 from app.core.errors import ModelError
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2  # 2: the ``region`` input (image-region features of object tokens)
 KINDS = ("word", "object")
 DWELL_FEATURES = ("fixated", "log_count", "dwell_s", "dwell_share", "first_duration_s", "first_rank_norm",
                   "first_time_norm", "log_visits")
@@ -36,8 +39,10 @@ MAX_ORDER = 31  # ranks above this share the last order embedding
 MAX_POSITION = 63  # positions above this share the last position embedding
 UNKNOWN_PARTICIPANT = 0  # index of the shared embedding for participants not seen in training
 UNKNOWN_STIMULUS = 0  # index of the shared embedding for stimuli not seen in training
+REGION_DIM = 1280  # EfficientNet-Lite0's pooled head output
 INPUT_NAMES = ("embedding", "kind", "position", "dwell", "order", "transitions", "mask", "glob", "participant",
-               "stimulus")
+               "stimulus", "region")
+INPUT_NAMES_V1 = INPUT_NAMES[:-1]  # models made for feature version 1 have no ``region`` input
 
 
 @dataclass(frozen=True)
@@ -164,12 +169,18 @@ def trial_features(tokens: Sequence[Token], fixations: Sequence[Fixation], parti
                          glob.astype(np.float32), int(participant), int(stimulus))
 
 
-def batch_inputs(items: Sequence[tuple[NDArray[np.float32], TrialFeatures]]) -> dict[str, NDArray]:
-    """Pad a batch of (token embeddings [T, E], features) into the model's named inputs (``INPUT_NAMES``)."""
+def batch_inputs(items: Sequence[tuple[NDArray[np.float32], TrialFeatures]
+                                | tuple[NDArray[np.float32], TrialFeatures, NDArray[np.float32] | None]]
+                 ) -> dict[str, NDArray]:
+    """Pad a batch into the model's named inputs (``INPUT_NAMES``).
+
+    Each item is (token embeddings [T, E], features) or (token embeddings, features, region features [T,
+    REGION_DIM] or None); missing region features are zeros.
+    """
     if not items:
         raise ModelError("empty batch")
     b = len(items)
-    t_max = max(f.n_tokens for _, f in items)
+    t_max = max(it[1].n_tokens for it in items)
     e = items[0][0].shape[1]
     out: dict[str, NDArray] = {
         "embedding": np.zeros((b, t_max, e), np.float32),
@@ -182,8 +193,11 @@ def batch_inputs(items: Sequence[tuple[NDArray[np.float32], TrialFeatures]]) -> 
         "glob": np.zeros((b, len(GLOBAL_FEATURES)), np.float32),
         "participant": np.zeros((b,), np.int64),
         "stimulus": np.zeros((b,), np.int64),
+        "region": np.zeros((b, t_max, REGION_DIM), np.float32),
     }
-    for i, (emb, f) in enumerate(items):
+    for i, item in enumerate(items):
+        emb, f = item[0], item[1]
+        region = item[2] if len(item) > 2 else None
         n = f.n_tokens
         if emb.shape != (n, e):
             raise ModelError(f"batch item {i}: embeddings of shape {emb.shape}, expected ({n}, {e})")
@@ -197,4 +211,11 @@ def batch_inputs(items: Sequence[tuple[NDArray[np.float32], TrialFeatures]]) -> 
         out["glob"][i] = f.glob
         out["participant"][i] = f.participant
         out["stimulus"][i] = f.stimulus
+        if region is not None:
+            if region.shape != (n, REGION_DIM):
+                raise ModelError(f"batch item {i}: region features of shape {region.shape}, "
+                                 f"expected ({n}, {REGION_DIM})")
+            if not np.all(np.isfinite(region)):
+                raise ModelError(f"batch item {i}: region features are not all finite")
+            out["region"][i, :n] = region
     return out

@@ -2,7 +2,8 @@
 
 :func:`load_fusion_model` checks, with one clear :class:`ModelError` each: the file exists and is ONNX, it carries
 POV Lab metadata (written by ``models/export.py``), its feature version is not newer than this app's
-(:data:`app.core.features.FEATURE_VERSION`), and its inputs are exactly :data:`app.core.features.INPUT_NAMES`.
+(:data:`app.core.features.FEATURE_VERSION`), and its inputs are exactly :data:`app.core.features.INPUT_NAMES`
+(:data:`~app.core.features.INPUT_NAMES_V1` for a feature version 1 model, which has no ``region`` input).
 
 Provider choice: CUDA when it really works (the session is created with the CUDA provider first and a dry run
 succeeds on it), the CPU otherwise; :attr:`FusionModel.provider` says which, :attr:`FusionModel.provider_note`
@@ -20,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.core.errors import ModelError
-from app.core.features import FEATURE_VERSION, INPUT_NAMES, batch_inputs, trial_features
+from app.core.features import FEATURE_VERSION, INPUT_NAMES, INPUT_NAMES_V1, batch_inputs, trial_features
 from app.core.features import Fixation as _Fixation
 from app.core.features import Token as _Token
 
@@ -41,10 +42,16 @@ class FusionModel:
     data_sha256: str
     encoder: str
     metadata: dict[str, str] = field(repr=False, default_factory=dict)
+    input_names: tuple[str, ...] = INPUT_NAMES
+
+    @property
+    def uses_regions(self) -> bool:
+        """True when the model was trained on image-region features (it then needs the image encoder)."""
+        return self.metadata.get("povlab.uses_regions") == "1"
 
     def logits(self, inputs: dict[str, NDArray]) -> NDArray[np.float32]:
         """Run the model on padded inputs (names as ``INPUT_NAMES``); returns logits [B, n_classes]."""
-        feed = {k: inputs[k] for k in INPUT_NAMES}
+        feed = {k: inputs[k] for k in self.input_names}
         return self.session.run(["logits"], feed)[0]  # type: ignore[attr-defined]
 
 
@@ -67,7 +74,8 @@ def _dry_run(session: object, emb_dim: int) -> None:
     tokens = [_Token("word", "a"), _Token("object", "b")]
     feats = trial_features(tokens, [_Fixation(0, 0.2), _Fixation(1, 0.3)], 0)
     inputs = batch_inputs([(np.zeros((2, emb_dim), np.float32), feats)])
-    session.run(["logits"], inputs)  # type: ignore[attr-defined]
+    names = {i.name for i in session.get_inputs()}  # type: ignore[attr-defined]
+    session.run(["logits"], {k: v for k, v in inputs.items() if k in names})  # type: ignore[attr-defined]
 
 
 def load_fusion_model(path: str | Path, prefer_cuda: bool = True) -> FusionModel:
@@ -109,8 +117,9 @@ def load_fusion_model(path: str | Path, prefer_cuda: bool = True) -> FusionModel
                          f"update POV Lab or re-export the model")
     if version < 1:
         raise ModelError(f"{p}: metadata povlab.feature_version missing or invalid")
-    if tuple(graph_inputs) != INPUT_NAMES:
-        raise ModelError(f"{p}: wrong inputs {graph_inputs}; expected {list(INPUT_NAMES)}")
+    expected = INPUT_NAMES_V1 if version == 1 else INPUT_NAMES
+    if tuple(graph_inputs) != expected:
+        raise ModelError(f"{p}: wrong inputs {graph_inputs}; expected {list(expected)}")
     emb_dim = int(config.get("emb_dim", 384))
     if prefer_cuda and os.environ.get("POVLAB_FORCE_CPU") != "1":
         import onnxruntime as ort
@@ -140,4 +149,4 @@ def load_fusion_model(path: str | Path, prefer_cuda: bool = True) -> FusionModel
     except Exception as exc:  # a graph that does not take our inputs
         raise ModelError(f"{p}: the model does not run on POV Lab inputs ({str(exc)[:200]})") from exc
     return FusionModel(p, session, provider, note, config, labels, participants, version,
-                       meta.get("povlab.data_sha256", ""), meta.get("povlab.encoder", ""), meta)
+                       meta.get("povlab.data_sha256", ""), meta.get("povlab.encoder", ""), meta, expected)

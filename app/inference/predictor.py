@@ -16,7 +16,10 @@ Stable API (used by the session)::
 Tokens are the trial's AOIs in layout order (caption words, then image objects, POV-style names
 ``txt_<word>[k]``/``vis_<label>``), which is also the order of ``aoi_index``. Their text embeddings are computed
 with the offline encoder when the predictor is built (or read from ``cache_dir``, keyed by the encoder and the
-texts), so an update runs only the feature function and the fusion model.
+texts), so an update runs only the feature function and the fusion model. A model trained on image-region
+features (``uses_regions``, from a lab's sessions with their stimuli) also gets the EfficientNet-Lite0 features of
+each object AOI's box, computed once per protocol with ONNX Runtime and cached the same way; a model trained
+without them (the bundled one) needs no image encoder.
 """
 
 from __future__ import annotations
@@ -32,11 +35,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.core.errors import ModelError
-from app.core.features import Fixation, Token, batch_inputs, participant_index, trial_features
+from app.core.features import REGION_DIM, Fixation, Token, batch_inputs, participant_index, trial_features
 from app.core.layout import layout_trial
 from app.core.paths import BUNDLED_MODEL
 from app.core.pov_release import token_for_label
 from app.core.protocol import Protocol
+from app.inference.image_encoder import RegionEncoder
 from app.inference.onnx_model import FusionModel, load_fusion_model, softmax
 from app.inference.personalise import fit_logit_bias
 from app.inference.text_encoder import EmbeddingCache
@@ -53,6 +57,7 @@ class StimulusTokens:
     tokens: tuple[Token, ...]
     embedding: NDArray[np.float32]  # [T, E]
     stimulus: int  # row of the model's stimulus table, 0 if unknown
+    region: NDArray[np.float32] | None = None  # [T, REGION_DIM] image-region features (zeros for words)
 
 
 def as_fixations(fixations: Sequence) -> list[Fixation]:
@@ -63,6 +68,44 @@ def as_fixations(fixations: Sequence) -> list[Fixation]:
         else:
             aoi, dur = f[0], f[1]
             out.append(Fixation(int(aoi), float(dur)))
+    return out
+
+
+def _protocol_regions(protocol: Protocol, encoder_path: Path | None, cache_dir: Path) -> dict[str, NDArray]:
+    """Trial id -> [T, REGION_DIM] image-region features (zeros for words), cached per encoder and stimulus."""
+    encoder = RegionEncoder.load(encoder_path)
+    out: dict[str, NDArray] = {}
+    for trial in protocol.all_trials:
+        lay = layout_trial(protocol, trial)
+        objects = [i for i, a in enumerate(lay.aois) if a.kind == "object"]
+        polygons = [trial.aois[lay.aois[i].index].polygon for i in objects]
+        try:
+            image_sha = hashlib.sha256(trial.image.read_bytes()).hexdigest()
+        except OSError as exc:
+            raise ModelError(f"{trial.image}: cannot read the stimulus image ({exc.strerror})") from exc
+        key = hashlib.sha256(json.dumps([encoder.name, image_sha, polygons]).encode()).hexdigest()[:24]
+        path = cache_dir / "regions" / f"{key}.npy"
+        feats: NDArray | None = None
+        if path.is_file():
+            try:
+                feats = np.load(path)
+            except (OSError, ValueError):
+                feats = None  # a damaged cache entry: compute again
+            if feats is not None and feats.shape != (len(polygons), REGION_DIM):
+                feats = None
+        if feats is None:
+            feats = encoder.encode(trial.image, polygons)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(path.name + ".tmp.npy")
+                np.save(tmp, feats)
+                tmp.replace(path)
+            except OSError:
+                pass  # a read-only cache only costs the recomputation next time
+        region = np.zeros((len(lay.aois), REGION_DIM), np.float32)
+        if objects:
+            region[objects] = feats
+        out[trial.trial_id] = region
     return out
 
 
@@ -82,7 +125,9 @@ class LivePredictor:
 
     @classmethod
     def load(cls, model_path: str | Path | None, protocol: Protocol, cache_dir: Path | None = None,
-             prefer_cuda: bool = True) -> LivePredictor:
+             prefer_cuda: bool = True, image_encoder: Path | None = None) -> LivePredictor:
+        """``image_encoder``: the EfficientNet-Lite0 ONNX file, used only by a model with ``uses_regions``
+        (default: where ``povlab model export-image-encoder`` writes it)."""
         model = load_fusion_model(model_path or BUNDLED_MODEL, prefer_cuda=prefer_cuda)
         stimuli_rows = json.loads(model.metadata.get("povlab.stimuli", "{}"))
         per_trial: dict[str, tuple[Token, ...]] = {}
@@ -93,8 +138,10 @@ class LivePredictor:
         key = hashlib.sha256(("\n".join([model.encoder, *texts])).encode()).hexdigest()[:16]
         cache = EmbeddingCache(path=(cache_dir or default_cache_dir()) / f"{protocol.name}-{key}.npz")
         cache.embed(texts)
-        stimuli = {tid: StimulusTokens(toks, cache.embed([t.text for t in toks]),
-                                       int(stimuli_rows.get(tid, 0))) for tid, toks in per_trial.items()}
+        regions = _protocol_regions(protocol, image_encoder, (cache_dir or default_cache_dir())) \
+            if model.uses_regions else {}
+        stimuli = {tid: StimulusTokens(toks, cache.embed([t.text for t in toks]), int(stimuli_rows.get(tid, 0)),
+                                       regions.get(tid)) for tid, toks in per_trial.items()}
         return cls(model, stimuli)
 
     def _inputs(self, trial_id: str, participant_id: str | None, fixations: Sequence) -> dict[str, NDArray]:
@@ -103,7 +150,7 @@ class LivePredictor:
             raise ModelError(f"trial {trial_id!r} is not in the protocol the predictor was built for")
         feats = trial_features(st.tokens, as_fixations(fixations),
                                participant_index(self.model.participants, participant_id), st.stimulus)
-        return batch_inputs([(st.embedding, feats)])
+        return batch_inputs([(st.embedding, feats, st.region)])
 
     def logits(self, trial_id: str, participant_id: str | None, fixations: Sequence) -> NDArray[np.float64]:
         """Model logits plus the participant's personal bias (if any)."""

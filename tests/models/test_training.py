@@ -57,6 +57,48 @@ def test_ablations_ignore_their_inputs(few: tuple[dict, ModelConfig]) -> None:
                                    predict_proba(model, changed, np.arange(16)), atol=1e-6)
 
 
+def test_region_pathway_stays_zero_without_images(few: tuple[dict, ModelConfig]) -> None:
+    """Trained on trials without images (all-zero ``region``), the region projection stays exactly zero, so region
+    features fed later change nothing: a release-trained model cannot be swayed by inputs it never learnt from."""
+    inputs, cfg = few
+    assert not inputs["region"].any()
+    model, _ = fit(inputs, np.arange(16), cfg, TrainConfig(epochs=2, batch_size=8, ensemble=2))
+    weights = [p for n, p in model.named_parameters() if n.endswith(".region")]
+    assert len(weights) == 2 and all(not w.detach().any() for w in weights)
+    changed = dict(inputs)
+    changed["region"] = np.random.default_rng(0).random(inputs["region"].shape).astype(np.float32)
+    np.testing.assert_array_equal(predict_proba(model, inputs, np.arange(16)),
+                                  predict_proba(model, changed, np.arange(16)))
+
+
+def test_region_features_are_learnt_when_present(few: tuple[dict, ModelConfig]) -> None:
+    """When the answer depends only on what the image regions show, the model learns it from ``region``; with the
+    regions blanked the same model cannot (the pathway carries the signal)."""
+    inputs, cfg = few
+    rng = np.random.default_rng(1)
+    n = 96
+    idx = np.arange(n) % 16
+    data = {k: v[idx].copy() for k, v in inputs.items()}
+    data["participant"][:] = 0
+    data["stimulus"][:] = 0
+    data["transitions"][:] = 0
+    data["dwell"][:] = 0
+    y = rng.integers(0, 2, n)
+    protos = rng.normal(size=(2, inputs["region"].shape[-1]))
+    region = protos[y][:, None, :] + 0.3 * rng.normal(size=(n, data["region"].shape[1], protos.shape[1]))
+    region /= np.linalg.norm(region, axis=-1, keepdims=True)
+    data["region"] = (region * data["mask"][..., None]).astype(np.float32)
+    data["label"] = y.astype(np.int64)
+    train, test = np.arange(64), np.arange(64, n)
+    model, _ = fit(data, train, cfg, TrainConfig(epochs=15, batch_size=16, ensemble=1, weight_decay=0.0, lr=3e-3))
+    acc = (predict_proba(model, data, test).argmax(1) == y[test]).mean()
+    blank = dict(data)
+    blank["region"] = np.zeros_like(data["region"])
+    acc_blank = (predict_proba(model, blank, test).argmax(1) == y[test]).mean()
+    assert acc >= 0.9, acc
+    assert acc_blank <= 0.75, acc_blank
+
+
 def test_stratified_folds_partition_and_balance() -> None:
     labels = np.array([0] * 50 + [1] * 15 + [2] * 10)
     folds = stratified_folds(labels, 5)

@@ -90,3 +90,21 @@ def test_batch_pads_and_masks() -> None:
     assert not out["embedding"][1, 2:].any()
     with pytest.raises(ModelError, match="embeddings of shape"):
         batch_inputs([(np.ones((3, 8), np.float32), a)])
+
+
+def test_batch_carries_region_features_where_given() -> None:
+    from app.core.features import REGION_DIM
+
+    a = trial_features(TOKENS, fx((0, 0.2)), participant=1)
+    b = trial_features(TOKENS[:2], fx((1, 0.2)), participant=2)
+    region = np.zeros((4, REGION_DIM), np.float32)
+    region[3] = 1.0 / np.sqrt(REGION_DIM)
+    out = batch_inputs([(np.ones((4, 8), np.float32), a, region), (np.ones((2, 8), np.float32), b)])
+    assert out["region"].shape == (2, 4, REGION_DIM)
+    np.testing.assert_array_equal(out["region"][0], region)
+    assert not out["region"][1].any()  # no image at hand: zeros
+    with pytest.raises(ModelError, match="region features of shape"):
+        batch_inputs([(np.ones((4, 8), np.float32), a, region[:3])])
+    region[0, 0] = np.nan
+    with pytest.raises(ModelError, match="not all finite"):
+        batch_inputs([(np.ones((4, 8), np.float32), a, region)])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.core.errors import ModelError
-from app.core.features import FEATURE_VERSION, INPUT_NAMES
+from app.core.features import FEATURE_VERSION, INPUT_NAMES, INPUT_NAMES_V1, REGION_DIM
 from app.inference.onnx_model import CPU, load_fusion_model
 
 onnx = pytest.importorskip("onnx")
@@ -81,7 +81,53 @@ def test_runs_dynamic_batch_and_tokens(bundled_model: Path) -> None:
             "dwell": rng.random((b, t, 8)).astype(np.float32), "order": rng.integers(0, 20, (b, t)),
             "transitions": rng.random((b, t, t)).astype(np.float32), "mask": np.ones((b, t), np.float32),
             "glob": rng.random((b, 8)).astype(np.float32), "participant": rng.integers(0, 5, b),
-            "stimulus": rng.integers(0, 5, b),
+            "stimulus": rng.integers(0, 5, b), "region": rng.random((b, t, REGION_DIM)).astype(np.float32),
         }
         assert set(inputs) == set(INPUT_NAMES)
         assert m.logits(inputs).shape == (b, 3)
+
+
+def feature_version_1_copy(src: Path, dst: Path) -> Path:
+    """The bundled model as a feature-version-1 file: no ``region`` input (zeros made inside the graph instead)."""
+    from onnx import TensorProto, helper
+
+    proto = onnx.load(str(src))
+    graph = proto.graph
+    region = next(i for i in graph.input if i.name == "region")
+    graph.input.remove(region)
+    nodes = [
+        helper.make_node("Shape", ["embedding"], ["v1_shape"]),
+        helper.make_node("Slice", ["v1_shape", "v1_start", "v1_end"], ["v1_bt"]),
+        helper.make_node("Concat", ["v1_bt", "v1_dim"], ["v1_region_shape"], axis=0),
+        helper.make_node("ConstantOfShape", ["v1_region_shape"], ["region"],
+                         value=helper.make_tensor("zero", TensorProto.FLOAT, [1], [0.0])),
+    ]
+    graph.initializer.extend([helper.make_tensor("v1_start", TensorProto.INT64, [1], [0]),
+                              helper.make_tensor("v1_end", TensorProto.INT64, [1], [2]),
+                              helper.make_tensor("v1_dim", TensorProto.INT64, [1], [REGION_DIM])])
+    for node in reversed(nodes):
+        graph.node.insert(0, node)
+    for entry in proto.metadata_props:
+        if entry.key == "povlab.feature_version":
+            entry.value = "1"
+    onnx.save(proto, str(dst))
+    return dst
+
+
+def test_feature_version_1_model_still_runs(tmp_path: Path, bundled_model: Path) -> None:
+    """A model exported before image-region features (no ``region`` input) loads and is fed only its inputs."""
+    old = load_fusion_model(feature_version_1_copy(bundled_model, tmp_path / "v1.onnx"), prefer_cuda=False)
+    new = load_fusion_model(bundled_model, prefer_cuda=False)
+    assert old.feature_version == 1 and old.input_names == INPUT_NAMES_V1
+    rng = np.random.default_rng(3)
+    b, t = 2, 9
+    inputs = {
+        "embedding": rng.standard_normal((b, t, 384)).astype(np.float32), "kind": rng.integers(0, 2, (b, t)),
+        "position": rng.integers(0, 30, (b, t)), "dwell": rng.random((b, t, 8)).astype(np.float32),
+        "order": rng.integers(0, 20, (b, t)), "transitions": rng.random((b, t, t)).astype(np.float32),
+        "mask": np.ones((b, t), np.float32), "glob": rng.random((b, 8)).astype(np.float32),
+        "participant": rng.integers(0, 5, b), "stimulus": rng.integers(0, 5, b),
+        "region": np.zeros((b, t, REGION_DIM), np.float32),
+    }
+    np.testing.assert_allclose(old.logits(inputs), new.logits(inputs), atol=1e-5)
+    assert not old.uses_regions and not new.uses_regions
