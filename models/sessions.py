@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from app.core.errors import PovLabError, RecordingError
-from app.core.features import REGION_DIM, Fixation
+from app.core.features import Fixation
 from app.core.layout import layout_trial
 from app.core.markers import parse_marker
 from app.core.pov_release import clean_label, token_for_label
@@ -99,11 +99,7 @@ def trial_regions(protocol: Protocol, trial_id: str, names: Sequence[str], encod
     lay = layout_trial(protocol, trial)
     if [clean_label(a.name) for a in lay.aois] != list(names):
         return None
-    out = np.zeros((len(names), REGION_DIM), np.float32)
-    objects = [i for i, a in enumerate(lay.aois) if a.kind == "object"]
-    if objects:
-        out[objects] = encoder.encode(trial.image, [trial.aois[lay.aois[i].index].polygon for i in objects])
-    return out
+    return encoder.encode_trial(lay, trial)
 
 
 def region_source(protocol_path: Path | None, encoder: RegionEncoder

@@ -14,7 +14,6 @@ converted to RGB and scaled as ``(pixel - 127) / 128`` -- the preprocessing veri
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -26,6 +25,10 @@ from numpy.typing import NDArray
 
 from app.core.errors import ModelError
 from app.core.features import REGION_DIM
+from app.core.hashing import sha256_file
+from app.core.layout import TrialLayout
+from app.core.protocol import Trial
+from app.inference.onnx_model import CPU, ort_session
 
 IMAGE_SIZE = 224
 MEAN, STD = 127.0, 128.0
@@ -37,23 +40,6 @@ EXPORT_HINT = "run: povlab model export-image-encoder"
 
 def default_image_encoder_path() -> Path:
     return Path(os.environ.get("POVLAB_CACHE", Path.home() / ".cache" / "povlab")) / "models" / "efficientnet_lite0.onnx"
-
-
-def _session(path: Path) -> object:
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
-    opts.intra_op_num_threads = int(os.environ.get("POVLAB_ORT_THREADS", "1"))
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def region_box(polygon: Sequence[tuple[float, float]], width: int, height: int) -> tuple[int, int, int, int]:
@@ -91,6 +77,20 @@ def preprocess(bgr_crop: NDArray[np.uint8]) -> NDArray[np.float32]:
     return ((rgb.astype(np.float32) - MEAN) / STD).transpose(2, 0, 1)
 
 
+def object_polygons(layout: TrialLayout, trial: Trial) -> tuple[list[int], list[tuple[tuple[float, float], ...]]]:
+    """Token rows of the layout's object AOIs (layout order) and each object's polygon in the image's own pixels."""
+    rows = [i for i, a in enumerate(layout.aois) if a.kind == "object"]
+    return rows, [trial.aois[layout.aois[i].index].polygon for i in rows]
+
+
+def token_regions(n_tokens: int, rows: Sequence[int], features: NDArray[np.float32]) -> NDArray[np.float32]:
+    """[n_tokens, REGION_DIM]: ``features`` in the object ``rows``, zeros for every other token."""
+    out = np.zeros((n_tokens, REGION_DIM), np.float32)
+    if len(rows):
+        out[list(rows)] = features
+    return out
+
+
 class RegionEncoder:
     """EfficientNet-Lite0 features of image regions; :meth:`load` checks the file once."""
 
@@ -106,7 +106,7 @@ class RegionEncoder:
         if not p.is_file():
             raise ModelError(f"{p}: image encoder not found; {EXPORT_HINT}")
         try:
-            session = _session(p)
+            session = ort_session(p, [CPU])
         except Exception as exc:  # onnxruntime's exception types are not importable in a stable way
             raise ModelError(f"{p}: not an ONNX model ({str(exc).splitlines()[0] if str(exc) else exc!r})") from exc
         inputs = [i.name for i in session.get_inputs()]  # type: ignore[attr-defined]
@@ -124,7 +124,7 @@ class RegionEncoder:
                 ok = False
             if not ok:
                 raise ModelError(f"{p}: made for another preprocessing ({pre}); {EXPORT_HINT}")
-        sha = meta.get("povlab.weights_sha256") or _file_sha256(p)
+        sha = meta.get("povlab.weights_sha256") or sha256_file(p)
         return cls(p, session, f"{meta.get('povlab.image_encoder', 'efficientnet-lite0')}:{sha[:12]}", meta)
 
     def encode(self, image: Path, polygons: Sequence[Sequence[tuple[float, float]]]) -> NDArray[np.float32]:
@@ -140,6 +140,11 @@ class RegionEncoder:
         boxes = [region_box(poly, w, h) for poly in polygons]
         crops = np.stack([preprocess(bgr[y0:y1, x0:x1]) for x0, y0, x1, y1 in boxes])
         return self.encode_batch(crops)
+
+    def encode_trial(self, layout: TrialLayout, trial: Trial) -> NDArray[np.float32]:
+        """[len(layout.aois), REGION_DIM]: each object AOI's features, zeros for the caption's words."""
+        rows, polygons = object_polygons(layout, trial)
+        return token_regions(len(layout.aois), rows, self.encode(trial.image, polygons))
 
     def encode_batch(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
         """Preprocessed crops [N, 3, 224, 224] -> unit-length features [N, REGION_DIM]."""

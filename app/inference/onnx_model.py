@@ -61,7 +61,8 @@ def softmax(z: NDArray) -> NDArray[np.float64]:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def _session(path: Path, providers: list[str]) -> object:
+def ort_session(path: Path, providers: list[str]) -> object:
+    """An ONNX Runtime session with POV Lab's options (quiet log, ``POVLAB_ORT_THREADS`` threads, default 1)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -97,7 +98,7 @@ def load_fusion_model(path: str | Path, prefer_cuda: bool = True) -> FusionModel
     provider = CPU
     if graph_inputs is None:
         try:
-            session = _session(p, [CPU])
+            session = ort_session(p, [CPU])
         except Exception as exc:  # onnxruntime's exception types are not importable in a stable way
             raise ModelError(f"{p}: not an ONNX model ({exc})") from exc
         meta = dict(session.get_modelmeta().custom_metadata_map)  # type: ignore[attr-defined]
@@ -127,7 +128,7 @@ def load_fusion_model(path: str | Path, prefer_cuda: bool = True) -> FusionModel
         if CUDA in ort.get_available_providers():
             ort.set_default_logger_severity(4)  # we report a failed CUDA start in provider_note ourselves
             try:
-                s = _session(p, [CUDA, CPU])
+                s = ort_session(p, [CUDA, CPU])
                 if s.get_providers()[0] == CUDA:  # type: ignore[attr-defined]
                     _dry_run(s, emb_dim)
                     session, provider, note = s, CUDA, "CUDA provider loaded and a dry run succeeded"
@@ -139,7 +140,7 @@ def load_fusion_model(path: str | Path, prefer_cuda: bool = True) -> FusionModel
             note = "this onnxruntime has no CUDA provider: CPU"
     if session is None or provider != CUDA:
         try:
-            session = _session(p, [CPU])
+            session = ort_session(p, [CPU])
         except Exception as exc:  # onnxruntime's exception types are not importable in a stable way
             raise ModelError(f"{p}: ONNX Runtime cannot load it ({str(exc)[:200]})") from exc
         provider = CPU

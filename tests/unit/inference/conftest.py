@@ -12,3 +12,19 @@ def bundled_model() -> Path:
     if not BUNDLED_MODEL.is_file():
         pytest.fail(f"bundled model missing at {BUNDLED_MODEL}")
     return BUNDLED_MODEL
+
+
+def rewrite_metadata(src: Path, dst: Path, **changes: str) -> Path:
+    """A copy of ``src`` with metadata entries changed (or added when missing)."""
+    import onnx
+
+    proto = onnx.load(str(src))
+    left = dict(changes)
+    for entry in proto.metadata_props:
+        if entry.key in left:
+            entry.value = left.pop(entry.key)
+    for key, value in left.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, str(dst))
+    return dst

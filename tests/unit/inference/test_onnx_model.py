@@ -8,17 +8,22 @@ import pytest
 from app.core.errors import ModelError
 from app.core.features import FEATURE_VERSION, INPUT_NAMES, INPUT_NAMES_V1, REGION_DIM
 from app.inference.onnx_model import CPU, load_fusion_model
+from tests.unit.inference.conftest import rewrite_metadata
 
 onnx = pytest.importorskip("onnx")
 
 
-def rewrite_metadata(src: Path, dst: Path, **changes: str) -> Path:
-    proto = onnx.load(str(src))
-    for entry in proto.metadata_props:
-        if entry.key in changes:
-            entry.value = changes[entry.key]
-    onnx.save(proto, str(dst))
-    return dst
+def random_inputs(rng: np.random.Generator, b: int, t: int, region: bool = True) -> dict[str, np.ndarray]:
+    """Model inputs of batch ``b`` and ``t`` tokens; ``region`` False gives all-zero region features."""
+    return {
+        "embedding": rng.standard_normal((b, t, 384)).astype(np.float32),
+        "kind": rng.integers(0, 2, (b, t)), "position": rng.integers(0, 30, (b, t)),
+        "dwell": rng.random((b, t, 8)).astype(np.float32), "order": rng.integers(0, 20, (b, t)),
+        "transitions": rng.random((b, t, t)).astype(np.float32), "mask": np.ones((b, t), np.float32),
+        "glob": rng.random((b, 8)).astype(np.float32), "participant": rng.integers(0, 5, b),
+        "stimulus": rng.integers(0, 5, b),
+        "region": (rng.random if region else np.zeros)((b, t, REGION_DIM)).astype(np.float32),
+    }
 
 
 def tiny_graph(dst: Path, with_metadata: bool) -> Path:
@@ -75,14 +80,7 @@ def test_runs_dynamic_batch_and_tokens(bundled_model: Path) -> None:
     m = load_fusion_model(bundled_model, prefer_cuda=False)
     rng = np.random.default_rng(0)
     for b, t in [(1, 1), (3, 17), (2, 60)]:
-        inputs = {
-            "embedding": rng.standard_normal((b, t, 384)).astype(np.float32),
-            "kind": rng.integers(0, 2, (b, t)), "position": rng.integers(0, 30, (b, t)),
-            "dwell": rng.random((b, t, 8)).astype(np.float32), "order": rng.integers(0, 20, (b, t)),
-            "transitions": rng.random((b, t, t)).astype(np.float32), "mask": np.ones((b, t), np.float32),
-            "glob": rng.random((b, 8)).astype(np.float32), "participant": rng.integers(0, 5, b),
-            "stimulus": rng.integers(0, 5, b), "region": rng.random((b, t, REGION_DIM)).astype(np.float32),
-        }
+        inputs = random_inputs(rng, b, t)
         assert set(inputs) == set(INPUT_NAMES)
         assert m.logits(inputs).shape == (b, 3)
 
@@ -119,15 +117,6 @@ def test_feature_version_1_model_still_runs(tmp_path: Path, bundled_model: Path)
     old = load_fusion_model(feature_version_1_copy(bundled_model, tmp_path / "v1.onnx"), prefer_cuda=False)
     new = load_fusion_model(bundled_model, prefer_cuda=False)
     assert old.feature_version == 1 and old.input_names == INPUT_NAMES_V1
-    rng = np.random.default_rng(3)
-    b, t = 2, 9
-    inputs = {
-        "embedding": rng.standard_normal((b, t, 384)).astype(np.float32), "kind": rng.integers(0, 2, (b, t)),
-        "position": rng.integers(0, 30, (b, t)), "dwell": rng.random((b, t, 8)).astype(np.float32),
-        "order": rng.integers(0, 20, (b, t)), "transitions": rng.random((b, t, t)).astype(np.float32),
-        "mask": np.ones((b, t), np.float32), "glob": rng.random((b, 8)).astype(np.float32),
-        "participant": rng.integers(0, 5, b), "stimulus": rng.integers(0, 5, b),
-        "region": np.zeros((b, t, REGION_DIM), np.float32),
-    }
+    inputs = random_inputs(np.random.default_rng(3), 2, 9, region=False)
     np.testing.assert_allclose(old.logits(inputs), new.logits(inputs), atol=1e-5)
     assert not old.uses_regions and not new.uses_regions

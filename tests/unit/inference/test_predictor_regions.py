@@ -13,25 +13,14 @@ from app.core.layout import layout_trial
 from app.core.protocol import load_protocol
 from app.inference.image_encoder import RegionEncoder
 from app.inference.predictor import LivePredictor
+from tests.unit.inference.conftest import rewrite_metadata
 
-onnx = pytest.importorskip("onnx")
-
-
-def with_metadata(src: Path, dst: Path, **changes: str) -> Path:
-    proto = onnx.load(str(src))
-    for entry in proto.metadata_props:
-        if entry.key in changes:
-            entry.value = changes.pop(entry.key)
-    for key, value in changes.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.save(proto, str(dst))
-    return dst
+pytest.importorskip("onnx")
 
 
 def test_region_model_gets_each_object_aois_features(bundled_model: Path, demo_protocol_path: Path,
                                                      image_encoder_path: Path, tmp_path: Path) -> None:
-    model = with_metadata(bundled_model, tmp_path / "regions.onnx", **{"povlab.uses_regions": "1"})
+    model = rewrite_metadata(bundled_model, tmp_path / "regions.onnx", **{"povlab.uses_regions": "1"})
     protocol = load_protocol(demo_protocol_path)
     pred = LivePredictor.load(model, protocol, cache_dir=tmp_path / "cache", prefer_cuda=False,
                               image_encoder=image_encoder_path)
@@ -54,7 +43,7 @@ def test_region_model_gets_each_object_aois_features(bundled_model: Path, demo_p
 def test_cached_region_features_are_reused(bundled_model: Path, demo_protocol_path: Path,
                                            image_encoder_path: Path, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    model = with_metadata(bundled_model, tmp_path / "regions.onnx", **{"povlab.uses_regions": "1"})
+    model = rewrite_metadata(bundled_model, tmp_path / "regions.onnx", **{"povlab.uses_regions": "1"})
     protocol = load_protocol(demo_protocol_path)
     first = LivePredictor.load(model, protocol, cache_dir=tmp_path, prefer_cuda=False,
                                image_encoder=image_encoder_path)
@@ -71,7 +60,7 @@ def test_cached_region_features_are_reused(bundled_model: Path, demo_protocol_pa
 
 def test_region_model_without_the_encoder_is_one_clear_error(bundled_model: Path, demo_protocol_path: Path,
                                                              tmp_path: Path) -> None:
-    model = with_metadata(bundled_model, tmp_path / "regions.onnx", **{"povlab.uses_regions": "1"})
+    model = rewrite_metadata(bundled_model, tmp_path / "regions.onnx", **{"povlab.uses_regions": "1"})
     with pytest.raises(ModelError, match="export-image-encoder"):
         LivePredictor.load(model, load_protocol(demo_protocol_path), cache_dir=tmp_path, prefer_cuda=False,
                            image_encoder=tmp_path / "missing.onnx")
