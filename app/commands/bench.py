@@ -1,26 +1,72 @@
 """``povlab bench NAME [--json]``: benchmarks whose figures go into the README.
 
-Each benchmark is a function ``run(args) -> dict`` in the module named in BENCHMARKS,
-imported only when chosen. With ``--json`` the last line printed is one JSON object.
+Every benchmark lives in ``app/bench/``: a module with ``run(args) -> dict`` and optionally
+``add_arguments(parser)``. BENCHMARKS imports each one explicitly (inside a small function, so that
+``povlab bench detect`` does not load Qt), which keeps the imports visible to import-linter.
+With ``--json`` the last line printed is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
+from collections.abc import Callable
+from types import ModuleType
 
 from app.core.errors import PovLabError
 
-# name -> (module, help). Each module defines ``add_arguments(parser)`` (optional) and ``run(args) -> dict``.
-BENCHMARKS: dict[str, tuple[str, str]] = {
-    "detect": ("app.detection.bench_detect", "gaze event detection: I-VT on an hour of 1 kHz, vs pymovements, online"),
-    "export": ("app.recording.bench_export", "an hour of 1000 Hz gaze exported to BIDS and bundled"),
-    "ingest": ("app.acquisition.bench_ingest", "LSL gaze ingest: samples lost, CPU % of one core, memory"),
-    "inference": ("app.inference.bench_inference", "one live prediction: p50/p99 ms, ONNX vs eager PyTorch"),
-    "latency": ("app.session.bench_latency", "LSL arrival of a fixation's last sample -> updated prediction (ms)"),
-    "presentation": ("app.presentation.bench_presentation", "participant screen: flip vs marker time stamps (ms)"),
-    "gui": ("app.gui.bench_gui", "operator window at 2000 Hz gaze: frame time p50/p99 (ms), display lag (ms)"),
+
+def _detect() -> ModuleType:
+    from app.bench import detect
+
+    return detect
+
+
+def _export() -> ModuleType:
+    from app.bench import export
+
+    return export
+
+
+def _ingest() -> ModuleType:
+    from app.bench import ingest
+
+    return ingest
+
+
+def _inference() -> ModuleType:
+    from app.bench import inference
+
+    return inference
+
+
+def _latency() -> ModuleType:
+    from app.bench import latency
+
+    return latency
+
+
+def _presentation() -> ModuleType:
+    from app.bench import presentation
+
+    return presentation
+
+
+def _gui() -> ModuleType:
+    from app.bench import gui
+
+    return gui
+
+
+# name -> (module loader, help)
+BENCHMARKS: dict[str, tuple[Callable[[], ModuleType], str]] = {
+    "detect": (_detect, "gaze event detection: I-VT on an hour of 1 kHz, vs pymovements, online"),
+    "export": (_export, "an hour of 1000 Hz gaze exported to BIDS and bundled"),
+    "ingest": (_ingest, "LSL gaze ingest: samples lost, CPU % of one core, memory"),
+    "inference": (_inference, "one live prediction: p50/p99 ms, ONNX vs eager PyTorch"),
+    "latency": (_latency, "LSL arrival of a fixation's last sample -> updated prediction (ms)"),
+    "presentation": (_presentation, "participant screen: flip vs marker time stamps (ms)"),
+    "gui": (_gui, "operator window at 2000 Hz gaze: frame time p50/p99 (ms), display lag (ms)"),
 }
 
 
@@ -32,13 +78,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         bp = bsub.add_parser(name, help=help_text)
         bp.add_argument("--json", action="store_true", help="print one JSON object on the last line")
         bp.set_defaults(func=run, bench_module=module)
-        mod = importlib.import_module(module)
+        mod = module()
         if hasattr(mod, "add_arguments"):
             mod.add_arguments(bp)
 
 
 def run(args: argparse.Namespace) -> int:
-    mod = importlib.import_module(args.bench_module)
+    mod = args.bench_module()
     result = mod.run(args)
     if not isinstance(result, dict):
         raise PovLabError(f"benchmark {args.bench_name} returned no figures")

@@ -23,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_bundle(args: argparse.Namespace) -> int:
-    from app.recording.bundle import bundle_session
+    from app.runfolder.bundle import bundle_session
 
     r = bundle_session(args.session_dir, args.out)
     print(f"bundled {r.files} files ({r.bytes / 1e6:.1f} MB) into {r.path}")
@@ -31,7 +31,7 @@ def run_bundle(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from app.recording.bundle import verify_bundle
+    from app.runfolder.bundle import verify_bundle
 
     r = verify_bundle(args.bundle)
     if not r.ok:
@@ -44,7 +44,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from app.recording.bundle import import_bundle
+    from app.runfolder.bundle import import_bundle
 
     target = import_bundle(args.bundle, args.into)
     print(f"imported into {target}")

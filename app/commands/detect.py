@@ -1,7 +1,7 @@
 """``povlab detect INPUT --events-out EVENTS.tsv``: fixations, saccades, PSOs and blinks offline.
 
 INPUT is a CSV with the header ``time,x,y`` or a BIDS eye-tracking physio file with its JSON
-sidecar (see :mod:`app.detection.gazefile`). The events go to EVENTS.tsv (BIDS physioevents
+sidecar (see :mod:`app.formats.gazefile`). The events go to EVENTS.tsv (BIDS physioevents
 columns plus position, amplitude and peak velocity) with every parameter in the JSON sidecar
 beside it; ``--samples-out`` writes one label per input row.
 """
@@ -47,8 +47,8 @@ def _geometry(args: argparse.Namespace, from_file: ScreenGeometry | None) -> tup
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from app.detection.gazefile import read_gaze, sidecar_path, write_events, write_samples
     from app.detection.pipeline import detect
+    from app.formats.gazefile import read_gaze, sidecar_path, write_events, write_samples
 
     src = args.input.resolve()
     outs = [p for p in (args.events_out, args.samples_out) if p is not None]

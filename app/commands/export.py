@@ -14,7 +14,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.recording.bids_export import export_session
+    from app.runfolder.bids_export import export_session
 
     report = export_session(args.session_dir, args.bids)
     for line in report.losses:

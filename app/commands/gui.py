@@ -83,7 +83,7 @@ def start_session(choice: Any, listener: Any) -> _SessionHandle:
 
         presenter: Any = PsychoPyPresenter(simulate_participant=False)
     else:
-        from app.session.headless import HeadlessPresenter
+        from app.presentation.headless import HeadlessPresenter
 
         presenter = HeadlessPresenter(simulate_participant=True, seed=choice.seed)
     session = Session(config, presenter, listener=listener)
@@ -98,8 +98,8 @@ def start_session(choice: Any, listener: Any) -> _SessionHandle:
 
 
 def list_trackers(timeout_s: float) -> list[Any]:
+    from app.acquisition.trackers import list_gaze_streams
     from app.gui.backend import TrackerChoice
-    from app.session.trackers import list_gaze_streams
 
     return [TrackerChoice(t.label, t.tracker, t.rate_hz, t.n_channels, t.ok, t.note)
             for t in list_gaze_streams(timeout_s)]
@@ -107,8 +107,8 @@ def list_trackers(timeout_s: float) -> list[Any]:
 
 def export_session(folder: Path, progress: Any) -> str:
     """Bundle (``<out>/bundles/``) and BIDS export (``<out>/bids``) of one session folder."""
-    from app.recording.bids_export import export_session as bids
-    from app.recording.bundle import bundle_session
+    from app.runfolder.bids_export import export_session as bids
+    from app.runfolder.bundle import bundle_session
 
     root = folder.parent.parent
     name = f"{folder.parent.name}_{folder.name}"

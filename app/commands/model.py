@@ -1,7 +1,7 @@
 """``povlab model train|export-onnx|export-image-encoder|evaluate``: the perception-guided model's life cycle.
 
 ``train``, ``export-onnx`` and ``export-image-encoder`` need torch, which the app never imports: they run
-``python -m models.train`` / ``python -m models.export`` / ``python -m models.image_backbone`` (the training
+``python -m models.train`` / ``python -m models.export`` / ``python -m models.efficientnet_lite0`` (the training
 layer, from a checkout with the ``train`` extra) as a child process and pass its exit code on. ``evaluate`` runs
 here with ONNX Runtime alone and prints one JSON object on its last line.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from app.core.errors import ModelError
 from app.core.paths import BUNDLED_MODEL, ROOT
-from app.inference.image_encoder import default_image_encoder_path
+from app.inference.region_encoder import default_image_encoder_path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -109,12 +109,12 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_export_image_encoder(args: argparse.Namespace) -> int:
     out = Path(args.out).expanduser() if args.out else default_image_encoder_path()
-    return _training_layer("models.image_backbone",
+    return _training_layer("models.efficientnet_lite0",
                            ["--out", str(out.resolve()), *(["--if-stale"] if args.if_stale else [])])
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from app.inference.evaluate import evaluate_pov_csv
+    from app.inference.evaluation import evaluate_pov_csv
     from app.inference.onnx_model import load_fusion_model
 
     model = load_fusion_model(args.model or BUNDLED_MODEL, prefer_cuda=not args.cpu)

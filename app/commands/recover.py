@@ -13,7 +13,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.recording.recover import recover_session
+    from app.runfolder.recover import recover_session
 
     for r in recover_session(args.session_dir):
         if not r.recovered:

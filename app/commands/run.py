@@ -95,13 +95,13 @@ def _presenter(kind: str, simulate: bool, windowed: bool, seed: int | None):  # 
         from app.presentation.presenter import PsychoPyPresenter
 
         return PsychoPyPresenter(simulate_participant=simulate, windowed=True if windowed else None, sim_seed=seed)
-    from app.session.headless import HeadlessPresenter
+    from app.presentation.headless import HeadlessPresenter
 
     return HeadlessPresenter(simulate_participant=simulate, seed=seed)
 
 
 def _progress(event: object) -> None:
-    from app.session.events import SessionStarted, SessionWarning, TrialFinished, ValidationMeasured
+    from app.session.updates import SessionStarted, SessionWarning, TrialFinished, ValidationMeasured
 
     if isinstance(event, SessionStarted):
         print(f"recording to {event.xdf} (tracker {event.tracker}, model on {event.provider or 'none'})",

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.core.errors import GazeDataError
-from app.core.events import GazeEvent
+from app.core.gaze_events import GazeEvent
 from app.core.geometry import ScreenGeometry
 from app.core.layout import Aoi, TrialLayout
 

@@ -13,7 +13,7 @@ processing tasks with human gaze-guided neural attention"):
 
 Token content (``embedding``) comes from the text encoder, computed once per stimulus and cached by the caller.
 Where the stimulus image is at hand, an object token also carries image-region features (``region``, EfficientNet-
-Lite0 over the object's box, unit length, :mod:`app.inference.image_encoder`); words and objects without an image
+Lite0 over the object's box, unit length, :mod:`app.inference.region_encoder`); words and objects without an image
 carry zeros there, and a model trained without images has an all-zero region projection, so zeros change nothing.
 Bump ``FEATURE_VERSION`` whenever any number computed here changes meaning; models record it and the predictor
 refuses a model made for a newer version.

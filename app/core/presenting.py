@@ -1,6 +1,6 @@
 """What a presenter is, to the session: the interface both presenters implement.
 
-- :class:`HeadlessPresenter` (``app/session/headless.py``): no window, trials advance by time.
+- :class:`HeadlessPresenter` (``app/presentation/headless.py``): no window, trials advance by time.
 - the PsychoPy presenter (``app/presentation``): a window in its own process.
 
 A presenter shows the protocol's trials in order (practice first), pushes every marker of

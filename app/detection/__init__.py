@@ -9,10 +9,10 @@ Modules, from samples to events:
 - :mod:`~app.detection.pipeline`: ``detect(block, geometry, method)`` for a whole recording;
 - :mod:`~app.detection.online`: ``OnlineDetector(geometry, rate_hz, method).feed(block)`` for
   live chunks, giving the same events as ``detect`` (I-VT, I-DT);
-- :mod:`~app.detection.gazefile`: CSV / BIDS physio input, EVENTS.tsv / SAMPLES.tsv output;
+- :mod:`~app.formats.gazefile`: CSV / BIDS physio input, EVENTS.tsv / SAMPLES.tsv output;
 - :mod:`~app.detection.evaluation`: kappa against expert-coded recordings;
-- :mod:`~app.detection.bench_detect`: ``povlab bench detect``.
+- :mod:`~app.bench.detect`: ``povlab bench detect``.
 
-Events themselves (:class:`app.core.events.GazeEvent`), AOI mapping (:mod:`app.core.aoi`) and
+Events themselves (:class:`app.core.gaze_events.GazeEvent`), AOI mapping (:mod:`app.core.aoi`) and
 data quality (:mod:`app.core.quality`) live in the core. Figures: ``docs/detection.md``.
 """

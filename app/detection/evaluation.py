@@ -21,8 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.core.errors import GazeDataError
-from app.core.events import LABEL_CODES, cohen_kappa
 from app.core.gaze import GazeBlock
+from app.core.gaze_events import LABEL_CODES, cohen_kappa
 from app.core.geometry import ScreenGeometry
 
 

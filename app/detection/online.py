@@ -23,8 +23,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.core.errors import GazeDataError
-from app.core.events import GazeEvent
 from app.core.gaze import GazeBlock
+from app.core.gaze_events import GazeEvent
 from app.core.geometry import ScreenGeometry
 from app.detection.gapfill import GapFiller, max_fill_samples, max_fill_span_s
 from app.detection.idt import IdtLabeller

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from app.core.errors import GazeDataError
-from app.core.events import DetectionResult, labels_from_events
 from app.core.gaze import GazeBlock
+from app.core.gaze_events import DetectionResult, labels_from_events
 from app.core.geometry import ScreenGeometry
 from app.detection.gapfill import max_fill_samples
 from app.detection.idt import IdtParams, idt_codes

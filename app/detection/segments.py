@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.core.errors import GazeDataError
-from app.core.events import GazeEvent
+from app.core.gaze_events import GazeEvent
 
 F64 = NDArray[np.float64]
 

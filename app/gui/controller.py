@@ -24,7 +24,7 @@ from app.gui.backend import Backend, RunningSession, SetupChoice
 from app.gui.images import ImageStore
 from app.gui.live_model import LiveModel
 from app.gui.polling import EventQueue, GazePoller
-from app.session.plots import TrialGaze, write_trial_plots
+from app.runfolder.plots import TrialGaze, write_trial_plots
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The operator window's state, as a pure-Python model (no Qt).
 
-Session events (``app.session.events``) and the gaze poller change the model; the model tells
+Session events (``app.session.updates``) and the gaze poller change the model; the model tells
 its subscribers *what* changed (a short topic string) and widgets read what they show from it.
 This is napari's split: the model emits, widgets only listen and set; tests change the model and
 assert what a widget shows.
@@ -22,7 +22,7 @@ import numpy as np
 from app.core.aoi import map_points
 from app.core.geometry import ScreenGeometry
 from app.core.layout import TrialLayout
-from app.session.events import (
+from app.session.updates import (
     FixationMapped,
     PredictionUpdated,
     ScreenShown,
@@ -72,7 +72,7 @@ class LiveModel:
         self.reset()
 
     def reset(self) -> None:
-        self.screen = "stimulus"  # what the participant screen shows: see app.session.events.ScreenShown
+        self.screen = "stimulus"  # what the participant screen shows: see app.session.updates.ScreenShown
         self.target: tuple[float, float] | None = None
         self.folder: Path | None = None
         self.xdf: Path | None = None

@@ -41,9 +41,9 @@ from app.core.layout import TrialLayout, layout_trial
 from app.core.paths import BUNDLED_MODEL
 from app.core.pov_release import token_for_label
 from app.core.protocol import Protocol, Trial
-from app.inference.image_encoder import RegionEncoder, object_polygons, token_regions
 from app.inference.onnx_model import FusionModel, load_fusion_model, softmax
 from app.inference.personalise import fit_logit_bias
+from app.inference.region_encoder import RegionEncoder, object_polygons, token_regions
 from app.inference.text_encoder import EmbeddingCache
 
 ANSWER_INDEX = {"yes": 0, "no": 1, "unclear": 2}

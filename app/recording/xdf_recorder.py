@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from app.core.errors import RecordingError
-from app.recording.xdf_writer import XdfWriter
+from app.formats.xdf_writer import XdfWriter
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.aoi import map_fixations
-from app.core.events import GazeEvent
+from app.core.gaze_events import GazeEvent
 from app.core.layout import TrialLayout, layout_trial
 from app.core.markers import parse_marker
 from app.core.protocol import Protocol, Trial
-from app.session.events import FixationMapped, PredictionUpdated, SessionEvent
+from app.session.updates import FixationMapped, PredictionUpdated, SessionEvent
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from app.core.paths import BUNDLED_MODEL
 from app.core.presenting import Presenter, TrialOutcome
 from app.core.protocol import Protocol, load_protocol
 from app.core.streams import FIXATIONS, MARKERS, PREDICTIONS
-from app.recording.session_files import (
+from app.runfolder.files import (
     RunFiles,
     TrialsTable,
     check_label,
@@ -38,7 +38,7 @@ from app.recording.session_files import (
     next_run,
     write_json_atomic,
 )
-from app.session.events import (
+from app.session.updates import (
     ScreenShown,
     SessionEnded,
     SessionEvent,

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from app.core.events import GazeEvent
+from app.core.gaze_events import GazeEvent
 from app.core.layout import TrialLayout, layout_trial
 from app.core.paths import DEMO_PROTOCOL
 from app.core.presenting import TrialOutcome
 from app.core.protocol import Protocol, load_protocol
-from app.session.events import (
+from app.session.updates import (
     FixationMapped,
     PredictionUpdated,
     SessionStarted,

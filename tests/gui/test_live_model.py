@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.gui.live_model import LiveModel
-from app.session.events import SessionEnded, SessionWarning
+from app.session.updates import SessionEnded, SessionWarning
 from tests.gui.conftest import finished, mapped, prediction, started, trial_started
 
 

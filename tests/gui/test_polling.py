@@ -10,7 +10,7 @@ import pytest
 from app.core.gaze import GazeRingBuffer
 from app.gui.live_model import LiveModel
 from app.gui.polling import EventQueue, GazePoller
-from app.session.events import SessionWarning
+from app.session.updates import SessionWarning
 
 
 class _Counters:

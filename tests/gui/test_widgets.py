@@ -10,7 +10,7 @@ from app.gui.images import ImageStore
 from app.gui.live_model import LiveModel
 from app.gui.pages.run_page import RunPage
 from app.gui.widgets.stimulus_view import StimulusView
-from app.session.events import ScreenShown, SessionWarning, ValidationMeasured
+from app.session.updates import ScreenShown, SessionWarning, ValidationMeasured
 from tests.gui.conftest import finished, mapped, prediction, started, trial_started
 
 

@@ -13,7 +13,7 @@ from app.core.gaze import GazeRingBuffer
 from app.core.paths import DEMO_PROTOCOL
 from app.gui.backend import Backend, SetupChoice, TrackerChoice
 from app.gui.main_window import MainWindow
-from app.session.events import SessionEnded, SessionWarning
+from app.session.updates import SessionEnded, SessionWarning
 from tests.gui.conftest import finished, mapped, prediction, started, trial_started
 
 

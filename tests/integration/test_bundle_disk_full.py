@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from app.core.errors import BundleError, PovLabError
-from app.recording.bids_export import export_session
-from app.recording.bundle import bundle_session, import_bundle
-from app.recording.recover import recover_session
-from app.recording.synth_session import make_session
+from app.runfolder.bids_export import export_session
+from app.runfolder.bundle import bundle_session, import_bundle
+from app.runfolder.recover import recover_session
+from app.runfolder.synthetic import make_session
 
 ROOT = Path(__file__).resolve().parents[2]
 

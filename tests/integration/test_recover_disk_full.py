@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from app.recording.xdf_reader import read_session_xdf
+from app.formats.xdf_reader import read_session_xdf
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,9 @@ import pyxdf
 from app.cli import main
 from app.core.markers import parse_marker
 from app.core.paths import BUNDLED_MODEL
-from app.session.events import (
+from app.presentation.headless import HeadlessPresenter
+from app.session.runner import Session, SessionConfig
+from app.session.updates import (
     FixationMapped,
     PredictionUpdated,
     ScreenShown,
@@ -20,8 +22,6 @@ from app.session.events import (
     TrialFinished,
     ValidationMeasured,
 )
-from app.session.headless import HeadlessPresenter
-from app.session.runner import Session, SessionConfig
 
 
 def _streams(xdf: Path) -> dict[str, dict]:

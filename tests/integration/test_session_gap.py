@@ -12,9 +12,9 @@ import pytest
 import pyxdf
 
 from app.acquisition.sim_tracker import SimulatedTracker
-from app.session.events import SessionWarning
-from app.session.headless import HeadlessPresenter
+from app.presentation.headless import HeadlessPresenter
 from app.session.runner import Session, SessionConfig
+from app.session.updates import SessionWarning
 
 pytestmark = pytest.mark.slow  # ~30 s: a real 10 s outage
 

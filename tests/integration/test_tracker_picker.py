@@ -1,11 +1,11 @@
-"""The operator window's tracker picker over loopback LSL (app.session.trackers.list_gaze_streams)."""
+"""The operator window's tracker picker over loopback LSL (app.acquisition.trackers.list_gaze_streams)."""
 
 from __future__ import annotations
 
 import pylsl
 
 from app.acquisition.sim_tracker import SimulatedTracker
-from app.session.trackers import list_gaze_streams
+from app.acquisition.trackers import list_gaze_streams
 
 
 def test_picker_lists_a_real_gaze_stream_with_its_rate_and_channels(source_id: str) -> None:

@@ -12,10 +12,10 @@ import torch
 
 from app.core.streams import FIXATIONS
 from app.inference.text_encoder import EmbeddingCache
-from models.cv import stratified_folds
+from models.cross_validation import stratified_folds
 from models.data import encode_examples, participant_table, pov_examples, stimulus_table
 from models.model import ModelConfig
-from models.sessions import trials_from_streams
+from models.recorded_trials import trials_from_streams
 from models.train import TrainConfig, fit, predict_proba, set_determinism
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,7 +140,7 @@ def test_torchrun_ddp_two_gloo_processes(shared_data: Path, tmp_path: Path) -> N
 
 def test_personalisation_curve_uses_the_participants_answers() -> None:
     from models.data import Example
-    from models.personalisation import curve
+    from models.personalisation_curve import curve
 
     # 10 participants x 9 trials; the model always says YES; half the participants always answer NO
     examples, z = [], {}
@@ -155,7 +155,7 @@ def test_personalisation_curve_uses_the_participants_answers() -> None:
 
 
 def test_logistic_regression_baseline_learns_a_separable_rule() -> None:
-    from models.cv import logistic_regression
+    from models.cross_validation import logistic_regression
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(90, 3))

@@ -26,7 +26,7 @@ def gaze_header(name: str, source_id: str, rate: float) -> str:
 
 
 def write_gaze_xdf(path: Path, t: np.ndarray, data: np.ndarray, with_markers: bool = True) -> None:
-    from app.recording.xdf_format import XdfStream, stream_header_xml, write_streams
+    from app.formats.xdf_format import XdfStream, stream_header_xml, write_streams
 
     streams = [XdfStream(1, "T-Gaze", "Gaze", "double64", 500.0, "src-g", ("left_x", "left_y"), ("px", "px"),
                          gaze_header("T-Gaze", "src-g", 500.0), t, data)]
@@ -53,7 +53,7 @@ def test_xdf_gaze_stream_with_metadata(tmp_path: Path) -> None:
 
 
 def test_xdf_without_gaze_stream(tmp_path: Path) -> None:
-    from app.recording.xdf_format import XdfStream, stream_header_xml, write_streams
+    from app.formats.xdf_format import XdfStream, stream_header_xml, write_streams
 
     write_streams(tmp_path / "m.xdf", [XdfStream(2, "M", "Markers", "string", 0.0, "m", ("marker",), (),
                                                  stream_header_xml("M", "Markers", ("marker",), "string", 0.0, "m"),

@@ -7,7 +7,7 @@ import pytest
 
 from app.core.aoi import OFF, contains, map_fixations, map_points, polygon_area, trial_metrics
 from app.core.errors import GazeDataError
-from app.core.events import GazeEvent
+from app.core.gaze_events import GazeEvent
 from app.core.geometry import ScreenGeometry
 from app.core.layout import Aoi, TrialLayout, layout_trial
 from app.core.protocol import load_protocol

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from app.core.errors import GazeDataError
-from app.core.events import LABEL_CODES, cohen_kappa
 from app.core.gaze import GazeBlock
+from app.core.gaze_events import LABEL_CODES, cohen_kappa
 from app.core.geometry import ScreenGeometry
 from app.core.synthetic_gaze import SimParams, Target, synthesize_gaze
 from app.detection.idt import IdtParams, idt_fixation_mask

@@ -11,8 +11,8 @@ import pytest
 from app.core.errors import ModelError
 from app.core.layout import layout_trial
 from app.core.protocol import load_protocol
-from app.inference.image_encoder import RegionEncoder
 from app.inference.predictor import LivePredictor
+from app.inference.region_encoder import RegionEncoder
 from tests.unit.inference.conftest import rewrite_metadata
 
 pytest.importorskip("onnx")

@@ -1,0 +1,201 @@
+"""BIDS eye-tracking files (BEP020, BIDS 1.11 "Physiological recordings > Eye-tracking").
+
+Per eye ``<matches>_recording-eye<k>_physio.tsv.gz`` (header-less; ``Columns`` in the sidecar:
+timestamp, x_coordinate, y_coordinate, pupil_size) and ``..._physioevents.tsv.gz`` (onset,
+duration, trial_type, blink, message) with ``OnsetSource: "timestamp"``: onsets are in the
+same clock as the ``timestamp`` column, LSL seconds. Sidecar fields follow the specification's
+tables (``continuous.Continuous``, ``continuous.EyeTrack``).
+
+Gaze events are detected offline on each eye separately with the project's detector
+(``app.detection.pipeline.detect``, I-VT after Salvucci & Goldberg 2000 with Tobii's defaults,
+plus its blink rule), so the events describe the eye of the file they annotate; the fixations
+the operator saw live stay in the XDF (``sourcedata/``).
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.core.errors import GazeDataError
+from app.core.gaze import GazeBlock
+from app.core.geometry import ScreenGeometry
+from app.formats.gaze_channels import EyeData, eyes_of
+from app.formats.xdf_format import XdfStream
+
+DETECTION_METHOD = "ivt"
+
+
+def _gzip_bytes(data: bytes) -> bytes:
+    comp = zlib.compressobj(1, zlib.DEFLATED, 31)  # gzip container, fastest level: text compresses ~2x anyway
+    return comp.compress(data) + comp.flush()
+
+
+def fill_gaps(t: np.ndarray, cols: list[np.ndarray], rate_hz: float) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Insert NaN rows where the stream was silent for more than 1.5 sample intervals.
+
+    BIDS physio files are regularly sampled; a tracker gap (stream lost, USB hiccup) becomes rows of
+    ``n/a`` at the nominal rate instead of a jump in time, so row index / SamplingFrequency stays time.
+    """
+    if rate_hz <= 0 or len(t) < 2:
+        return t, cols
+    dt = 1.0 / rate_hz
+    missing = np.rint(np.diff(t) / dt).astype(np.int64) - 1
+    missing[np.diff(t) <= 1.5 * dt] = 0
+    if not missing.any():
+        return t, cols
+    at = np.repeat(np.arange(1, len(t)), missing)  # insert before these indices
+    k = np.concatenate([np.arange(1, m + 1) for m in missing[missing > 0]])
+    new_t = np.insert(t, at, t[at - 1] + k * dt)
+    return new_t, [np.insert(c, at, np.nan) for c in cols]
+
+
+def physio_tsv(t: np.ndarray, x: np.ndarray, y: np.ndarray, pupil: np.ndarray | None, rate_hz: float = 0.0) -> bytes:
+    """Header-less TSV text; missing values as ``n/a`` (BIDS); gaps filled at ``rate_hz`` (see fill_gaps)."""
+    import polars as pl
+
+    t, filled = fill_gaps(t, [x, y] + ([pupil] if pupil is not None else []), rate_hz)
+    x, y = filled[0], filled[1]
+    pupil = filled[2] if pupil is not None else None
+
+    cols = {"timestamp": pl.Series(np.round(t, 6)), "x": pl.Series(np.round(x, 2), nan_to_null=True),
+            "y": pl.Series(np.round(y, 2), nan_to_null=True)}
+    if pupil is not None:
+        cols["p"] = pl.Series(np.round(pupil, 4), nan_to_null=True)
+    buf = io.BytesIO()
+    pl.DataFrame(cols).write_csv(buf, include_header=False, separator="\t", null_value="n/a",
+                                 line_terminator="\n", quote_style="never")
+    return buf.getvalue()
+
+
+def gaze_events(t: np.ndarray, x: np.ndarray, y: np.ndarray, screen: ScreenGeometry, rate_hz: float | None,
+                ) -> tuple[list[tuple[float, float | None, str | None, int | None, str | None]], str | None]:
+    """Fixations, saccades and blinks of one eye (I-VT); rows plus a note when nothing could be detected."""
+    from app.detection.pipeline import detect
+
+    try:
+        result = detect(GazeBlock.from_arrays(t, x, y), screen, method=DETECTION_METHOD, rate_hz=rate_hz or None)
+    except GazeDataError as exc:
+        return [], f"no gaze events: {exc}"
+    rows: list[tuple[float, float | None, str | None, int | None, str | None]] = [
+        (e.onset, e.duration, e.kind, int(e.kind == "blink"), None)
+        for e in result.events if e.kind in ("fixation", "saccade", "blink")]
+    return rows, None
+
+
+def physio_events(events: list[tuple[float, float | None, str | None, int | None, str | None]],
+                  markers: XdfStream | None) -> list[tuple[float, float | None, str | None, int | None, str | None]]:
+    """Gaze events and every marker as a message row, sorted by onset."""
+    rows = list(events)
+    if markers is not None and isinstance(markers.time_series, list):
+        for ts, text in zip(markers.time_stamps.tolist(), markers.strings(), strict=True):
+            rows.append((float(ts), None, None, None, text))
+    rows.sort(key=lambda r: r[0])
+    return rows
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.6f}"
+    text = str(v).replace("\t", " ").replace("\n", " ").replace("\r", " ")
+    return text if text else "n/a"
+
+
+def events_tsv(rows: list[tuple[Any, ...]]) -> bytes:
+    return "".join("\t".join(_cell(v) for v in r) + "\n" for r in rows).encode("utf-8")
+
+
+def physio_sidecar(eye: EyeData, gaze: XdfStream, start_time: float, meta: dict[str, Any]) -> dict[str, Any]:
+    tracker = meta.get("tracker") or {}
+    rate = float(gaze.nominal_srate or tracker.get("rate") or 0) or None
+    columns = ["timestamp", "x_coordinate", "y_coordinate"] + (["pupil_size"] if eye.pupil is not None else [])
+    how = f"channel map from {eye.mapping}"
+    side: dict[str, Any] = {
+        "Columns": columns,
+        "SamplingFrequency": rate if rate else "n/a",
+        "StartTime": round(start_time, 6),
+        "PhysioType": "eyetrack",
+        "TaskName": str(meta.get("task") or "pov"),
+        "RecordedEye": eye.recorded_eye,
+        "SampleCoordinateSystem": "gaze-on-screen",
+        "EnvironmentCoordinates": "top-left",
+        "SampleCoordinateUnits": "pixel",
+        "Manufacturer": str(tracker.get("name") or gaze.name),
+        "SoftwareVersion": f"POV Lab {meta.get('app_version', '')}".strip(),
+        "timestamp": {"Description": "Time stamp of the sample in the recording computer's LSL clock "
+                                     "(pylsl.local_clock), as stored in the session's XDF file. Where the "
+                                     "tracker sent nothing (a gap), rows of n/a keep the nominal rate.",
+                      "Units": "s", "Origin": "LSL clock of the recording computer"},
+        "x_coordinate": {"LongName": "Gaze position (x)", "Description": f"Channel {eye.x_channel} of stream "
+                         f"{gaze.name} in screen pixels, origin at the top-left corner ({how}).", "Units": "pixel"},
+        "y_coordinate": {"LongName": "Gaze position (y)", "Description": f"Channel {eye.y_channel} of stream "
+                         f"{gaze.name} in screen pixels, y downwards ({how}).", "Units": "pixel"},
+    }
+    if eye.pupil is not None:
+        side["pupil_size"] = {"Description": f"Pupil size, channel {eye.pupil_channel} of stream {gaze.name}.",
+                              "Units": eye.pupil_unit}
+    val = meta.get("validation")
+    if isinstance(val, dict):
+        if isinstance(val.get("mean_error_deg"), (int, float)):
+            side["AverageCalibrationError"] = float(val["mean_error_deg"])
+        if isinstance(val.get("max_error_deg"), (int, float)):
+            side["MaximalCalibrationError"] = float(val["max_error_deg"])
+        if isinstance(val.get("targets"), int):
+            side["CalibrationType"] = f"H{val['targets']}" if val["targets"] in (3, 5, 9, 13) else "n/a"
+    return side
+
+
+PHYSIOEVENTS_SIDECAR: dict[str, Any] = {
+    "Columns": ["onset", "duration", "trial_type", "blink", "message"],
+    "Description": "Gaze events of the recorded eye and the session's markers (EyeLink-style messages).",
+    "OnsetSource": "timestamp",
+    "onset": {"Description": "Onset in the clock of the physio timestamp column (LSL seconds).", "Units": "s"},
+    "duration": {"Description": "Duration of the event.", "Units": "s"},
+    "trial_type": {"Description": "Gaze event type.", "Levels": {
+        "fixation": "Fixation of this eye, detected offline by I-VT (Salvucci & Goldberg 2000).",
+        "saccade": "Saccade of this eye, detected offline by I-VT.",
+        "blink": "Blink: a short run of lost samples, as classified by the detector."}},
+    "blink": {"Description": "Eye status during the event.", "Levels": {"0": "Eye open.", "1": "Eye closed."}},
+    "message": {"Description": "Marker sent by the experiment (markers vocabulary of POV Lab)."},
+}
+
+
+def write_eye_files(out_dir: Path, prefix: str, gaze: XdfStream, markers: XdfStream | None, start_time: float,
+                    meta: dict[str, Any], screen: ScreenGeometry, notes: list[str]) -> list[Path]:
+    """Write physio and physioevents (tsv.gz + json) for every eye; returns the paths written.
+
+    The eyes are formatted and compressed on two threads (polars and zlib release the GIL).
+    """
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    t = gaze.time_stamps
+    eyes = eyes_of(gaze, meta, screen)
+
+    def build(eye: EyeData) -> dict[Path, bytes]:
+        x, y, pupil = eye.x, eye.y, eye.pupil
+        base = out_dir / f"{prefix}_recording-{eye.label}"
+        events, note = gaze_events(t, x, y, screen, gaze.nominal_srate)
+        if note:
+            notes.append(f"{eye.label} ({eye.recorded_eye}): {note}")
+        return {
+            Path(f"{base}_physio.tsv.gz"): _gzip_bytes(physio_tsv(t, x, y, pupil, gaze.nominal_srate)),
+            Path(f"{base}_physio.json"): json.dumps(physio_sidecar(eye, gaze, start_time, meta), indent=2).encode(),
+            Path(f"{base}_physioevents.tsv.gz"): _gzip_bytes(events_tsv(physio_events(events, markers))),
+            Path(f"{base}_physioevents.json"): json.dumps(PHYSIOEVENTS_SIDECAR, indent=2).encode(),
+        }
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(build, eyes))
+    written = []
+    for files in results:
+        for path, data in files.items():
+            path.write_bytes(data)
+            written.append(path)
+    return written

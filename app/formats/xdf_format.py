@@ -1,0 +1,135 @@
+"""XDF 1.0 container: chunk tags, stream objects, and writing whole streams back to a file.
+
+Format reference: the XDF specification, https://github.com/sccn/xdf/wiki/Specifications
+(magic ``XDF:``; chunks ``[NumLengthBytes][Length][Tag][Content]``; tags 1 FileHeader,
+2 StreamHeader, 3 Samples, 4 ClockOffset, 5 Boundary, 6 StreamFooter). Chunks are written by
+the recorder's own append-only ``xdf_writer.XdfWriter``; :func:`write_streams` uses it to
+rewrite a recovered file so that any XDF reader (pyxdf, MATLAB's load_xdf, MNE) opens it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import numpy as np
+from numpy.typing import NDArray
+
+from app.core.errors import RecordingError
+from app.formats.xdf_writer import BOUNDARY_UUID, XdfWriter
+
+MAGIC = b"XDF:"
+TAG_FILE_HEADER, TAG_STREAM_HEADER, TAG_SAMPLES, TAG_CLOCK_OFFSET, TAG_BOUNDARY, TAG_STREAM_FOOTER = 1, 2, 3, 4, 5, 6
+# BOUNDARY_UUID (re-exported from xdf_writer): the 16 bytes every boundary chunk carries; readers scan for it.
+__all__ = ["BOUNDARY_UUID", "MAGIC", "NUMERIC_FORMATS", "XdfStream", "stream_header_xml", "write_streams"]
+
+NUMERIC_FORMATS: dict[str, np.dtype] = {
+    "float32": np.dtype("<f4"), "double64": np.dtype("<f8"), "int8": np.dtype("<i1"),
+    "int16": np.dtype("<i2"), "int32": np.dtype("<i4"), "int64": np.dtype("<i8"),
+}
+
+
+@dataclass
+class XdfStream:
+    """One stream of an XDF file, time stamps in the recording computer's LSL clock."""
+
+    stream_id: int
+    name: str
+    type: str
+    channel_format: str
+    nominal_srate: float
+    source_id: str
+    channels: tuple[str, ...]
+    units: tuple[str, ...]
+    header_xml: str
+    time_stamps: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    # (n, channels) array for numeric streams; list of per-sample lists for string streams
+    time_series: NDArray[np.generic] | list[list[str]] = field(default_factory=lambda: np.empty((0, 0)))
+    clock_times: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    clock_values: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    has_footer: bool = False
+
+    @property
+    def channel_count(self) -> int:
+        return len(self.channels)
+
+    def __len__(self) -> int:
+        return len(self.time_stamps)
+
+    def column(self, label: str) -> NDArray[np.float64]:
+        """One numeric channel by its label, as float64."""
+        if label not in self.channels:
+            raise RecordingError(f"stream {self.name!r}: no channel {label!r} (channels: {', '.join(self.channels)})")
+        if isinstance(self.time_series, list):
+            raise RecordingError(f"stream {self.name!r} holds strings, not numbers")
+        return np.asarray(self.time_series[:, self.channels.index(label)], dtype=np.float64)
+
+    def strings(self) -> list[str]:
+        """First channel of a string stream, one str per sample."""
+        if not isinstance(self.time_series, list):
+            raise RecordingError(f"stream {self.name!r} holds numbers, not strings")
+        return [s[0] if s else "" for s in self.time_series]
+
+
+def stream_header_xml(name: str, type_: str, channels: tuple[str, ...], channel_format: str, nominal_srate: float,
+                      source_id: str, units: tuple[str, ...] = (), created_at: float = 0.0,
+                      extra: tuple[dict[str, str], ...] = ()) -> str:
+    """A StreamHeader as liblsl writes it: labels, units and ``extra`` tags (e.g. type, eye) in ``desc/channels``."""
+    def more(i: int) -> str:
+        return "".join(f"<{k}>{escape(v)}</{k}>" for k, v in (extra[i] if i < len(extra) else {}).items())
+
+    chans = "".join(
+        f"<channel><label>{escape(c)}</label><unit>{escape(units[i] if i < len(units) else '')}</unit>{more(i)}"
+        "</channel>" for i, c in enumerate(channels))
+    return ("<?xml version=\"1.0\"?><info>"
+            f"<name>{escape(name)}</name><type>{escape(type_)}</type><channel_count>{len(channels)}</channel_count>"
+            f"<channel_format>{channel_format}</channel_format><source_id>{escape(source_id)}</source_id>"
+            f"<nominal_srate>{nominal_srate!r}</nominal_srate><version>1.1</version>"
+            f"<created_at>{created_at!r}</created_at><uid>{uuid.uuid4()}</uid><session_id>default</session_id>"
+            f"<hostname>localhost</hostname><desc><channels>{chans}</channels></desc></info>")
+
+
+def write_streams(path: Path, streams: list[XdfStream], chunk_s: float = 0.5) -> None:
+    """Write whole streams to a new XDF (never overwriting), in chunks of ``chunk_s`` seconds like LabRecorder."""
+    w = XdfWriter(path)
+    try:
+        _write_streams(w, streams, chunk_s)
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot write ({exc.strerror})") from exc
+    finally:
+        try:
+            w.close()
+        except OSError as exc:  # the first error, if any, is already on its way up
+            raise RecordingError(f"{path}: cannot write ({exc.strerror})") from exc
+
+
+def _write_streams(w: XdfWriter, streams: list[XdfStream], chunk_s: float) -> None:
+    for s in streams:
+        w.stream_header(s.stream_id, s.header_xml)
+    starts = [float(s.time_stamps[0]) for s in streams if len(s)]
+    ends = [float(s.time_stamps[-1]) for s in streams if len(s)]
+    if starts:
+        t, t_end = min(starts), max(ends)
+        cursor = {s.stream_id: 0 for s in streams}
+        n_chunk = 0
+        while t <= t_end:
+            for s in streams:
+                i0 = cursor[s.stream_id]
+                i1 = int(np.searchsorted(s.time_stamps, t + chunk_s, side="left"))
+                if i1 > i0:
+                    w.samples(s.stream_id, s.channel_format, s.time_stamps[i0:i1], s.time_series[i0:i1])
+                    cursor[s.stream_id] = i1
+            n_chunk += 1
+            if n_chunk % 20 == 0:
+                w.boundary()
+            t += chunk_s
+    for s in streams:
+        offsets = list(zip(s.clock_times.tolist(), s.clock_values.tolist(), strict=True))
+        for ct, cv in offsets:
+            w.clock_offset(s.stream_id, ct, cv)
+        first = float(s.time_stamps[0]) if len(s) else 0.0
+        last = float(s.time_stamps[-1]) if len(s) else 0.0
+        w.stream_footer(s.stream_id, first, last, len(s), offsets)
+    w.boundary()
