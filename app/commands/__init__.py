@@ -10,6 +10,7 @@ from app.commands import detect as detect_cmd
 from app.commands import export as export_cmd
 from app.commands import gui as gui_cmd
 from app.commands import model as model_cmd
+from app.commands import protocol as protocol_cmd
 from app.commands import recover as recover_cmd
 from app.commands import remote as remote_cmd
 from app.commands import replay as replay_cmd
@@ -22,6 +23,7 @@ COMMAND_MODULES = [
     run_cmd,
     bench,
     model_cmd,
+    protocol_cmd,
     export_cmd,
     gui_cmd,
     bundle_cmd,

@@ -52,6 +52,12 @@ def _presentation() -> ModuleType:
     return presentation
 
 
+def _protocol_check() -> ModuleType:
+    from app.bench import protocol_check
+
+    return protocol_check
+
+
 def _gui() -> ModuleType:
     from app.bench import gui
 
@@ -66,6 +72,7 @@ BENCHMARKS: dict[str, tuple[Callable[[], ModuleType], str]] = {
     "inference": (_inference, "one live prediction: p50/p99 ms, ONNX vs eager PyTorch"),
     "latency": (_latency, "LSL arrival of a fixation's last sample -> updated prediction (ms)"),
     "presentation": (_presentation, "participant screen: flip vs marker time stamps (ms)"),
+    "protocol-check": (_protocol_check, "protocol new + protocol check on 100 trials of 1920x1080 JPEGs (s)"),
     "gui": (_gui, "operator window at 2000 Hz gaze: frame time p50/p99 (ms), display lag (ms)"),
 }
 
