@@ -38,6 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-model", action="store_true", help="no live predictions")
     p.add_argument("--sim-rate", type=float, default=1000.0, help="simulated tracker rate in Hz (demo)")
     p.add_argument("--seed", type=int, default=None, help="seed of the simulated tracker and participant")
+    p.add_argument("--edit-aois", action="store_true", help="open --protocol in the AOI editor")
     p.set_defaults(func=run)
 
 
@@ -128,9 +129,11 @@ def export_session(folder: Path, progress: Any) -> str:
 
 
 def backend() -> Any:
+    from app.formats.protocol_toml import save_aois
     from app.gui.backend import Backend
 
-    return Backend(start_session=start_session, list_trackers=list_trackers, export_session=export_session)
+    return Backend(start_session=start_session, list_trackers=list_trackers, export_session=export_session,
+                   save_aois=save_aois)
 
 
 # -- running the window -----------------------------------------------------------------------------
@@ -210,6 +213,8 @@ def run(args: argparse.Namespace) -> int:
     window = MainWindow(backend(), protocols, args.out, model)
     window.duration_s, window.seed = args.duration, args.seed
     window.show()
+    if args.edit_aois and not window.edit_aois():
+        raise PovLabError(f"--edit-aois: {window.setup_page.error.text()}")
     if args.demo or shot is not None:
         window.start(demo_choice(args))
     saved: dict[str, Any] = {}

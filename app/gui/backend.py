@@ -102,3 +102,5 @@ class Backend:
     list_trackers: Callable[[float], list[TrackerChoice]]
     # bundle + BIDS export of a session folder; returns a one-line report. None: not available.
     export_session: Callable[[Path, Progress], str] | None = None
+    # write an AOI document back into its protocol file (keeping the rest of the file); returns the path
+    save_aois: Callable[[Any], Path] | None = None

@@ -7,11 +7,13 @@ from pathlib import Path
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QStackedWidget
 
+from app.core.aoi_editing import AoiDocument
 from app.core.errors import PovLabError
 from app.gui.backend import Backend, SetupChoice
 from app.gui.controller import Controller
 from app.gui.images import ImageStore
 from app.gui.live_model import LiveModel
+from app.gui.pages.aoi_editor import AoiEditorPage
 from app.gui.pages.end_page import EndPage
 from app.gui.pages.run_page import RunPage
 from app.gui.pages.setup_page import SetupPage
@@ -29,8 +31,10 @@ class MainWindow(QMainWindow):
         self.setup_page = SetupPage(protocols, out, model_path)
         self.run_page = RunPage(self.model, self.images)
         self.end_page = EndPage()
+        self.aoi_page = AoiEditorPage(self.images.get)
+        self.aoi_page.save = backend.save_aois
         self.stack = QStackedWidget()
-        for page in (self.setup_page, self.run_page, self.end_page):
+        for page in (self.setup_page, self.run_page, self.end_page, self.aoi_page):
             self.stack.addWidget(page)
         self.setCentralWidget(self.stack)
         self.duration_s: float | None = None
@@ -46,6 +50,8 @@ class MainWindow(QMainWindow):
         self.setup_page.protocol_changed.connect(c.choose_protocol)
         self.setup_page.refresh_trackers.connect(c.refresh_trackers)
         self.setup_page.start_requested.connect(self._start_from_setup)
+        self.setup_page.edit_aois_requested.connect(self.edit_aois)
+        self.aoi_page.back_requested.connect(self._back_from_aois)
         self.run_page.stop_requested.connect(c.stop)
         self.run_page.pause_toggled.connect(c.toggle_pause)
         c.on_session_ready = self.run_page.set_pausable
@@ -69,6 +75,26 @@ class MainWindow(QMainWindow):
             self.controller.start(choice)
         except PovLabError as exc:
             self.setup_page.show_error(str(exc))
+
+    def edit_aois(self) -> bool:
+        """Open the chosen protocol in the AOI editor (False, with the reason shown, when it does not load)."""
+        protocol = self.controller.protocol
+        if protocol is None:
+            self.setup_page.show_error("choose a protocol that loads before editing its AOIs")
+            return False
+        try:
+            self.aoi_page.open(AoiDocument.from_protocol(protocol))
+        except PovLabError as exc:
+            self.setup_page.show_error(str(exc))
+            return False
+        self.stack.setCurrentWidget(self.aoi_page)
+        return True
+
+    def _back_from_aois(self) -> None:
+        # the set-up page shows the protocol as it is on disk now (saved AOIs included)
+        if self.controller.protocol is not None:
+            self.controller.choose_protocol(self.controller.protocol.path)
+        self.stack.setCurrentWidget(self.setup_page)
 
     def _show_page(self, page: str) -> None:
         self.stack.setCurrentWidget({"setup": self.setup_page, "run": self.run_page, "end": self.end_page}[page])

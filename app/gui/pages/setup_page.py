@@ -34,6 +34,7 @@ class SetupPage(QWidget):
     protocol_changed = Signal(str)
     refresh_trackers = Signal()
     start_requested = Signal()
+    edit_aois_requested = Signal()
 
     def __init__(self, protocols: list[Path], out: Path, model: Path | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,6 +55,10 @@ class SetupPage(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.protocol, 1)
         row.addWidget(browse)
+        self.edit_aois = QPushButton("Edit AOIs…")
+        self.edit_aois.setToolTip("draw, move, label and delete the image regions of this protocol")
+        self.edit_aois.clicked.connect(self.edit_aois_requested.emit)
+        row.addWidget(self.edit_aois)
         form.addRow("Protocol", row)
         self.protocol.currentTextChanged.connect(self.protocol_changed.emit)
 
