@@ -17,6 +17,7 @@ from app.commands import replay as replay_cmd
 from app.commands import run as run_cmd
 from app.commands import sim_tracker as sim_tracker_cmd
 from app.commands import streams as streams_cmd
+from app.commands import study as study_cmd
 
 # Add new subcommand modules here (explicit wiring, no import side effects).
 COMMAND_MODULES = [
@@ -24,6 +25,7 @@ COMMAND_MODULES = [
     bench,
     model_cmd,
     protocol_cmd,
+    study_cmd,
     export_cmd,
     gui_cmd,
     bundle_cmd,

@@ -39,3 +39,7 @@ class BundleError(PovLabError):
 
 class PresentationError(PovLabError):
     """The participant screen cannot be opened or a stimulus cannot be shown."""
+
+
+class StudyError(PovLabError):
+    """A study folder that is not one study (no sessions, sessions of several protocols) or a report that cannot be made."""

@@ -138,12 +138,14 @@ def make_session(root: Path, participant: str = "01", session: str = "01", run: 
     text = DEMO_PROTOCOL.read_text(encoding="utf-8").replace("../assets/images/", "stimuli/")
     text = text.replace("../assets/fonts/", "fonts/")
     (folder / "protocol.toml").write_text(text, encoding="utf-8")
-    for img in IMAGES:
-        shutil.copyfile(ASSETS_DIR / "images" / img, folder / "stimuli" / img)
+    for img in sorted((ASSETS_DIR / "images").glob("*.jpg")):  # every image of the protocol: the copy loads
+        shutil.copyfile(img, folder / "stimuli" / img.name)
+    (folder / "fonts").mkdir(exist_ok=True)
+    shutil.copyfile(ASSETS_DIR / "fonts" / "DejaVuSans.ttf", folder / "fonts" / "DejaVuSans.ttf")
     write_trials(folder / f"{stem}_trials.tsv", trials)
     write_json_atomic(folder / f"{stem}_session.json", {
         "app_version": __version__, "participant": participant, "session": session, "task": "pov", "run": run,
-        "protocol": "protocol.toml",
+        "protocol": "protocol.toml", "protocol_name": "POV demo",
         "protocol_sha256": hashlib.sha256((folder / "protocol.toml").read_bytes()).hexdigest(),
         "screen": {"width_px": w, "height_px": h, "width_cm": 53.1, "height_cm": 29.9, "distance_cm": 60.0},
         "tracker": {"name": SIM_GAZE.name, "source_id": "synth-gaze", "rate": rate, "channels": list(SIM_GAZE.channels)},
