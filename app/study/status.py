@@ -96,8 +96,9 @@ def _num(value: Any) -> float | None:
 
 
 def _quality(meta: dict[str, Any]) -> Quality:
-    val = meta.get("validation") if isinstance(meta.get("validation"), dict) else {}
-    c = meta.get("counters") if isinstance(meta.get("counters"), dict) else {}
+    raw_val, raw_c = meta.get("validation"), meta.get("counters")
+    val: dict[str, Any] = raw_val if isinstance(raw_val, dict) else {}
+    c: dict[str, Any] = raw_c if isinstance(raw_c, dict) else {}
     received, lost, invalid = (_num(c.get(k)) or 0.0 for k in ("received", "lost", "invalid"))
     gaps = [g for g in meta.get("gaps") or [] if isinstance(g, list) and len(g) == 2]
     return Quality(
