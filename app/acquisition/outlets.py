@@ -138,6 +138,13 @@ class Outlet:
         self.close()
 
 
+def lsl_clock() -> float:
+    """The LSL clock now (``pylsl.local_clock()``), in which outlets stamp their samples."""
+    import pylsl
+
+    return float(pylsl.local_clock())
+
+
 def open_outlet(spec: StreamSpec, source_id: str, rate: float = 0.0, desc: Mapping[str, Any] | None = None,
                 chunk_size: int = 0, max_buffered_s: float = 360.0) -> Outlet:
     """Open an LSL outlet for ``spec`` (``rate`` 0 = irregular, as for markers and events)."""

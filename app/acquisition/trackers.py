@@ -17,7 +17,7 @@ MIN_RATE_HZ = 30.0
 @dataclass(frozen=True)
 class TrackerInfo:
     label: str
-    tracker: str  # a SessionConfig.tracker spec: sim | lsl-id:SOURCE_ID | lsl:NAME
+    tracker: str  # a tracker spec (app.acquisition.tracker_spec): sim | lsl-id:SOURCE_ID | lsl:NAME
     rate_hz: float
     n_channels: int
     ok: bool

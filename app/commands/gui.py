@@ -71,14 +71,17 @@ class _SessionHandle:
 
 
 def start_session(choice: Any, listener: Any) -> _SessionHandle:
+    from app.acquisition.tracker_spec import LslTrackerConnector, parse_tracker_spec
     from app.session.runner import Session, SessionConfig
 
     model = choice.model if choice.model is None or Path(choice.model).is_file() else None
     if choice.model is not None and model is None:
         raise PovLabError(f"{choice.model}: model file not found (choose another or tick 'no live predictions')")
+    tracker = LslTrackerConnector(parse_tracker_spec(choice.tracker), sim_rate_hz=choice.sim_rate_hz, seed=choice.seed,
+                                  timeout_s=choice.tracker_timeout_s)
     config = SessionConfig(protocol_path=choice.protocol_path, participant=choice.participant, session=choice.session,
-                           tracker=choice.tracker, out=choice.out, duration_s=choice.duration_s, model=model,
-                           sim_rate_hz=choice.sim_rate_hz, seed=choice.seed, tracker_timeout_s=choice.tracker_timeout_s)
+                           out=choice.out, duration_s=choice.duration_s, model=model,
+                           tracker_timeout_s=choice.tracker_timeout_s)
     if choice.presenter == "psychopy":
         from app.presentation.presenter import PsychoPyPresenter
 
@@ -87,7 +90,7 @@ def start_session(choice: Any, listener: Any) -> _SessionHandle:
         from app.presentation.headless import HeadlessPresenter
 
         presenter = HeadlessPresenter(simulate_participant=True, seed=choice.seed)
-    session = Session(config, presenter, listener=listener)
+    session = Session(config, presenter, listener=listener, tracker=tracker)
     try:
         session.prepare()
         if hasattr(presenter, "open"):

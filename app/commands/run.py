@@ -45,17 +45,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.acquisition.tracker_spec import LslTrackerConnector, parse_tracker_spec
     from app.session.runner import Session, SessionConfig
 
     presenter_kind = "headless" if args.headless else (args.presenter or "headless")
+    tracker = LslTrackerConnector(parse_tracker_spec(args.tracker), sim_rate_hz=args.sim_rate, seed=args.seed,
+                                  timeout_s=args.tracker_timeout)
     config = SessionConfig(
         protocol_path=args.protocol, participant=args.participant, session=args.session, task=args.task,
-        tracker=args.tracker, out=args.out, duration_s=args.duration,
-        model=None if args.no_model else args.model, sim_rate_hz=args.sim_rate,
-        tracker_timeout_s=args.tracker_timeout, channels=args.channels, preset=args.preset, seed=args.seed)
+        out=args.out, duration_s=args.duration, model=None if args.no_model else args.model,
+        tracker_timeout_s=args.tracker_timeout, channels=args.channels, preset=args.preset)
     simulate = args.simulate_participant or presenter_kind == "headless"
     presenter = _presenter(presenter_kind, simulate, args.windowed, args.seed)
-    session = Session(config, presenter, listener=_progress)
+    session = Session(config, presenter, listener=_progress, tracker=tracker)
     try:
         session.prepare()
         if hasattr(presenter, "open"):
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
           f"{s['counters']['received']} gaze samples ({s['counters']['lost']} lost), "
           f"model agreement {agreement}", file=sys.stderr)
     print(result.folder)
-    return 0 if result.status in ("complete", "aborted") else 2
+    return 0 if result.status.ok else 2
 
 
 def demo(args: argparse.Namespace) -> int:

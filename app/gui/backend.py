@@ -53,7 +53,7 @@ class TrackerChoice:
     """One entry of the tracker picker: a discovered LSL gaze stream (or the simulator)."""
 
     label: str  # what the picker shows
-    tracker: str  # the SessionConfig.tracker spec
+    tracker: str  # a tracker spec (app.acquisition.tracker_spec), parsed by the entry layer
     rate_hz: float  # nominal rate, 0 for irregular
     n_channels: int
     ok: bool  # rate and channels usable for gaze

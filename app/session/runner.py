@@ -1,7 +1,7 @@
 """Run one recording session: tracker -> acquisition -> recorder + live pipeline, presenter in front.
 
 Everything is checked before a file is written (protocol, layouts, model, tracker stream,
-output folder); then the run's XDF records the tracker's gaze stream and the session's
+output folder; the entry layer hands in the tracker as a :class:`app.core.ports.TrackerConnector`); then the run's XDF records the tracker's gaze stream and the session's
 markers, fixations and predictions streams, the trials table grows one row per trial, and
 ``session.json`` is rewritten atomically at start and end. A disk that fills up or a tracker
 that vanishes never loses what was already written.
@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,18 @@ from app.core.hashing import sha256_file
 from app.core.layout import layout_trial
 from app.core.markers import parse_marker
 from app.core.paths import BUNDLED_MODEL
+from app.core.ports import TrackerConnection, TrackerConnector
 from app.core.presenting import Presenter, TrialOutcome
 from app.core.protocol import Protocol, load_protocol
+from app.core.run_metadata import (
+    CountersRecord,
+    FilesRecord,
+    ModelRecord,
+    RecorderRecord,
+    RunMetadata,
+    SessionStatus,
+    TrackerRecord,
+)
 from app.core.streams import FIXATIONS, MARKERS, PREDICTIONS
 from app.runfolder.files import (
     RunFiles,
@@ -63,21 +73,17 @@ class SessionConfig:
     participant: str
     session: str = "01"
     task: str = "pov"
-    tracker: str = "sim"  # sim | lsl:NAME | lsl-id:SOURCE_ID | replay:FILE
     out: Path = Path("sessions")
     duration_s: float | None = None  # stop after this long (the demo's --duration)
     model: Path | None = BUNDLED_MODEL  # None: no live predictions
-    sim_rate_hz: float = 1000.0
-    tracker_timeout_s: float = 5.0
+    tracker_timeout_s: float = 5.0  # for the session's own streams to appear on LSL
     channels: str | None = None  # explicit channel mapping for undescribed streams
     preset: str | None = None
-    seed: int | None = None
     detection: str = "ivt"
 
     def __post_init__(self) -> None:
-        kind = self.tracker.split(":", 1)[0]
-        if kind not in ("sim", "lsl", "lsl-id", "replay") or (kind != "sim" and ":" not in self.tracker):
-            raise TrackerError(f"--tracker {self.tracker!r}: expected sim, lsl:NAME, lsl-id:SOURCE_ID or replay:FILE")
+        if not self.tracker_timeout_s > 0:
+            raise TrackerError(f"tracker timeout must be > 0 s, got {self.tracker_timeout_s}")
         for kind, label in (("participant", self.participant), ("session", self.session), ("task", self.task)):
             check_label(kind, label)
         if self.duration_s is not None and not self.duration_s > 0:
@@ -87,12 +93,10 @@ class SessionConfig:
 class _Markers:
     """The MarkerSink the presenter pushes into: LSL outlet + live pipeline + trial events."""
 
-    def __init__(self, outlet: Any, on_marker: Callable[[str, float], None]) -> None:
-        import pylsl
-
+    def __init__(self, outlet: Any, on_marker: Callable[[str, float], None], clock: Callable[[], float]) -> None:
         self.outlet = outlet
         self.on_marker = on_marker
-        self._clock = pylsl.local_clock
+        self._clock = clock
         self.log: list[tuple[float, str]] = []
 
     def push(self, marker: str, timestamp: float) -> None:
@@ -108,25 +112,30 @@ class _Markers:
 class SessionResult:
     folder: Path
     files: RunFiles
-    status: str
+    status: SessionStatus
     outcomes: list[TrialOutcome] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
 
 
 class Session:
-    """One run. ``prepare()`` checks everything and writes nothing; ``run()`` records."""
+    """One run. ``prepare()`` checks everything and writes nothing; ``run()`` records.
+
+    ``tracker`` connects the gaze stream once the protocol is loaded (the entry layer builds it, e.g.
+    :class:`app.acquisition.tracker_spec.LslTrackerConnector` of ``--tracker sim``).
+    """
 
     def __init__(self, config: SessionConfig, presenter: Presenter,
-                 listener: Callable[[SessionEvent], None] | None = None) -> None:
+                 listener: Callable[[SessionEvent], None] | None = None, *, tracker: TrackerConnector) -> None:
         self.config = config
         self.presenter = presenter
         self.listener = listener
+        self.connector = tracker
         self.stop_event = threading.Event()
         self.protocol: Protocol | None = None
         self.predictor: Any = None
-        self._sim: Any = None
-        self._replay: Any = None
-        self._stream: Any = None
+        self.tracker: TrackerConnection | None = None
+        self.markers_source_id = f"povlab-{uuid.uuid4().hex[:10]}-markers"
+        self._meta: RunMetadata | None = None
         self._warnings: list[str] = []
         self._markers: _Markers | None = None
         self._meta_lock = threading.Lock()  # session.json is written from the run and from the validation timer
@@ -155,50 +164,26 @@ class Session:
             from app.inference.predictor import LivePredictor
 
             self.predictor = LivePredictor.load(cfg.model, self.protocol)
-        self._stream = self._connect_tracker()
+        self.close()  # a second prepare() replaces the tracker of the first
+        self.tracker = self.connector.connect(self.protocol, self.markers_source_id)
         from app.acquisition.inlet import GazeAcquisition
 
         # channels are mapped now: a stream with the wrong channels fails before anything is written
         self.acquisition = GazeAcquisition(
-            self._stream, screen_px=(self.protocol.screen.width_px, self.protocol.screen.height_px),
+            self.tracker.stream, screen_px=(self.protocol.screen.width_px, self.protocol.screen.height_px),
             mapping=cfg.channels, preset=cfg.preset, on_gap=self._on_gap,
             on_gap_start=lambda t: self.emit(SessionWarning(
                 "stream_lost", f"tracker stream lost at {t:.3f} s; waiting for it to come back")))
         check_writable(cfg.out, cfg.participant, cfg.session)  # refuses an unwritable folder, creates nothing
 
-    def _connect_tracker(self) -> Any:
-        from app.acquisition.discovery import find_gaze_stream
-
-        cfg = self.config
-        kind, _, arg = cfg.tracker.partition(":")
-        sid = f"povlab-{uuid.uuid4().hex[:10]}"
-        self.markers_source_id = f"{sid}-markers"
-        if kind == "sim":
-            from app.acquisition.sim_tracker import SimulatedTracker
-
-            self._sim = SimulatedTracker(rate_hz=cfg.sim_rate_hz, protocol=self.protocol, source_id=f"{sid}-sim",
-                                         markers_source_id=self.markers_source_id, seed=cfg.seed).start()
-            return find_gaze_stream(source_id=f"{sid}-sim", timeout=cfg.tracker_timeout_s)
-        if kind == "replay":
-            from app.acquisition.replay import Replayer, load_recording
-
-            rec = load_recording(Path(arg))
-            self._replay = Replayer(rec, source_id=f"{sid}-replay")
-            self._replay.open()
-            threading.Thread(target=self._replay.run, name="replay", daemon=True).start()
-            return find_gaze_stream(source_id=f"{sid}-replay", timeout=cfg.tracker_timeout_s)
-        if kind == "lsl-id":
-            return find_gaze_stream(source_id=arg, timeout=cfg.tracker_timeout_s)
-        return find_gaze_stream(name=arg, timeout=cfg.tracker_timeout_s)
-
     # -- the run ---------------------------------------------------------------------------------
     def run(self) -> SessionResult:
         if self.protocol is None:
             self.prepare()
-        assert self.protocol is not None
-        cfg, protocol = self.config, self.protocol
+        assert self.protocol is not None and self.tracker is not None
+        cfg, protocol, tracker = self.config, self.protocol, self.tracker
         from app.acquisition.discovery import find_streams
-        from app.acquisition.outlets import open_outlet
+        from app.acquisition.outlets import lsl_clock, open_outlet
         from app.detection.online import OnlineDetector
         from app.recording.xdf_recorder import XdfRecorder
         from app.session.live import LivePipeline
@@ -213,10 +198,10 @@ class Session:
         pred_out = open_outlet(PREDICTIONS, f"{sid}-predictions")
         own = [find_streams(source_id=s, timeout=cfg.tracker_timeout_s)[0]
                for s in (self.markers_source_id, f"{sid}-fixations", f"{sid}-predictions")]
-        recorder = XdfRecorder(files.xdf, [d.resolved or d.info for d in (self._stream, *own)],
+        recorder = XdfRecorder(files.xdf, [d.resolved or d.info for d in (tracker.stream, *own)],
                                on_error=lambda msg: self._on_disk_error(msg))
-        meta = self._metadata(files, acq)
-        self._update_meta(files, meta)
+        self._meta = self._metadata(files, acq)
+        self._update_meta(files)
         recorder.start()
         acq.start()
         # a reconnecting stream may repeat time stamps: the detector drops (and counts) those
@@ -224,9 +209,9 @@ class Session:
                                   drop_disordered=True)
         live = LivePipeline(protocol, acq.buffer, detector, fix_out, pred_out, self.predictor, cfg.participant,
                             self.emit)
-        markers = _Markers(mk_out, lambda m, t: self._on_marker(live, m, t))
+        markers = _Markers(mk_out, lambda m, t: self._on_marker(live, m, t), lsl_clock)
         self._markers = markers
-        self._validation_inputs = (markers, acq, meta, files)
+        self._validation_inputs = (markers, acq, files)
         table = TrialsTable(files.trials_tsv)
         outcomes: list[TrialOutcome] = []
         agree: list[bool] = []
@@ -256,27 +241,24 @@ class Session:
             timer = threading.Timer(cfg.duration_s, self.stop_event.set)
             timer.daemon = True
             timer.start()
-        status = "complete"
-        self.emit(SessionStarted(files.folder, files.xdf, len(protocol.all_trials), self._stream.name,
+        status = SessionStatus.COMPLETE
+        self.emit(SessionStarted(files.folder, files.xdf, len(protocol.all_trials), tracker.stream.name,
                                  getattr(self.predictor, "provider", None)))
         live.start()
         disk_watch = threading.Thread(target=self._watch_disk, args=(files.folder,), daemon=True)
         disk_watch.start()
-        if self._sim is not None:  # the simulated tracker must be listening before the first marker
-            deadline = time.monotonic() + cfg.tracker_timeout_s
-            while not self._sim.following_markers and time.monotonic() < deadline:
-                time.sleep(0.02)
+        tracker.wait_until_ready(cfg.tracker_timeout_s)  # a simulated tracker follows the markers from the first
         try:
             markers.push(f"SESSION_START {protocol.name}", markers.clock())
             self.presenter.run(protocol, markers, self.stop_event, on_trial)
             if recorder.error:
-                status = "disk_full"
+                status = SessionStatus.DISK_FULL
             elif self.stop_event.is_set() and len(outcomes) < len(protocol.all_trials):
-                status = "aborted"
+                status = SessionStatus.ABORTED
             markers.push("SESSION_END", markers.clock())
             time.sleep(0.3)  # let the last markers and samples reach the recorder
         except BaseException as exc:
-            status = "aborted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            status = SessionStatus.ABORTED if isinstance(exc, KeyboardInterrupt) else SessionStatus.FAILED
             raise
         finally:
             self.stop_event.set()
@@ -291,33 +273,30 @@ class Session:
                     log.error("stopping the session: %s", exc)
                     stop_errors.append(exc)
             if recorder.error:
-                status = "disk_full"
+                status = SessionStatus.DISK_FULL
             c = acq.counters
             try:
                 self._update_meta(
-                    files, meta, status=status, ended_utc=_now(), gaps=[list(g) for g in acq.gaps],
-                    counters={"received": c.received, "lost": c.lost, "invalid": c.invalid, "gaps": c.gaps},
+                    files, status=status, ended_utc=_now(), gaps=[[float(a), float(b)] for a, b in acq.gaps],
+                    counters=CountersRecord(c.received, c.lost, c.invalid, c.gaps),
                     n_trials_done=len(outcomes), agreement=sum(agree) / len(agree) if agree else None,
-                    n_fixations=live.n_fixations, warnings=self._warnings,
-                    recorder={"error": recorder.error, "samples": {s.name: s.count for s in recorder.stats}})
+                    n_fixations=live.n_fixations, warnings=list(self._warnings),
+                    recorder=RecorderRecord(recorder.error, {s.name: s.count for s in recorder.stats}))
             except OSError as exc:
                 log.error("could not update %s: %s", files.session_json, exc)
         if stop_errors:
             raise stop_errors[0]
-        summary = {k: meta[k] for k in ("status", "n_trials_done", "agreement", "n_fixations", "counters")}
+        written = self._meta.to_json()
+        summary = {k: written.get(k) for k in ("status", "n_trials_done", "agreement", "n_fixations", "counters")}
         self.emit(SessionEnded(files.folder, status, summary))
-        if status == "disk_full":
+        if status is SessionStatus.DISK_FULL:
             raise RecordingError(f"{recorder.error}; session folder: {files.folder}")
         return SessionResult(files.folder, files, status, outcomes, summary)
 
     def close(self) -> None:
-        """Stop the simulated tracker or replay this session started (idempotent)."""
-        if self._sim is not None:
-            self._sim.stop()
-            self._sim = None
-        if self._replay is not None:
-            self._replay.stop()
-            self._replay = None
+        """Stop what connecting the tracker started (the simulator, a replay); idempotent."""
+        if self.tracker is not None:
+            self.tracker.close()
 
     # -- helpers ------------------------------------------------------------------------------------
     def _on_marker(self, live: Any, marker: str, timestamp: float) -> None:
@@ -341,20 +320,21 @@ class Session:
     def _measure_validation(self) -> None:
         from app.core.validation import latest_validation
 
-        markers, acq, meta, files = self._validation_inputs
+        markers, acq, files = self._validation_inputs
         assert self.protocol is not None
         result = latest_validation(list(markers.log), acq.buffer.snapshot(), self.protocol.screen)
         if result is None:
             return
         figures = result.to_dict()
-        self._update_meta(files, meta, validation=figures)
+        self._update_meta(files, validation=figures)
         self.emit(ValidationMeasured(figures, result.summary()))
 
-    def _update_meta(self, files: RunFiles, meta: dict[str, Any], **changes: Any) -> None:
+    def _update_meta(self, files: RunFiles, **changes: Any) -> None:
         """Apply ``changes`` to the run's metadata and rewrite session.json (one writer at a time)."""
         with self._meta_lock:
-            meta.update(changes)
-            write_json_atomic(files.session_json, meta)
+            assert self._meta is not None
+            self._meta = replace(self._meta, **changes)
+            write_json_atomic(files.session_json, self._meta.to_json())
 
     def _on_gap(self, start: float, end: float) -> None:
         if self._markers is not None:
@@ -375,27 +355,22 @@ class Session:
                 self.emit(SessionWarning("disk_low", f"low disk space: {free / 2**20:.0f} MiB left in {folder}"))
                 warned = True
 
-    def _metadata(self, files: RunFiles, acq: Any) -> dict[str, Any]:
+    def _metadata(self, files: RunFiles, acq: Any) -> RunMetadata:
         cfg, p = self.config, self.protocol
-        assert p is not None
-        g = p.screen
+        assert p is not None and self.tracker is not None
         model = None
         if cfg.model is not None and Path(cfg.model).is_file():
-            model = {"path": str(cfg.model), "sha256": sha256_file(Path(cfg.model)),
-                     "provider": getattr(self.predictor, "provider", None)}
+            model = ModelRecord(str(cfg.model), sha256_file(Path(cfg.model)), getattr(self.predictor, "provider", None))
         s = acq.stream
-        return {
-            "app_version": __version__, "participant": cfg.participant, "session": cfg.session, "task": cfg.task,
-            "run": int(files.stem.rsplit("-", 1)[1]), "protocol": "protocol.toml", "protocol_name": p.name,
-            "protocol_sha256": sha256_file(Path(cfg.protocol_path)),
-            "screen": {"width_px": g.width_px, "height_px": g.height_px, "width_cm": g.width_cm,
-                       "height_cm": g.height_cm, "distance_cm": g.distance_cm},
-            "tracker": {"kind": cfg.tracker, "name": s.name, "source_id": s.source_id, "rate": s.rate_hz,
-                        "channels": list(s.labels), "hostname": getattr(s, "hostname", ""),
-                        "mapping": cfg.channels, "preset": cfg.preset},
-            "started_utc": _now(), "ended_utc": None, "status": "recording", "model": model, "validation": None,
-            "files": {"xdf": files.xdf.name, "trials": files.trials_tsv.name},
-        }
+        return RunMetadata(
+            app_version=__version__, participant=cfg.participant, session=cfg.session, task=cfg.task,
+            run=int(files.stem.rsplit("-", 1)[1]), protocol="protocol.toml", protocol_name=p.name,
+            protocol_sha256=sha256_file(Path(cfg.protocol_path)), screen=p.screen,
+            tracker=TrackerRecord(kind=self.tracker.spec, name=s.name, source_id=s.source_id, rate=float(s.rate_hz),
+                                  channels=list(s.labels), hostname=getattr(s, "hostname", ""),
+                                  mapping=cfg.channels, preset=cfg.preset),
+            started_utc=_now(), ended_utc=None, status=SessionStatus.RECORDING, model=model, validation=None,
+            files=FilesRecord(files.xdf.name, files.trials_tsv.name))
 
 
 def _now() -> str:

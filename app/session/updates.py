@@ -13,6 +13,7 @@ from typing import Any
 from app.core.gaze_events import GazeEvent
 from app.core.layout import TrialLayout
 from app.core.presenting import TrialOutcome
+from app.core.run_metadata import SessionStatus
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class SessionWarning:
 @dataclass(frozen=True)
 class SessionEnded:
     folder: Path
-    status: str  # complete | aborted | disk_full | failed
+    status: SessionStatus  # complete | aborted | disk_full | failed
     summary: dict[str, Any]
 
 

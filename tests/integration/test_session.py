@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import pyxdf
 
+from app.acquisition.tracker_spec import LslTrackerConnector, TrackerSpec, parse_tracker_spec
 from app.cli import main
 from app.core.markers import parse_marker
 from app.core.paths import BUNDLED_MODEL
@@ -32,8 +33,9 @@ def _streams(xdf: Path) -> dict[str, dict]:
 def test_headless_session_records_everything(short_protocol: Path, tmp_path: Path) -> None:
     events: list[object] = []
     model = BUNDLED_MODEL if BUNDLED_MODEL.is_file() else None
-    cfg = SessionConfig(short_protocol, "P01", out=tmp_path / "out", model=model, seed=3)
-    session = Session(cfg, HeadlessPresenter(seed=3), listener=events.append)
+    cfg = SessionConfig(short_protocol, "P01", out=tmp_path / "out", model=model)
+    session = Session(cfg, HeadlessPresenter(seed=3), listener=events.append,
+                      tracker=LslTrackerConnector(TrackerSpec("sim"), seed=3))
     result = session.run()
     assert result.status == "complete"
     assert result.folder == tmp_path / "out" / "sub-P01" / "ses-01"
@@ -41,6 +43,7 @@ def test_headless_session_records_everything(short_protocol: Path, tmp_path: Pat
 
     meta = json.loads(result.files.session_json.read_text())
     assert meta["status"] == "complete" and meta["participant"] == "P01" and meta["run"] == 1
+    assert meta["tracker"]["kind"] == "sim"
     assert meta["counters"]["received"] > 1000 and meta["counters"]["lost"] == 0
     # the validation targets were shown and the simulated eye looked at them: figures measured live
     assert meta["validation"] is not None and len(meta["validation"]["targets"]) == 9
@@ -84,15 +87,17 @@ def test_headless_session_records_everything(short_protocol: Path, tmp_path: Pat
 
     # a second run never overwrites the first
     again = Session(SessionConfig(short_protocol, "P01", out=tmp_path / "out", model=None, duration_s=1.0),
-                    HeadlessPresenter(seed=1)).run()
+                    HeadlessPresenter(seed=1), tracker=LslTrackerConnector(TrackerSpec("sim"))).run()
     assert again.files.xdf.name.endswith("_run-002.xdf") and result.files.xdf.exists()
     assert again.status == "aborted"
 
     # a recording replayed as the tracker of a new session (tracker replay:FILE)
-    replayed = Session(SessionConfig(short_protocol, "P09", tracker=f"replay:{result.files.xdf}", out=tmp_path / "out",
-                                     model=None, duration_s=2.0), HeadlessPresenter(seed=1, validation=False)).run()
+    replay = LslTrackerConnector(parse_tracker_spec(f"replay:{result.files.xdf}"))
+    replayed = Session(SessionConfig(short_protocol, "P09", out=tmp_path / "out", model=None, duration_s=2.0),
+                       HeadlessPresenter(seed=1, validation=False), tracker=replay).run()
     rmeta = json.loads(replayed.files.session_json.read_text())
     assert rmeta["tracker"]["name"] == "PovLab-SimTracker" and rmeta["counters"]["received"] > 500
+    assert rmeta["tracker"]["kind"] == f"replay:{result.files.xdf}"
 
 
 def test_cli_run_prints_session_folder_last(short_protocol: Path, tmp_path: Path, capsys) -> None:
@@ -192,7 +197,8 @@ class _CrashingPresenter:
 def test_a_failing_presenter_keeps_the_recording(short_protocol: Path, tmp_path: Path) -> None:
     from app.core.errors import PresentationError
 
-    session = Session(SessionConfig(short_protocol, "P05", out=tmp_path, model=None), _CrashingPresenter())
+    session = Session(SessionConfig(short_protocol, "P05", out=tmp_path, model=None), _CrashingPresenter(),
+                      tracker=LslTrackerConnector(TrackerSpec("sim")))
     with pytest.raises(PresentationError, match="signal 9"):
         session.run()
     folder = tmp_path / "sub-P05" / "ses-01"
@@ -202,3 +208,49 @@ def test_a_failing_presenter_keeps_the_recording(short_protocol: Path, tmp_path:
     assert [m[0] for m in streams["PovLab-Markers"]["time_series"]][:2] == ["SESSION_START POV demo", "TRIALID 1"]
     assert len(streams["PovLab-SimTracker"]["time_stamps"]) > 100
     assert streams["PovLab-SimTracker"]["footer"] is not None, "the recording was closed properly"
+
+
+class _OwnTracker:
+    """A TrackerConnector of the test's own: the session gets the stream from it and builds no tracker itself."""
+
+    def __init__(self, source_id: str) -> None:
+        self.source_id, self.calls, self.closed = source_id, [], 0
+
+    def connect(self, protocol, markers_source_id):  # type: ignore[no-untyped-def]
+        from app.acquisition.discovery import find_gaze_stream
+
+        self.calls.append((protocol.name, markers_source_id))
+        stream = find_gaze_stream(source_id=self.source_id, timeout=5.0)
+        own = self
+
+        class _Connection:
+            spec = "test:own"
+
+            @property
+            def stream(self):  # type: ignore[no-untyped-def]
+                return stream
+
+            def wait_until_ready(self, timeout_s: float) -> None:
+                pass
+
+            def close(self) -> None:
+                own.closed += 1
+
+        return _Connection()
+
+
+def test_the_session_reads_the_tracker_it_is_given(short_protocol: Path, tmp_path: Path, source_id: str) -> None:
+    from app.acquisition.sim_tracker import SimulatedTracker
+
+    own = _OwnTracker(source_id)
+    with SimulatedTracker(rate_hz=250.0, source_id=source_id, seed=2) as sim:
+        session = Session(SessionConfig(short_protocol, "P07", out=tmp_path, model=None, duration_s=1.5),
+                          HeadlessPresenter(seed=1, validation=False), tracker=own)
+        result = session.run()
+        session.close()
+        assert sim.samples_pushed > 0
+    assert own.calls == [("POV demo", session.markers_source_id)] and own.closed >= 1
+    meta = json.loads(result.files.session_json.read_text())
+    assert meta["tracker"]["kind"] == "test:own" and meta["tracker"]["source_id"] == source_id
+    streams = _streams(result.files.xdf)
+    assert streams["PovLab-Markers"]["info"]["source_id"][0] == session.markers_source_id

@@ -12,6 +12,7 @@ import pytest
 import pyxdf
 
 from app.acquisition.sim_tracker import SimulatedTracker
+from app.acquisition.tracker_spec import LslTrackerConnector, TrackerSpec
 from app.presentation.headless import HeadlessPresenter
 from app.session.runner import Session, SessionConfig
 from app.session.updates import SessionWarning
@@ -32,9 +33,9 @@ def test_tracker_vanishes_for_10_s_and_returns(demo_protocol_path: Path, tmp_pat
         outage["end"] = time.monotonic()
 
     events: list[object] = []
-    cfg = SessionConfig(demo_protocol_path, "P01", tracker=f"lsl-id:{source_id}", out=tmp_path, model=None,
-                        duration_s=22.0)
-    session = Session(cfg, HeadlessPresenter(seed=1, validation=False), listener=events.append)
+    cfg = SessionConfig(demo_protocol_path, "P01", out=tmp_path, model=None, duration_s=22.0)
+    session = Session(cfg, HeadlessPresenter(seed=1, validation=False), listener=events.append,
+                      tracker=LslTrackerConnector(TrackerSpec("lsl-id", source_id)))
     session.prepare()
     plug = threading.Thread(target=pull_the_plug)
     plug.start()

@@ -25,9 +25,11 @@ def test_session_with_the_participant_screen_records_flip_stamped_markers(
         xvfb_display, short_protocol, tmp_path) -> None:  # type: ignore[no-untyped-def]
     presenter = PsychoPyPresenter(windowed=True, simulate_participant=True, display=xvfb_display, sim_seed=4,
                                   sim_rt_median_s=0.6, target_s=0.8, validation_intro_s=0.2)
-    cfg = runner.SessionConfig(short_protocol.path, "P01", out=tmp_path / "out", model=None, sim_rate_hz=250.0,
-                               seed=4)
-    result = runner.Session(cfg, presenter).run()
+    from app.acquisition.tracker_spec import LslTrackerConnector, TrackerSpec
+
+    cfg = runner.SessionConfig(short_protocol.path, "P01", out=tmp_path / "out", model=None)
+    result = runner.Session(cfg, presenter, tracker=LslTrackerConnector(TrackerSpec("sim"), sim_rate_hz=250.0,
+                                                                         seed=4)).run()
     assert result.status == "complete"
     assert [(o.trial_id, o.practice) for o in result.outcomes] == [("p-cat", True), ("t-coffee", False)]
 

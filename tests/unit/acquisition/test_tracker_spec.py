@@ -1,0 +1,37 @@
+"""Tracker specs as the operator types them: sim, lsl:NAME, lsl-id:SOURCE_ID, replay:FILE."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.acquisition.tracker_spec import LslTrackerConnector, TrackerSpec, parse_tracker_spec
+from app.core.errors import TrackerError
+
+
+@pytest.mark.parametrize(
+    ("text", "spec"),
+    [
+        pytest.param("sim", TrackerSpec("sim"), id="sim"),
+        pytest.param("lsl:Tobii Pro Spectrum", TrackerSpec("lsl", "Tobii Pro Spectrum"), id="name-with-spaces"),
+        pytest.param("lsl-id:abc:123", TrackerSpec("lsl-id", "abc:123"), id="id-with-colon"),
+        pytest.param("replay:/data/run-001.xdf", TrackerSpec("replay", "/data/run-001.xdf"), id="replay"),
+    ],
+)
+def test_parse(text: str, spec: TrackerSpec) -> None:
+    assert parse_tracker_spec(text) == spec
+    assert str(spec) == text
+
+
+@pytest.mark.parametrize("text", ["usb", "", "sim:x", "lsl", "lsl:", "replay:", "LSL:x", "tobii:x"])
+def test_bad_specs_say_what_is_expected(text: str) -> None:
+    with pytest.raises(TrackerError, match="expected sim, lsl:NAME, lsl-id:SOURCE_ID or replay:FILE"):
+        parse_tracker_spec(text)
+
+
+def test_spec_and_connector_check_themselves() -> None:
+    with pytest.raises(TrackerError):
+        TrackerSpec("lsl")
+    with pytest.raises(TrackerError):
+        TrackerSpec("usb", "x")  # type: ignore[arg-type]
+    with pytest.raises(TrackerError, match="timeout"):
+        LslTrackerConnector(TrackerSpec("sim"), timeout_s=0)
