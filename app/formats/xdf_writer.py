@@ -4,6 +4,12 @@ Chunks are written as they come and the file is flushed often, so a process kill
 ``kill -9`` leaves a file that pyxdf loads up to the last flushed chunk. The file is
 created exclusively (``"xb"``): a recording is never overwritten.
 
+The FileHeader and StreamFooter chunks are byte for byte what LabRecorder writes (its
+``xdfwriter.cpp`` and ``recording.cpp``): ``<info><version>1.0</version><datetime>`` with the local
+time as ``%Y-%m-%dT%H:%M:%S%z`` (``2026-01-01T10:00:00+0000``: no colon in the offset; mne-xdf and
+mnelab insert one themselves), and footers whose numbers have 16 significant digits, ``0`` for the
+first/last time stamp of a stream without samples.
+
 Chunk layout: NumLengthBytes (1 byte: 1, 4 or 8), Length (that many bytes, LE, counting the
 tag and the content), Tag (uint16 LE), Content. Tags: 1 FileHeader, 2 StreamHeader,
 3 Samples, 4 ClockOffset, 5 Boundary, 6 StreamFooter.
@@ -48,9 +54,7 @@ class XdfWriter:
             raise RecordingError(f"{self.path}: cannot create recording ({exc.strerror})") from exc
         self.bytes_written = 0
         self._write(b"XDF:")
-        now = _dt.datetime.now(_dt.UTC).astimezone().isoformat()
-        self._chunk(1, (f'<?xml version="1.0"?><info><version>1.0</version><datetime>{now}</datetime>'
-                        f"<writer>POV Lab</writer></info>").encode())
+        self._chunk(1, file_header_xml().encode())
         self.flush()
 
     def _write(self, data: bytes) -> None:
@@ -96,11 +100,7 @@ class XdfWriter:
 
     def stream_footer(self, stream_id: int, first: float, last: float, count: int,
                       offsets: list[tuple[float, float]]) -> None:
-        offs = "".join(f"<offset><time>{t!r}</time><value>{v!r}</value></offset>" for t, v in offsets)
-        xml = (f'<?xml version="1.0"?><info><first_timestamp>{first!r}</first_timestamp>'
-               f"<last_timestamp>{last!r}</last_timestamp><sample_count>{count}</sample_count>"
-               f"<clock_offsets>{offs}</clock_offsets></info>")
-        self._chunk(6, struct.pack("<I", stream_id) + xml.encode())
+        self._chunk(6, struct.pack("<I", stream_id) + stream_footer_xml(first, last, count, offsets).encode())
 
     def flush(self) -> None:
         self._fh.flush()
@@ -111,6 +111,27 @@ class XdfWriter:
                 self._fh.flush()
             finally:
                 self._fh.close()
+
+
+def file_header_xml(now: _dt.datetime | None = None) -> str:
+    """LabRecorder's FileHeader: XDF version and the local time, ``strftime("%Y-%m-%dT%H:%M:%S%z")``."""
+    stamp = (now or _dt.datetime.now(_dt.UTC).astimezone()).strftime("%Y-%m-%dT%H:%M:%S%z")
+    return f'<?xml version="1.0"?><info><version>1.0</version><datetime>{stamp}</datetime></info>'
+
+
+def _num(x: float) -> str:
+    """A number as LabRecorder's ``std::ostream`` with ``precision(16)`` prints it (``%.16g``)."""
+    return f"{x:.16g}"
+
+
+def stream_footer_xml(first: float, last: float, count: int, offsets: list[tuple[float, float]]) -> str:
+    """LabRecorder's StreamFooter; a stream without samples gets 0 for its first and last time stamp."""
+    if count == 0 or not (np.isfinite(first) and np.isfinite(last)):
+        first = last = 0.0
+    offs = "".join(f"<offset><time>{_num(t)}</time><value>{_num(v)}</value></offset>" for t, v in offsets)
+    return (f'<?xml version="1.0"?><info><first_timestamp>{_num(first)}</first_timestamp>'
+            f"<last_timestamp>{_num(last)}</last_timestamp><sample_count>{count}</sample_count>"
+            f"<clock_offsets>{offs}</clock_offsets></info>")
 
 
 def minimal_info_xml(name: str, type_: str, channel_count: int, srate: float, channel_format: str,
