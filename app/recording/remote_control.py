@@ -1,175 +1,268 @@
-"""LabRecorder's remote-control protocol, so lab scripts written for LabRecorder drive POV Lab unchanged.
+"""LabRecorder's remote control over TCP, so lab scripts written for LabRecorder drive POV Lab unchanged.
 
-Protocol (LabRecorder's ``tcpinterface.cpp`` and README, "Remote Control"): one command per
-line over TCP, default port 22345; the reply to each is ``OK`` and a newline (an unknown
-command or a failed one gets ``ERROR <reason>``)::
+Protocol (LabRecorder's ``tcpinterface.cpp``, ``mainwindow.cpp`` and README, "Remote Control"): one
+command per line, default port 22345; every line is answered ``OK`` -- two bytes, no newline, as
+LabRecorder writes it -- also lines it does not know::
 
     select all | select none | update | start | stop
     filename {root:C:\\Data\\} {template:exp%n\\%p_block_%b.xdf} {participant:P003} {session:S1}
              {task:MemoryGuided} {run:2} {acquisition:a} {modality:eeg}
 
-Template placeholders as in LabRecorder: ``%p`` participant, ``%s`` session, ``%b`` task,
-``%n`` and ``%r`` run, ``%a`` acquisition, ``%m`` modality. Without a template the recording
-goes to POV Lab's own layout ``sub-%p/ses-%s/sub-%p_ses-%s_task-%b_run-%n.xdf`` (run as 3 digits).
+The rules of each command are in :mod:`app.recording.remote_protocol`. Where LabRecorder would
+show a dialog instead of recording (a path that is a folder, no stream to record) and where POV
+Lab refuses more than it does (a root outside the data root, a NUL byte, an over-long name), the
+answer is ``ERROR <reason>`` (no newline either) and the server logs one line; nothing was created
+or renamed. A server never prints a traceback: a client that hangs up, sends bytes that are not
+UTF-8 or a line over :data:`MAX_LINE` bytes only loses its own connection.
 
-Unlike LabRecorder (which listens on every interface), the server binds to 127.0.0.1 only:
-anything else that could start or stop a recording from the network is refused.
+Unlike LabRecorder (which listens on every interface), the server binds to 127.0.0.1 only. One
+thread serves every client (``selectors``): at most :data:`MAX_CLIENTS` connections at once (the
+next is told ``ERROR`` and closed), each holding at most :data:`MAX_LINE` bytes of input and
+:data:`MAX_PENDING` bytes of unread answers (a client that never reads, like the PyPI
+``labrecorder-controller``, simply misses answers beyond that).
 """
 
 from __future__ import annotations
 
-import re
-import socketserver
+import logging
+import selectors
+import socket
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from app.core.errors import PovLabError, RecordingError
+from app.recording.remote_protocol import RecordingTarget, apply_fields, parse_command, resolve_path, resolve_root
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 22345
 LOOPBACK = "127.0.0.1"
-_FIELD = re.compile(r"\{(\w+):([^}]*)\}")
-FIELDS = ("root", "template", "participant", "session", "task", "run", "acquisition", "modality")
-
-
-@dataclass(frozen=True)
-class RecordingTarget:
-    """Where the next recording goes, as set by ``filename`` commands (fields keep their last value)."""
-
-    root: str = "."
-    template: str = ""
-    participant: str = "P001"
-    session: str = "S001"
-    task: str = "pov"
-    run: str = "1"
-    acquisition: str = ""
-    modality: str = "beh"
-
-    def path(self) -> Path:
-        """The XDF path this target names, LabRecorder's template rules applied."""
-        try:
-            run_n = int(self.run)
-        except ValueError as exc:
-            raise RecordingError(f"remote control: run {self.run!r} is not a number") from exc
-        if self.template:
-            out = self.template
-            for key, value in (("%p", self.participant), ("%s", self.session), ("%b", self.task),
-                               ("%n", str(run_n)), ("%r", str(run_n)), ("%a", self.acquisition),
-                               ("%m", self.modality)):
-                out = out.replace(key, value)
-            rel = Path(out.replace("\\", "/"))
-        else:
-            p, s = self.participant, self.session
-            rel = Path(f"sub-{p}") / f"ses-{s}" / f"sub-{p}_ses-{s}_task-{self.task}_run-{run_n:03d}.xdf"
-        if rel.is_absolute() or ".." in rel.parts:
-            raise RecordingError(f"remote control: template {self.template!r} leaves the root folder")
-        return Path(self.root.replace("\\", "/")) / rel
+MAX_LINE = 64 * 1024  # bytes of one command line
+MAX_CLIENTS = 16  # connections at once
+MAX_PENDING = 64 * 1024  # unread answer bytes kept per client
 
 
 class RecordingController(Protocol):
-    """What the remote control drives; the session implements it."""
+    """What the remote control drives (:class:`~app.recording.lsl_controller.LslRecordingController`)."""
 
     def select_streams(self, which: str) -> None:
         """``"all"`` or ``"none"`` of the streams currently visible."""
 
     def refresh_streams(self) -> None: ...
 
-    def start_recording(self, target: RecordingTarget) -> None: ...
+    def start_recording(self, path: Path) -> None:
+        """Record into ``path`` (already checked to be inside the data root)."""
 
     def stop_recording(self) -> None: ...
-
-
-def parse_filename(line: str, current: RecordingTarget) -> RecordingTarget:
-    """Apply the ``{key:value}`` fields of a ``filename`` command to the current target."""
-    fields = dict(_FIELD.findall(line))
-    unknown = sorted(set(fields) - set(FIELDS))
-    if unknown:
-        raise RecordingError(f"remote control: unknown filename field(s) {', '.join(unknown)}; "
-                             f"known: {', '.join(FIELDS)}")
-    return replace(current, **fields)
 
 
 class RemoteControl:
     """The command interpreter, independent of the socket (one lock: commands run one at a time)."""
 
-    def __init__(self, controller: RecordingController) -> None:
+    def __init__(self, controller: RecordingController, data_root: Path | str = ".") -> None:
         self.controller = controller
+        self.data_root = Path(data_root)
         self.target = RecordingTarget()
         self._lock = threading.Lock()
 
     def handle(self, line: str) -> str:
-        cmd = line.strip()
-        low = cmd.lower()
+        """The answer to one line: ``OK`` or ``ERROR <reason>``; never raises."""
+        cmd = parse_command(line)
         with self._lock:
             try:
-                if low == "start":
-                    self.controller.start_recording(self.target)
-                elif low == "stop":
+                if cmd.kind == "start":
+                    self.controller.start_recording(resolve_path(self.target, self.data_root))
+                elif cmd.kind == "stop":
                     self.controller.stop_recording()
-                elif low == "update":
+                elif cmd.kind == "update":
                     self.controller.refresh_streams()
-                elif low in ("select all", "select none"):
-                    self.controller.select_streams(low.split()[1])
-                elif low.startswith("filename"):
-                    self.target = parse_filename(cmd, self.target)
+                elif cmd.kind in ("select_all", "select_none"):
+                    self.controller.select_streams(cmd.kind.split("_")[1])
+                elif cmd.kind == "filename":
+                    self._filename(cmd.fields)
                 else:
-                    return f"ERROR unknown command {cmd[:40]!r}"
+                    log.info("remote control: ignored %r (not a LabRecorder command)", line[:80])
             except PovLabError as exc:
+                log.error("remote control: %s", exc)
                 return f"ERROR {exc}"
+            except (OSError, ValueError) as exc:  # a path the file system refuses, a stream that went away
+                log.error("remote control: %s failed: %s", cmd.kind, exc)
+                return f"ERROR {cmd.kind} failed: {exc}"
         return "OK"
 
-
-class _Handler(socketserver.StreamRequestHandler):
-    server: _Server
-
-    def handle(self) -> None:
-        for raw in self.rfile:
-            line = raw.decode("utf-8", "replace").strip()
-            if not line:
-                continue
-            self.wfile.write((self.server.control.handle(line) + "\n").encode("utf-8"))
-            self.wfile.flush()
+    def _filename(self, fields: tuple[tuple[str, str], ...]) -> None:
+        target = apply_fields(self.target, fields)
+        if target.root != self.target.root:
+            try:
+                resolve_root(target.root, self.data_root)
+            except RecordingError:
+                self.target = apply_fields(self.target, tuple(f for f in fields if f[0] != "root"))
+                raise
+        self.target = target
 
 
-class _Server(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], control: RemoteControl) -> None:
-        self.control = control
-        super().__init__(address, _Handler)
+@dataclass
+class _Client:
+    sock: socket.socket
+    inbox: bytearray = field(default_factory=bytearray)
+    outbox: bytearray = field(default_factory=bytearray)
+    closing: bool = False
 
 
 class RemoteControlServer:
-    """A TCP server on 127.0.0.1 speaking LabRecorder's remote-control protocol."""
+    """A TCP server on 127.0.0.1 speaking LabRecorder's remote-control protocol, in one thread."""
 
-    def __init__(self, controller: RecordingController, port: int = DEFAULT_PORT, host: str = LOOPBACK) -> None:
+    def __init__(self, controller: RecordingController, port: int = DEFAULT_PORT, host: str = LOOPBACK,
+                 data_root: Path | str = ".", max_clients: int = MAX_CLIENTS, max_line: int = MAX_LINE) -> None:
         if host not in (LOOPBACK, "localhost"):
             raise RecordingError(f"remote control: host {host!r} refused; it listens on {LOOPBACK} only")
-        self.control = RemoteControl(controller)
+        if not 0 <= port <= 65535:
+            raise RecordingError(f"remote control: port {port}: expected 0-65535")
+        root = Path(data_root)
+        if not root.is_dir():
+            raise RecordingError(f"remote control: data root {root} is not a folder")
+        self.control = RemoteControl(controller, root)
+        self.max_clients, self.max_line = max_clients, max_line
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            self._server = _Server((LOOPBACK, port), self.control)
+            self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._listener.bind((LOOPBACK, port))
+            self._listener.listen(max_clients)
         except OSError as exc:
+            self._listener.close()
             raise RecordingError(f"remote control: cannot listen on {LOOPBACK}:{port} ({exc.strerror})") from exc
-        self._thread = threading.Thread(target=self._server.serve_forever, name="povlab-rcs", daemon=True)
+        self._listener.setblocking(False)
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._sel = selectors.DefaultSelector()
+        self._sel.register(self._listener, selectors.EVENT_READ, None)
+        self._sel.register(self._wake_r, selectors.EVENT_READ, "wake")
+        self._clients: dict[socket.socket, _Client] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="povlab-rcs", daemon=True)
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return int(self._listener.getsockname()[1])
+
+    @property
+    def clients(self) -> int:
+        return len(self._clients)
 
     def start(self) -> RemoteControlServer:
         self._thread.start()
         return self
 
     def close(self) -> None:
+        self._stop.set()
         if self._thread.is_alive():
-            self._server.shutdown()  # returns once serve_forever has stopped
+            self._wake_w.send(b"x")
             self._thread.join()
-        self._server.server_close()
+        for c in list(self._clients.values()):
+            self._drop(c)
+        self._sel.close()
+        for s in (self._listener, self._wake_r, self._wake_w):
+            s.close()
 
     def __enter__(self) -> RemoteControlServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            for key, events in self._sel.select(timeout=1.0):
+                if key.data == "wake":
+                    return
+                if key.data is None:
+                    self._accept()
+                    continue
+                client: _Client = key.data
+                if events & selectors.EVENT_READ:
+                    self._read(client)
+                if events & selectors.EVENT_WRITE and client.sock in self._clients:
+                    self._flush(client)
+
+    def _accept(self) -> None:
+        try:
+            sock, _ = self._listener.accept()
+        except OSError:
+            return  # the client gave up before we got to it
+        if len(self._clients) >= self.max_clients:
+            log.warning("remote control: more than %d clients at once; one refused", self.max_clients)
+            try:
+                sock.send(f"ERROR more than {self.max_clients} connections".encode())
+            except OSError:
+                pass  # it is being closed anyway
+            sock.close()
+            return
+        sock.setblocking(False)
+        client = _Client(sock)
+        self._clients[sock] = client
+        self._sel.register(sock, selectors.EVENT_READ, client)
+
+    def _read(self, client: _Client) -> None:
+        try:
+            data = client.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(client)
+            return
+        client.inbox += data
+        while not client.closing:
+            nl = client.inbox.find(b"\n")
+            if nl < 0:
+                if len(client.inbox) > self.max_line:
+                    log.error("remote control: a line over %d bytes; connection closed", self.max_line)
+                    client.inbox.clear()
+                    self._answer(client, f"ERROR line longer than {self.max_line} bytes")
+                    client.closing = True
+                break
+            raw = bytes(client.inbox[:nl])
+            del client.inbox[:nl + 1]
+            if len(raw) > self.max_line:
+                self._answer(client, f"ERROR line longer than {self.max_line} bytes")
+                continue
+            line = raw.decode("utf-8", "replace").strip()
+            if line:
+                self._answer(client, self.control.handle(line))
+        if client.closing and not client.outbox:
+            self._drop(client)
+
+    def _answer(self, client: _Client, reply: str) -> None:
+        if len(client.outbox) < MAX_PENDING:
+            client.outbox += reply.encode("utf-8")
+        self._flush(client)
+
+    def _flush(self, client: _Client) -> None:
+        if client.sock not in self._clients:
+            return
+        try:
+            while client.outbox:
+                n = client.sock.send(client.outbox)
+                del client.outbox[:n]
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:  # the client hung up (broken pipe, reset): its answers go nowhere
+            self._drop(client)
+            return
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if client.outbox else 0)
+        self._sel.modify(client.sock, events, client)
+        if client.closing and not client.outbox:
+            self._drop(client)
+
+    def _drop(self, client: _Client) -> None:
+        if self._clients.pop(client.sock, None) is None:
+            return
+        try:
+            self._sel.unregister(client.sock)
+        except (KeyError, ValueError):
+            pass  # already gone from the selector
+        client.sock.close()

@@ -67,34 +67,79 @@ class XdfRecorder:
         self._offsets: queue.Queue[tuple[int, float, float]] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._inlets: list[Any] = []
+        self._full: list[Any] = []
         self._writer: XdfWriter | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> None:
+    def connect(self, skip_unanswered: bool = False) -> list[str]:
+        """Open an inlet on every stream at once (at most ``open_timeout`` in all); nothing is written yet.
+
+        A stream that does not answer fails the recording, or with ``skip_unanswered`` is left out
+        (its name is returned; at least one stream must answer). Called by :meth:`start` if needed.
+        """
         import pylsl
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = XdfWriter(self.path)
-        try:
-            for sid, info in enumerate(self._infos, start=1):
+        results: list[Any] = [None] * len(self._infos)
+
+        def open_one(k: int, info: Any) -> None:
+            try:
                 inlet = pylsl.StreamInlet(info, max_buflen=360, recover=True)
                 full = inlet.info(timeout=self.open_timeout)
                 inlet.open_stream(timeout=self.open_timeout)
-                fmt = FORMATS.get(full.channel_format(), "double64")
+                results[k] = (inlet, full)
+            except Exception as exc:  # noqa: BLE001 - pylsl's TimeoutError/RuntimeError: the stream is gone
+                results[k] = exc
+
+        threads = [threading.Thread(target=open_one, args=(k, info), name="xdf-open", daemon=True)
+                   for k, info in enumerate(self._infos)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        left_out = [self._infos[k].name() for k, r in enumerate(results) if not isinstance(r, tuple)]
+        opened = [r for r in results if isinstance(r, tuple)]
+        if left_out and (not skip_unanswered or not opened):
+            for inlet, _ in opened:
+                inlet.close_stream()
+            raise RecordingError(f"{self.path}: stream(s) {', '.join(left_out)} did not answer within "
+                                 f"{self.open_timeout:g} s")
+        self._inlets = [inlet for inlet, _ in opened]
+        self._full = [full for _, full in opened]
+        return left_out
+
+    def start(self) -> None:
+        """Create the file (never overwriting), write the stream headers, start recording."""
+        if not self._inlets:
+            self.connect()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.disconnect()
+            raise RecordingError(f"{self.path}: cannot create its folder ({exc.strerror})") from exc
+        try:
+            self._writer = XdfWriter(self.path)
+        except RecordingError:
+            self.disconnect()
+            raise
+        try:
+            for sid, full in enumerate(self._full, start=1):
                 self._writer.stream_header(sid, full.as_xml())
-                self._inlets.append(inlet)
-                self.stats.append(StreamStats(full.name(), fmt))
+                self.stats.append(StreamStats(full.name(), FORMATS.get(full.channel_format(), "double64")))
             self._writer.flush()
-        except pylsl.util.TimeoutError as exc:  # type: ignore[attr-defined]
-            self._writer.close()
-            raise RecordingError(f"{self.path}: a stream did not answer within {self.open_timeout:g} s") from exc
         except OSError as exc:
             self._writer.close()
+            self.disconnect()
             raise RecordingError(f"{self.path}: cannot write the recording ({exc.strerror})") from exc
         for target, name in ((self._write_loop, "xdf-writer"), (self._offset_loop, "xdf-offsets")):
             th = threading.Thread(target=target, name=name, daemon=True)
             th.start()
             self._threads.append(th)
+
+    def disconnect(self) -> None:
+        """Close the inlets opened by :meth:`connect` (a recording that will not start)."""
+        for inlet in self._inlets:
+            inlet.close_stream()
+        self._inlets = []
 
     def stop(self) -> None:
         """Drain the inlets, write clock offsets and footers, close the file."""
@@ -168,8 +213,10 @@ class XdfRecorder:
 
         while True:
             for sid, inlet in enumerate(self._inlets, start=1):
+                if self._stop.is_set():
+                    return  # stop() waits for this thread: never for a lost stream's time-out
                 try:
-                    offset = inlet.time_correction(timeout=2.0)
+                    offset = inlet.time_correction(timeout=1.0)
                     self._offsets.put((sid, pylsl.local_clock() - offset, offset))
                 except Exception as exc:  # noqa: BLE001 - a lost stream keeps its last offset
                     log.debug("clock offset of stream %d not measured: %s", sid, exc)
