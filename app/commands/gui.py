@@ -131,12 +131,42 @@ def export_session(folder: Path, progress: Any) -> str:
     return f"done: bundle {b.path} ({b.bytes / 1e6:.1f} MB); BIDS {r.dataset} ({r.samples} gaze samples)"
 
 
+class _RemoteHandle:
+    """The window's remote-control server and the recorder behind it; ``close()`` ends a recording first."""
+
+    def __init__(self, server: Any, controller: Any) -> None:
+        self.server, self.controller = server, controller
+
+    @property
+    def port(self) -> int:
+        return int(self.server.port)
+
+    def close(self) -> None:
+        try:
+            self.controller.stop_recording()
+        finally:
+            self.server.close()
+
+
+def remote_control(port: int, root: Path) -> _RemoteHandle:
+    """LabRecorder's remote control on 127.0.0.1:``port``, recordings confined to ``root`` (created if needed)."""
+    from app.recording.lsl_controller import LslRecordingController
+    from app.recording.remote_control import RemoteControlServer
+
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PovLabError(f"remote control: cannot create the output folder {root} ({exc.strerror})") from exc
+    controller = LslRecordingController()
+    return _RemoteHandle(RemoteControlServer(controller, port=port, data_root=root).start(), controller)
+
+
 def backend() -> Any:
     from app.formats.protocol_toml import save_aois
     from app.gui.backend import Backend
 
     return Backend(start_session=start_session, list_trackers=list_trackers, export_session=export_session,
-                   save_aois=save_aois)
+                   save_aois=save_aois, remote_control=remote_control)
 
 
 # -- running the window -----------------------------------------------------------------------------

@@ -90,6 +90,15 @@ class RunningSession(Protocol):
     # optional: ``toggle_pause()`` where the participant screen can pause between trials (PsychoPy)
 
 
+class RemoteServer(Protocol):
+    """A running remote-control server (LabRecorder's protocol); ``close()`` stops it and its recording."""
+
+    @property
+    def port(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
 Listener = Callable[[object], None]
 Progress = Callable[[float, str], None]  # fraction 0..1, what is being done
 
@@ -104,3 +113,6 @@ class Backend:
     export_session: Callable[[Path, Progress], str] | None = None
     # write an AOI document back into its protocol file (keeping the rest of the file); returns the path
     save_aois: Callable[[Any], Path] | None = None
+    # a LabRecorder remote-control server on 127.0.0.1:port recording into the folder; raises PovLabError.
+    # None: not available.
+    remote_control: Callable[[int, Path], RemoteServer] | None = None

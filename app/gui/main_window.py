@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QMainWindow, QStackedWidget
 
 from app.core.aoi_editing import AoiDocument
 from app.core.errors import PovLabError
-from app.gui.backend import Backend, SetupChoice
+from app.gui.backend import Backend, RemoteServer, SetupChoice
 from app.gui.controller import Controller
 from app.gui.images import ImageStore
 from app.gui.live_model import LiveModel
@@ -51,6 +51,10 @@ class MainWindow(QMainWindow):
         self.setup_page.refresh_trackers.connect(c.refresh_trackers)
         self.setup_page.start_requested.connect(self._start_from_setup)
         self.setup_page.edit_aois_requested.connect(self.edit_aois)
+        self.remote_server: RemoteServer | None = None
+        self.setup_page.remote.toggled.connect(self.toggle_remote_control)
+        if backend.remote_control is None:
+            self.setup_page.remote.setEnabled(False)
         self.aoi_page.back_requested.connect(self._back_from_aois)
         self.run_page.stop_requested.connect(c.stop)
         self.run_page.pause_toggled.connect(c.toggle_pause)
@@ -115,8 +119,28 @@ class MainWindow(QMainWindow):
         self.end_page.show_export_progress(0.0, "exporting…")
         self.controller.export()
 
+    def toggle_remote_control(self, on: bool, port: int) -> None:
+        """Host (or stop) a LabRecorder remote-control server that records into the output folder."""
+        box = self.setup_page.remote
+        if self.remote_server is not None:
+            self.remote_server.close()
+            self.remote_server = None
+        if not on or self.controller.backend.remote_control is None:
+            box.show_state(False, "off")
+            return
+        root = Path(self.setup_page.out.text().strip() or ".")
+        try:
+            self.remote_server = self.controller.backend.remote_control(port, root)
+        except PovLabError as exc:
+            box.show_state(False, str(exc))
+            return
+        box.show_state(True, f"listening on 127.0.0.1:{self.remote_server.port}, recording into {root}")
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         """Closing the window stops a running session cleanly (what was recorded is kept)."""
+        if self.remote_server is not None:
+            self.remote_server.close()
+            self.remote_server = None
         if self.controller.running:
             self.controller.stop()
         self.controller.wait(30.0)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import PovLabError
 from app.core.protocol import Protocol
 from app.gui.backend import SetupChoice, TrackerChoice
+from app.gui.widgets.remote_box import RemoteControlBox
 
 
 class SetupPage(QWidget):
@@ -94,6 +95,8 @@ class SetupPage(QWidget):
         self.presenter.addItem("timed, no window (simulated participant)", "headless")
         self.presenter.setCurrentIndex(1)
         form.addRow("Participant screen", self.presenter)
+        self.remote = RemoteControlBox()  # LabRecorder's RCS box: a lab script starts/stops recordings
+        form.addRow("Remote control", self.remote)
         outer.addLayout(form)
 
         outer.addWidget(QLabel("Trials of the protocol"))
