@@ -4,10 +4,16 @@ Sources of a :class:`ChannelMap`, in the order :func:`resolve_channel_map` tries
 
 1. an explicit mapping string (``--channels left_x=0,left_y=1,right_x=2,right_y=3,unit=normalized``);
 2. a named preset (``tobii``, ``pupil``, ``eyelink``);
-3. the stream's XDF Gaze Meta-Data (``desc/channels/channel`` with ``label``, ``eye``,
-   ``type`` ScreenX/ScreenY/Diameter/Confidence and ``unit``;
+3. a vendor layout recognised from the stream's metadata (``app.acquisition.vendor_layouts``: the
+   LSL apps of Tobii, EyeLink and Pupil Labs, by name, channel labels and ``desc`` keys), which maps
+   the stream or refuses it with one line when its coordinates are not the screen;
+4. the stream's XDF Gaze Meta-Data (``desc/channels/channel`` with ``label``, ``eye``,
+   ``type`` (or Pupil Labs' ``metatype``) ScreenX/ScreenY/Diameter/Confidence and ``unit``;
    https://github.com/sccn/xdf/wiki/Gaze-Meta-Data);
-4. a preset recognised from the channel labels or the stream's name and channel count.
+5. a preset recognised from the channel labels or the stream's name and channel count.
+
+Everything here is pure (no pylsl): the live acquisition and the file readers pass the same plain
+metadata (channel dicts and the flat ``desc`` of :func:`metadata_from_xml`) and get the same map.
 
 Presets (layouts of the LSL apps of the manufacturers):
 
@@ -33,7 +39,8 @@ from numpy.typing import NDArray
 from app.core.errors import TrackerError
 
 F64 = NDArray[np.float64]
-SLOTS = ("left_x", "left_y", "right_x", "right_y", "left_pupil", "right_pupil", "confidence")
+SLOTS = ("left_x", "left_y", "right_x", "right_y", "left_pupil", "right_pupil", "confidence",
+         "left_validity", "right_validity")
 PIXEL_UNITS = {"", "pixels", "pixel", "px"}
 NORMALISED_UNITS = {"normalized", "normalised", "norm", "screencoords", "fraction", "relative"}
 
@@ -62,13 +69,18 @@ class ChannelMap:
     right_y: int | None = None
     left_pupil: int | None = None
     right_pupil: int | None = None
-    confidence: int | None = None
+    confidence: int | None = None  # one confidence 0..1 for both eyes (Pupil Labs); valid when >= min_confidence
+    left_validity: int | None = None  # per-eye validity codes (Tobii TET: 0 = certain .. 4 = lost);
+    right_validity: int | None = None  # valid when <= max_validity
     unit: str = "pixels"  # "pixels" or "normalized" (0..1 of the screen)
     y_origin: str = "top"  # for normalised positions: "top" or "bottom" (Pupil Labs)
     screen_px: tuple[int, int] = (1920, 1080)
     min_confidence: float = 0.0
+    max_validity: float = 1.0
     missing_values: tuple[float, ...] = ()  # values that mean "no data" (EyeLink: 0, -32768)
-    source: str = "explicit"  # where the map came from: explicit, metadata, preset:<name>
+    source: str = "explicit"  # where the map came from: explicit, metadata, preset:<name>, vendor:<layout>
+    pupil_unit: str = ""  # mm, pixels, area, arbitrary ("" = not stated)
+    layout: str = ""  # one line naming the recognised layout (vendor app and its source)
 
     def __post_init__(self) -> None:
         used = [(s, getattr(self, s)) for s in SLOTS if getattr(self, s) is not None]
@@ -86,6 +98,39 @@ class ChannelMap:
             raise TrackerError(f"channel map: unit must be pixels or normalized, got {self.unit!r}")
         if self.y_origin not in ("top", "bottom"):
             raise TrackerError(f"channel map: y_origin must be top or bottom, got {self.y_origin!r}")
+        if not (isinstance(self.screen_px, tuple) and len(self.screen_px) == 2 and all(v > 0 for v in self.screen_px)):
+            raise TrackerError(f"channel map: screen size must be two positive numbers of pixels, got {self.screen_px!r}")
+
+    def describe(self) -> str:
+        """One line: the layout recognised and how positions become screen pixels."""
+        w, h = self.screen_px
+        eyes = "both eyes" if len(self.eyes) == 2 else f"{self.eyes[0]} eye"
+        if self.unit == "normalized":
+            where = f"normalised 0..1 of {w}x{h} px, origin {'bottom' if self.y_origin == 'bottom' else 'top'}-left"
+        else:
+            where = "screen pixels, origin top-left"
+        valid = []
+        if self.confidence is not None:
+            valid.append(f"confidence >= {self.min_confidence:g}")
+        if self.left_validity is not None or self.right_validity is not None:
+            valid.append(f"validity code <= {self.max_validity:g}")
+        if self.missing_values:
+            valid.append("missing " + "/".join(f"{v:g}" for v in self.missing_values))
+        head = self.layout or {"explicit": "explicit --channels mapping", "metadata": "XDF Gaze Meta-Data"}.get(
+            self.source, self.source)
+        return (f"{head}: {eyes}, {where}" + (f", pupil {self.pupil_unit}" if self.pupil_unit else "")
+                + (f", valid when {' and '.join(valid)}" if valid else ""))
+
+    def indices(self) -> dict[str, int]:
+        return {s: getattr(self, s) for s in SLOTS if getattr(self, s) is not None}
+
+    def to_record(self) -> dict[str, object]:
+        """What session.json keeps: the resolved map, not only the flag text."""
+        return {"source": self.source, "layout": self.layout, "summary": self.describe(), "n_channels": self.n_channels,
+                "channels": self.indices(), "unit": self.unit, "y_origin": self.y_origin,
+                "screen_px": list(self.screen_px), "min_confidence": self.min_confidence,
+                "max_validity": self.max_validity, "missing_values": list(self.missing_values),
+                "pupil_unit": self.pupil_unit}
 
     @property
     def eyes(self) -> tuple[str, ...]:
@@ -103,11 +148,14 @@ class ChannelMap:
         w, h = self.screen_px
         nan = np.full(n, np.nan)
 
-        def eye(ix: int | None, iy: int | None) -> tuple[F64, F64]:
+        def unusable(iv: int | None) -> NDArray[np.bool_]:
+            return bad if iv is None else bad | ~(d[:, iv] <= self.max_validity)
+
+        def eye(ix: int | None, iy: int | None, iv: int | None) -> tuple[F64, F64]:
             if ix is None or iy is None:
                 return nan, nan
             x, y = d[:, ix].copy(), d[:, iy].copy()
-            lost = bad | ~np.isfinite(x) | ~np.isfinite(y)
+            lost = unusable(iv) | ~np.isfinite(x) | ~np.isfinite(y)
             for v in self.missing_values:
                 lost |= (x == v) | (y == v)
             if self.unit == "normalized":
@@ -117,15 +165,18 @@ class ChannelMap:
             y[lost] = np.nan
             return x, y
 
-        lx, ly = eye(self.left_x, self.left_y)
-        rx, ry = eye(self.right_x, self.right_y)
+        lx, ly = eye(self.left_x, self.left_y, self.left_validity)
+        rx, ry = eye(self.right_x, self.right_y, self.right_validity)
         with np.errstate(invalid="ignore"):
             x = np.where(np.isnan(lx), rx, np.where(np.isnan(rx), lx, (lx + rx) / 2))
             y = np.where(np.isnan(ly), ry, np.where(np.isnan(ry), ly, (ly + ry) / 2))
-        pupils = [d[:, i] for i in (self.left_pupil, self.right_pupil) if i is not None]
+        pupils = [np.where(unusable(iv), np.nan, d[:, i])
+                  for i, iv in ((self.left_pupil, self.left_validity), (self.right_pupil, self.right_validity))
+                  if i is not None]
         if pupils:
             p = np.stack(pupils)
-            p = np.where(np.isin(p, self.missing_values) | (p <= 0), np.nan, p)
+            with np.errstate(invalid="ignore"):
+                p = np.where(np.isin(p, self.missing_values) | ~(p > 0), np.nan, p)
             count = np.isfinite(p).sum(axis=0)
             with np.errstate(invalid="ignore", divide="ignore"):
                 pupil = np.where(count > 0, np.nansum(p, axis=0) / count, np.nan)
@@ -135,7 +186,9 @@ class ChannelMap:
 
 
 def parse_mapping(text: str, n_channels: int, screen_px: tuple[int, int]) -> ChannelMap:
-    """``left_x=0,left_y=1,right_x=2,right_y=3[,left_pupil=4][,unit=normalized][,y_origin=bottom]``."""
+    """``left_x=0,left_y=1,right_x=2,right_y=3[,left_pupil=4][,unit=normalized][,y_origin=bottom]``.
+
+    Also ``confidence=I,min_confidence=0.6`` and ``left_validity=I,right_validity=J,max_validity=1``."""
     fields: dict[str, object] = {}
     for part in (p.strip() for p in text.split(",") if p.strip()):
         key, sep, value = part.partition("=")
@@ -151,11 +204,14 @@ def parse_mapping(text: str, n_channels: int, screen_px: tuple[int, int]) -> Cha
             fields["unit"] = _unit(value, f"--channels {text!r}")
         elif key == "y_origin":
             fields["y_origin"] = value
-        elif key == "min_confidence":
-            fields["min_confidence"] = float(value)
+        elif key in ("min_confidence", "max_validity"):
+            try:
+                fields[key] = float(value)
+            except ValueError as exc:
+                raise TrackerError(f"--channels {text!r}: {key} must be a number, got {value!r}") from exc
         else:
             raise TrackerError(f"--channels {text!r}: unknown key {key!r} (expected one of "
-                               f"{', '.join(SLOTS)}, unit, y_origin, min_confidence)")
+                               f"{', '.join(SLOTS)}, unit, y_origin, min_confidence, max_validity)")
     try:
         return ChannelMap(n_channels=n_channels, screen_px=screen_px, source="explicit", **fields)  # type: ignore[arg-type]
     except TrackerError as exc:
@@ -179,7 +235,7 @@ def from_metadata(channels: Sequence[Mapping[str, str]], n_channels: int,
     slots: dict[str, int] = {}
     units: set[str] = set()
     for i, ch in enumerate(channels):
-        ctype = ch.get("type", "").strip().lower()
+        ctype = (ch.get("type") or ch.get("metatype") or "").strip().lower()
         eye = ch.get("eye", "").strip().lower()
         eyes = ("left", "right") if eye in ("", "both", "binocular", "average", "cyclopean") else (eye,)
         kind = {"screenx": "x", "screeny": "y", "diameter": "pupil", "pupilsize": "pupil",
@@ -206,14 +262,14 @@ def preset(name: str, labels: Sequence[str], n_channels: int, screen_px: tuple[i
     """A manufacturer preset; channel positions come from the labels when present."""
     layouts: dict[str, tuple[dict[str, str], dict[str, object]]] = {
         "tobii": ({"left_x": "left_x", "left_y": "left_y", "right_x": "right_x", "right_y": "right_y",
-                   "left_pupil": "left_pupil", "right_pupil": "right_pupil"}, {"unit": "normalized"}),
+                   "left_pupil": "left_pupil", "right_pupil": "right_pupil"}, {"unit": "normalized", "pupil_unit": "mm"}),
         "pupil": ({"left_x": "norm_pos_x", "left_y": "norm_pos_y", "right_x": "norm_pos_x",
                    "right_y": "norm_pos_y", "left_pupil": "diameter1_3d", "right_pupil": "diameter0_3d",
                    "confidence": "confidence"},
-                  {"unit": "normalized", "y_origin": "bottom", "min_confidence": 0.6}),
+                  {"unit": "normalized", "y_origin": "bottom", "min_confidence": 0.6, "pupil_unit": "mm"}),
         "eyelink": ({"left_x": "leftEyeX", "left_y": "leftEyeY", "right_x": "rightEyeX", "right_y": "rightEyeY",
                      "left_pupil": "leftPupilArea", "right_pupil": "rightPupilArea"},
-                    {"missing_values": (0.0, -32768.0, 1e8)}),
+                    {"missing_values": (0.0, -32768.0, 1e8), "pupil_unit": "area"}),
     }
     default_order = {"tobii": ["left_x", "left_y", "left_pupil", "right_x", "right_y", "right_pupil"],
                      "pupil": ["confidence", "norm_pos_x", "norm_pos_y"],
@@ -229,7 +285,7 @@ def preset(name: str, labels: Sequence[str], n_channels: int, screen_px: tuple[i
             slots[slot] = order.index(label)
     try:
         return ChannelMap(n_channels=n_channels, screen_px=screen_px, source=f"preset:{key}",
-                          **slots, **extra)  # type: ignore[arg-type]
+                          layout=f"preset {key}", **slots, **extra)  # type: ignore[arg-type]
     except TrackerError as exc:
         raise TrackerError(f"preset {key}: the stream's channels ({', '.join(order)}) do not fit: {exc}") from exc
 
@@ -254,8 +310,16 @@ def detect_preset(name: str, labels: Sequence[str], n_channels: int) -> str | No
 
 def resolve_channel_map(stream_name: str, n_channels: int, channels: Sequence[Mapping[str, str]],
                         screen_px: tuple[int, int], mapping: str | None = None,
-                        preset_name: str | None = None) -> ChannelMap:
-    """The channel map of a stream; raises :class:`TrackerError` naming the stream when none fits."""
+                        preset_name: str | None = None, desc: Mapping[str, str] | None = None,
+                        stream_type: str = "") -> ChannelMap:
+    """The channel map of a stream; raises :class:`TrackerError` naming the stream when none fits.
+
+    ``channels`` are the ``desc/channels/channel`` entries and ``desc`` the flat ``desc`` values of
+    the stream (see :func:`metadata_from_xml`); both are plain data, so a file reader passes what it
+    read from a file header and gets the map the live session would have used.
+    """
+    from app.acquisition.vendor_layouts import recognise
+
     if not (isinstance(screen_px, tuple) and len(screen_px) == 2 and all(v > 0 for v in screen_px)):
         raise TrackerError(f"screen size must be two positive numbers of pixels, got {screen_px!r}")
     labels = [c.get("label", "") for c in channels] if len(channels) == n_channels else []
@@ -263,6 +327,9 @@ def resolve_channel_map(stream_name: str, n_channels: int, channels: Sequence[Ma
         return parse_mapping(mapping, n_channels, screen_px)
     if preset_name:
         return preset(preset_name, labels, n_channels, screen_px)
+    vendor = recognise(stream_name, stream_type, n_channels, channels, desc or {}, screen_px)
+    if vendor is not None:
+        return vendor
     meta = from_metadata(channels, n_channels, screen_px)
     if meta is not None:
         return meta
@@ -274,3 +341,53 @@ def resolve_channel_map(stream_name: str, n_channels: int, channels: Sequence[Ma
         f"stream {stream_name!r} ({n_channels} channels: {shown}) has no ScreenX/ScreenY channels in its "
         f"metadata and matches no preset (tobii, pupil, eyelink); give the mapping, e.g. "
         f"--channels left_x=0,left_y=1,right_x=2,right_y=3")
+
+
+@dataclass(frozen=True)
+class StreamMetadata:
+    """What a stream header says, as plain data (from LSL or from an XDF file's StreamHeader)."""
+
+    name: str
+    type: str
+    n_channels: int
+    rate_hz: float
+    channels: tuple[dict[str, str], ...]  # desc/channels/channel entries
+    desc: dict[str, str]  # flat desc values: "pupil_lsl_relay_version", "acquisition/manufacturer", ...
+
+
+def metadata_from_xml(xml_text: str) -> StreamMetadata:
+    """Parse a stream's ``<info>`` XML (``pylsl.StreamInfo.as_xml()`` or an XDF StreamHeader)."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(xml_text)
+    except ET.ParseError as exc:
+        raise TrackerError(f"stream metadata is not valid XML ({exc})") from exc
+
+    def text(tag: str) -> str:
+        node = root.find(tag)
+        return (node.text or "").strip() if node is not None else ""
+
+    chans = tuple({c.tag: (c.text or "").strip() for c in ch} for ch in root.findall("./desc/channels/channel"))
+    flat: dict[str, str] = {}
+    desc = root.find("desc")
+
+    def walk(node: ET.Element, prefix: str, depth: int) -> None:
+        for child in node:
+            if child.tag == "channels" and not prefix:
+                continue
+            key = f"{prefix}{child.tag}"
+            if len(child):
+                if depth < 3:
+                    walk(child, key + "/", depth + 1)
+            else:
+                flat.setdefault(key, (child.text or "").strip())
+
+    if desc is not None:
+        walk(desc, "", 0)
+    try:
+        n = int(text("channel_count") or len(chans))
+        rate = float(text("nominal_srate") or 0.0)
+    except ValueError as exc:
+        raise TrackerError(f"stream metadata has a bad channel count or rate ({exc})") from exc
+    return StreamMetadata(text("name"), text("type"), n, rate, chans, flat)

@@ -8,9 +8,11 @@ be chosen by name or by source_id whatever its type.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from app.acquisition.channels import ChannelMap, metadata_from_xml, resolve_channel_map
+from app.acquisition.vendor_layouts import VendorStream, identify, pick_primary
 from app.core.errors import TrackerError
 
 GAZE_TYPES = ("Gaze", "Eyetracker", "EyeTracker", "eyetracker", "gaze")
@@ -33,6 +35,25 @@ class StreamDescription:
     channels: tuple[dict[str, str], ...]  # desc/channels/channel entries (label, eye, type, unit)
     info: Any  # the full pylsl.StreamInfo (with desc), e.g. for the recorder
     resolved: Any = None  # the StreamInfo from resolution (with the address); inlets open from it
+    desc: dict[str, str] = field(default_factory=dict)  # flat desc values (acquisition/manufacturer, ...)
+
+    @property
+    def vendor(self) -> VendorStream | None:
+        """The vendor app that published this stream, recognised from its metadata."""
+        return identify(self.name, self.type, self.channels, self.desc)
+
+    def layout_line(self, screen_px: tuple[int, int] = (1920, 1080)) -> str:
+        """One line: which layout was recognised and how it maps, or why it cannot be recorded as gaze."""
+        try:
+            cmap = self.channel_map(screen_px)
+        except TrackerError as exc:
+            return f"not recordable as screen gaze: {exc}"
+        return f"layout: {cmap.describe()}"
+
+    def channel_map(self, screen_px: tuple[int, int], mapping: str | None = None,
+                    preset: str | None = None) -> ChannelMap:
+        return resolve_channel_map(self.name, self.n_channels, self.channels, screen_px, mapping, preset,
+                                   desc=self.desc, stream_type=self.type)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -80,11 +101,16 @@ def describe(info: Any, resolved: Any = None) -> StreamDescription:
     ``resolved`` is the info that resolution returned (it carries the outlet's address, which
     the full info fetched from an inlet lacks); inlets must be opened from it.
     """
+    try:
+        desc = metadata_from_xml(info.as_xml()).desc
+    except TrackerError as exc:
+        log.warning("stream %s: unreadable desc metadata (%s)", info.name(), exc)
+        desc = {}
     return StreamDescription(
         name=info.name(), type=info.type(), source_id=info.source_id(), rate_hz=float(info.nominal_srate()),
         n_channels=int(info.channel_count()), channel_format=_FORMATS.get(info.channel_format(), "?"),
         hostname=info.hostname(), uid=info.uid(), channels=read_channels(info), info=info,
-        resolved=resolved if resolved is not None else info)
+        resolved=resolved if resolved is not None else info, desc=desc)
 
 
 def _predicate(name: str | None, source_id: str | None, stream_type: str | None) -> str:
@@ -155,7 +181,9 @@ def _full_info(short: Any, timeout: float) -> Any:
 def find_gaze_stream(name: str | None = None, source_id: str | None = None, timeout: float = 5.0) -> StreamDescription:
     """The one gaze stream to record (by name and/or source_id, else the only one of a gaze type).
 
-    Raises :class:`TrackerError` when none appears within ``timeout`` or several match.
+    When several answer, the vendor's primary gaze stream is taken if the others are that same app's
+    secondary streams (Pupil Capture's ``pupil_capture`` over ``pupil_capture_pupillometry_only``);
+    otherwise :class:`TrackerError` names them all (one line). Also raised when none appears.
     """
     import pylsl
 
@@ -168,9 +196,33 @@ def find_gaze_stream(name: str | None = None, source_id: str | None = None, time
         raise TrackerError(f"no tracker stream {('with ' + what) if what else 'of type ' + '/'.join(GAZE_TYPES[:2])} "
                            f"found on LSL within {timeout:g} s (is the tracker's LSL app running? "
                            f"`povlab streams` lists what is visible)")
-    uids = {s.uid() for s in found}
-    if len(uids) > 1:
-        names = ", ".join(sorted(f"{s.name()} ({s.source_id() or 'no source_id'})" for s in found))
-        raise TrackerError(f"several tracker streams found ({names}); choose one with --tracker-name or "
-                           f"--tracker-source-id")
-    return describe(_full_info(found[0], timeout), found[0])
+    if not source_id:
+        # the first answer came; give the others a moment to answer too, so that none is missed
+        found = list(found) + list(pylsl.resolve_bypred(pred, 0, min(1.0, timeout)))
+    unique = list({s.uid(): s for s in found}.values())
+    if len(unique) == 1:
+        return describe(_full_info(unique[0], timeout), unique[0])
+    described = []
+    for short in unique:
+        try:
+            described.append(describe(_full_info(short, timeout), short))
+        except TrackerError as exc:
+            log.warning("skipped while choosing the tracker: %s", exc)
+    return choose_stream(described)
+
+
+def choose_stream(streams: list[StreamDescription]) -> StreamDescription:
+    """The one stream to record among those that answered; refuses to guess (one line naming them)."""
+    if not streams:
+        raise TrackerError("the tracker streams went away while they were being listed; try again")
+    if len(streams) == 1:
+        return streams[0]
+    ordered = sorted(streams, key=lambda d: (d.name, d.source_id))
+    k = pick_primary([(d.hostname, d.vendor) for d in ordered])
+    if k is not None:
+        log.info("several streams of %s: recording its gaze stream %s", ordered[k].vendor, ordered[k].name)
+        return ordered[k]
+    names = "; ".join(f"{d.name} (source_id {d.source_id or '-'}, {d.hostname}"
+                      + (f", {d.vendor.key}" if d.vendor else "") + ")" for d in ordered)
+    raise TrackerError(f"{len(ordered)} gaze streams answer and none is clearly the tracker: {names}; choose one "
+                       f"with --tracker lsl:NAME or lsl-id:SOURCE_ID")

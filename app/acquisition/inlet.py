@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from app.acquisition.channels import ChannelMap, resolve_channel_map
+from app.acquisition.channels import ChannelMap
 from app.acquisition.discovery import StreamDescription, describe, find_gaze_stream
 from app.core.errors import TrackerError
 from app.core.gaze import GazeRingBuffer
@@ -74,8 +74,8 @@ class GazeAcquisition:
                                f"cannot carry gaze positions")
         if eye not in ("average", "left", "right"):
             raise TrackerError(f"eye must be average, left or right, got {eye!r}")
-        self.channel_map = channel_map or resolve_channel_map(
-            self.stream.name, self.stream.n_channels, self.stream.channels, screen_px, mapping, preset)
+        self.mapping, self.preset, self.screen_px = mapping, preset, screen_px
+        self.channel_map = channel_map or self.stream.channel_map(screen_px, mapping, preset)
         if self.channel_map.n_channels != self.stream.n_channels:
             raise TrackerError(f"stream {self.stream.name!r} has {self.stream.n_channels} channels, the channel "
                                f"map expects {self.channel_map.n_channels}")

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # imported where they are started: a session on a real tracke
 
 TrackerKind = Literal["sim", "lsl", "lsl-id", "replay"]
 KINDS: tuple[TrackerKind, ...] = ("sim", "lsl", "lsl-id", "replay")
-SPEC_HELP = "sim, lsl:NAME, lsl-id:SOURCE_ID or replay:FILE"
+SPEC_HELP = "sim, lsl (the one gaze stream), lsl:NAME, lsl-id:SOURCE_ID or replay:FILE"
 
 
 @dataclass(frozen=True)
@@ -37,17 +37,20 @@ class TrackerSpec:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise TrackerError(f"tracker kind {self.kind!r}: expected {SPEC_HELP}")
-        if (self.kind == "sim") != (self.arg == ""):
+        if (self.kind == "sim" and self.arg) or (self.kind in ("lsl-id", "replay") and not self.arg):
             raise TrackerError(f"--tracker {self}: expected {SPEC_HELP}")
 
     def __str__(self) -> str:
-        return self.kind if self.kind == "sim" else f"{self.kind}:{self.arg}"
+        return f"{self.kind}:{self.arg}" if self.arg else self.kind
 
 
 def parse_tracker_spec(text: str) -> TrackerSpec:
-    """``sim`` | ``lsl:NAME`` | ``lsl-id:SOURCE_ID`` | ``replay:FILE``; TrackerError otherwise."""
+    """``sim`` | ``lsl`` | ``lsl:NAME`` | ``lsl-id:SOURCE_ID`` | ``replay:FILE``; TrackerError otherwise.
+
+    ``lsl`` (or ``lsl:``) takes the one gaze stream that answers (several: refused, see
+    :func:`app.acquisition.discovery.choose_stream`)."""
     kind, sep, arg = text.partition(":")
-    if kind not in KINDS or (kind == "sim") == bool(sep) or (sep and not arg):
+    if kind not in KINDS or (kind == "sim" and sep) or (kind in ("lsl-id", "replay") and not arg):
         raise TrackerError(f"--tracker {text!r}: expected {SPEC_HELP}")
     return TrackerSpec(cast(TrackerKind, kind), arg)
 
@@ -120,7 +123,7 @@ class LslTrackerConnector:
             return self._found(replay=replay, source_id=f"{sid}-replay")
         if spec.kind == "lsl-id":
             return LslTracker(spec, find_gaze_stream(source_id=spec.arg, timeout=self.timeout_s))
-        return LslTracker(spec, find_gaze_stream(name=spec.arg, timeout=self.timeout_s))
+        return LslTracker(spec, find_gaze_stream(name=spec.arg or None, timeout=self.timeout_s))
 
     def _found(self, source_id: str, sim: SimulatedTracker | None = None,
                replay: Replayer | None = None) -> LslTracker:

@@ -28,7 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--participant", required=True, help="participant label (letters and digits)")
     p.add_argument("--session", default="01", help="session label (default 01)")
     p.add_argument("--task", default="pov", help="task label (default pov)")
-    p.add_argument("--tracker", default="sim", help="sim | lsl:NAME | lsl-id:SOURCE_ID | replay:FILE (default sim)")
+    p.add_argument("--tracker", default="sim",
+                   help="sim | lsl (the one gaze stream) | lsl:NAME | lsl-id:SOURCE_ID | replay:FILE (default sim)")
     p.add_argument("--tracker-timeout", type=float, default=5.0, metavar="S", help="wait this long for the stream")
     p.add_argument("--channels", default=None, help="explicit channel mapping, e.g. left_x=0,left_y=1,right_x=2,right_y=3")
     p.add_argument("--preset", default=None, help="channel preset for undescribed streams (tobii, pupil, eyelink)")
@@ -60,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
     session = Session(config, presenter, listener=_progress, tracker=tracker)
     try:
         session.prepare()
+        acq = session.acquisition
+        print(f"tracker {acq.stream.name} ({acq.stream.source_id or 'no source_id'}): {acq.channel_map.describe()}",
+              file=sys.stderr)
         if hasattr(presenter, "open"):
             presenter.open(session.protocol)
         result = session.run()

@@ -46,8 +46,11 @@ def run(args: argparse.Namespace) -> int:
     if not found:
         print(f"no {'' if args.all else 'gaze '}streams found within {args.timeout:g} s")
         return 0
+    screen = _screen(args.screen)
     for d in found:
         print(d.summary())
+        if d.channel_format != "string":
+            print(f"    {d.layout_line(screen)}")
     return 0
 
 
@@ -57,9 +60,8 @@ def _check(args: argparse.Namespace) -> int:
     acq = GazeAcquisition.connect(name=args.name, source_id=args.source_id, timeout=args.timeout,
                                   screen_px=_screen(args.screen), mapping=args.channels, preset=args.preset)
     cm = acq.channel_map
-    print(f"{acq.stream.summary()}\nchannel map ({cm.source}): " + ", ".join(
-        f"{s}={getattr(cm, s)}" for s in ("left_x", "left_y", "right_x", "right_y", "left_pupil", "right_pupil",
-                                          "confidence") if getattr(cm, s) is not None) + f", unit={cm.unit}")
+    print(f"{acq.stream.summary()}\nlayout: {cm.describe()}\nchannel map ({cm.source}): "
+          + ", ".join(f"{s}={i}" for s, i in cm.indices().items()) + f", unit={cm.unit}")
     acq.start()
     time.sleep(max(args.seconds, 0.0))
     acq.stop()

@@ -61,6 +61,7 @@ class TrackerRecord(_Record):
     hostname: str | None = None
     mapping: str | None = None  # explicit channel mapping, when given
     preset: str | None = None
+    channel_map: dict[str, Any] | None = None  # the resolved map (ChannelMap.to_record()): layout, indices, units
 
 
 @dataclass(frozen=True)

@@ -368,7 +368,8 @@ class Session:
             protocol_sha256=sha256_file(Path(cfg.protocol_path)), screen=p.screen,
             tracker=TrackerRecord(kind=self.tracker.spec, name=s.name, source_id=s.source_id, rate=float(s.rate_hz),
                                   channels=list(s.labels), hostname=getattr(s, "hostname", ""),
-                                  mapping=cfg.channels, preset=cfg.preset),
+                                  mapping=cfg.channels, preset=cfg.preset,
+                                  channel_map=acq.channel_map.to_record()),
             started_utc=_now(), ended_utc=None, status=SessionStatus.RECORDING, model=model, validation=None,
             files=FilesRecord(files.xdf.name, files.trials_tsv.name))
 

@@ -43,7 +43,7 @@ def test_metadata_of_our_own_gaze_outlet() -> None:
 
 def test_tobii_metadata_in_normalised_units() -> None:
     cm = resolve_channel_map("Tobii", 6, TOBII_META, SCREEN)
-    assert cm.source == "metadata" and cm.unit == "normalized"
+    assert cm.source == "vendor:tobii-pro" and cm.unit == "normalized"
     g = cm.apply(np.array([[0.5, 0.5, 3.0, 0.6, 0.5, 3.2], [NAN, NAN, NAN, 0.25, 0.75, 3.1]]))
     np.testing.assert_allclose([g.left_x[0], g.right_x[0], g.x[0], g.y[0]], [960, 1152, 1056, 540])
     # one eye lost: the average is the other eye
@@ -66,7 +66,7 @@ def test_detect_preset(name: str, labels: list[str], n: int, want: str | None) -
 def test_eyelink_preset_marks_missing_data() -> None:
     meta = [{"label": lab, "type": "eyetracking"} for lab in EYELINK_LABELS]
     cm = resolve_channel_map("EyeLink", 10, meta, SCREEN)
-    assert cm.source == "preset:eyelink"
+    assert cm.source == "vendor:eyelink"
     rows = np.array([[500, 400, 510, 410, 900, 950, 35, 35, 1, 2],
                      [0, 0, 700, 300, 0, 800, 35, 35, 1, 2],  # left eye not tracked
                      [-32768, -32768, -32768, -32768, 0, 0, 35, 35, 1, 2]], dtype=float)

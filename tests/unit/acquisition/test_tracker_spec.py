@@ -12,6 +12,7 @@ from app.core.errors import TrackerError
     ("text", "spec"),
     [
         pytest.param("sim", TrackerSpec("sim"), id="sim"),
+        pytest.param("lsl", TrackerSpec("lsl"), id="the-one-gaze-stream"),
         pytest.param("lsl:Tobii Pro Spectrum", TrackerSpec("lsl", "Tobii Pro Spectrum"), id="name-with-spaces"),
         pytest.param("lsl-id:abc:123", TrackerSpec("lsl-id", "abc:123"), id="id-with-colon"),
         pytest.param("replay:/data/run-001.xdf", TrackerSpec("replay", "/data/run-001.xdf"), id="replay"),
@@ -22,15 +23,17 @@ def test_parse(text: str, spec: TrackerSpec) -> None:
     assert str(spec) == text
 
 
-@pytest.mark.parametrize("text", ["usb", "", "sim:x", "lsl", "lsl:", "replay:", "LSL:x", "tobii:x"])
+@pytest.mark.parametrize("text", ["usb", "", "sim:x", "lsl-id:", "replay:", "LSL:x", "tobii:x"])
 def test_bad_specs_say_what_is_expected(text: str) -> None:
-    with pytest.raises(TrackerError, match="expected sim, lsl:NAME, lsl-id:SOURCE_ID or replay:FILE"):
+    with pytest.raises(TrackerError, match="expected sim, lsl .the one gaze stream., lsl:NAME, lsl-id:SOURCE_ID or "
+                                           "replay:FILE"):
         parse_tracker_spec(text)
 
 
 def test_spec_and_connector_check_themselves() -> None:
+    assert parse_tracker_spec("lsl:") == TrackerSpec("lsl")
     with pytest.raises(TrackerError):
-        TrackerSpec("lsl")
+        TrackerSpec("lsl-id")
     with pytest.raises(TrackerError):
         TrackerSpec("usb", "x")  # type: ignore[arg-type]
     with pytest.raises(TrackerError, match="timeout"):

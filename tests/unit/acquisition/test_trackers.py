@@ -11,7 +11,7 @@ GAZE_META = tuple({"label": lab, "eye": eye, "type": typ, "unit": "pixels"} for 
 
 
 @pytest.mark.parametrize(("name", "rate", "n", "channels", "ok", "note"), [
-    pytest.param("Gaze", 1000.0, 4, GAZE_META, True, "both eyes", id="xdf-gaze-metadata"),
+    pytest.param("Gaze", 1000.0, 4, GAZE_META, True, "XDF Gaze Meta-Data: both eyes", id="xdf-gaze-metadata"),
     pytest.param("Tobii", 600.0, 6, (), True, "tobii", id="tobii-by-name"),
     pytest.param("Gaze", 0.0, 4, GAZE_META, False, "irregular rate", id="irregular"),
     pytest.param("Gaze", 10.0, 4, GAZE_META, False, "below 30 Hz", id="too-slow"),

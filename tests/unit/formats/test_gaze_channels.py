@@ -48,7 +48,7 @@ def test_tobii_normalised_positions_become_pixels(session_dir: Path, tmp_path: P
     np.testing.assert_allclose(_physio_x(tmp_path / "ds", "eye1"), lx, atol=0.006, equal_nan=True)
     np.testing.assert_allclose(_physio_x(tmp_path / "ds", "eye2"), rx, atol=0.006, equal_nan=True)
     side = json.loads((tmp_path / "ds" / BEH / f"{PREFIX}_recording-eye1_physio.json").read_text())
-    assert side["x_coordinate"]["Units"] == "pixel" and "preset:tobii" in side["x_coordinate"]["Description"]
+    assert side["x_coordinate"]["Units"] == "pixel" and "tobii" in side["x_coordinate"]["Description"]
 
 
 def test_unmappable_stream_is_one_clear_error(session_dir: Path, tmp_path: Path) -> None:
