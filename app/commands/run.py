@@ -61,11 +61,11 @@ def run(args: argparse.Namespace) -> int:
     session = Session(config, presenter, listener=_progress, tracker=tracker)
     try:
         session.prepare()
+        if hasattr(presenter, "open"):
+            presenter.open(session.protocol)
         acq = session.acquisition
         print(f"tracker {acq.stream.name} ({acq.stream.source_id or 'no source_id'}): {acq.channel_map.describe()}",
               file=sys.stderr)
-        if hasattr(presenter, "open"):
-            presenter.open(session.protocol)
         result = session.run()
     finally:
         session.close()
