@@ -14,6 +14,7 @@ from app.commands import protocol as protocol_cmd
 from app.commands import recover as recover_cmd
 from app.commands import remote as remote_cmd
 from app.commands import replay as replay_cmd
+from app.commands import report as report_cmd
 from app.commands import run as run_cmd
 from app.commands import sim_tracker as sim_tracker_cmd
 from app.commands import streams as streams_cmd
@@ -26,6 +27,7 @@ COMMAND_MODULES = [
     model_cmd,
     protocol_cmd,
     study_cmd,
+    report_cmd,
     export_cmd,
     gui_cmd,
     bundle_cmd,

@@ -1,0 +1,180 @@
+"""Per-AOI and per-trial report tables of a recorded run, from its XDF alone (see ``docs/studies.md``).
+
+Like EyeLink Data Viewer's interest-area report, everything comes from the recording: the trials and the
+answers from the markers stream (``TRIALID``, ``!V TRIAL_VAR``, ``STIM_ONSET``/``STIM_OFFSET``), the areas
+of interest from the ``!V IAREA RECTANGLE|FREEHAND`` markers each trial sent (screen pixels, as laid out),
+the fixations from the ``PovLab-Fixations`` stream (what the live detector found), the model's last
+prediction of each trial from ``PovLab-Predictions``.
+
+The interest period of a trial is the stimulus on screen: from ``STIM_ONSET`` to ``STIM_OFFSET`` (or the
+trial's ``TRIAL_RESULT``, or the next trial, when the offset is missing). A fixation belongs to the trial
+whose interest period holds its onset; it is mapped onto the trial's AOIs with :func:`app.core.aoi.map_points`
+(inside a polygon, the smallest wins; else the nearest within ``margin_deg``, 0.5 deg as in the live mapping),
+and the per-AOI figures come from :func:`app.core.aoi.trial_metrics`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.core.aoi import map_points, polygon_area, trial_metrics
+from app.core.errors import BundleError
+from app.core.gaze_events import GazeEvent
+from app.core.layout import Aoi, TrialLayout
+from app.core.markers import parse_marker
+from app.core.streams import FIXATIONS, MARKERS, PREDICTIONS
+from app.formats.xdf_reader import XdfContents, read_session_xdf
+from app.runfolder.folder import SessionRun, fmt_cell
+from app.runfolder.trial_records import TrialRecord, attach_predictions, parse_markers
+
+ANSWERS = ("yes", "no", "unclear")
+AOI_COLUMNS = ("participant", "session", "run", "trial_number", "trial_id", "practice", "ia_id", "ia_label",
+               "ia_kind", "ia_text", "ia_left", "ia_top", "ia_right", "ia_bottom", "ia_area_px",
+               "dwell_time_ms", "dwell_time_pct", "fixation_count", "fixation_pct", "first_fixation_time_ms",
+               "first_fixation_duration_ms", "run_count", "revisits", "fixated", "expected", "response", "rt_ms")
+TRIAL_COLUMNS = ("participant", "session", "run", "trial_number", "trial_id", "practice", "image", "caption",
+                 "stim_duration_ms", "fixation_count", "dwell_time_ms", "off_aoi_dwell_time_ms",
+                 "word_aois_fixated", "word_aois", "object_aois_fixated", "object_aois", "expected", "response",
+                 "rt_ms", "p_yes", "p_no", "p_unclear", "predicted", "model_agrees")
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """The rows of one run (dicts keyed by :data:`AOI_COLUMNS` / :data:`TRIAL_COLUMNS`) and what was missing."""
+
+    stem: str
+    aoi_rows: tuple[dict[str, Any], ...]
+    trial_rows: tuple[dict[str, Any], ...]
+    notes: tuple[str, ...] = ()
+
+
+def parse_iareas(texts: list[str], stamps: np.ndarray) -> dict[int, list[Aoi]]:
+    """The AOIs each trial announced with ``!V IAREA`` markers (after its ``TRIALID``), in screen pixels."""
+    out: dict[int, list[Aoi]] = {}
+    current: int | None = None
+    for _, text in sorted(zip(stamps.tolist(), texts, strict=True), key=lambda p: p[0]):
+        m = parse_marker(text)
+        if m.kind == "TRIALID" and m.args and m.args[0].isdigit():
+            current = int(m.args[0])
+            out.setdefault(current, [])
+        elif m.kind == "IAREA" and current is not None and len(m.args) >= 4:
+            shape, name = m.args[0], m.args[-1]
+            try:
+                if shape == "RECTANGLE" and len(m.args) == 7:
+                    x0, y0, x1, y1 = (float(v) for v in m.args[2:6])
+                    poly = ((x0, y0), (x1, y0), (x1, y1), (x0, y1))
+                elif shape == "FREEHAND":
+                    poly = tuple((float(p.split(",")[0]), float(p.split(",")[1])) for p in m.args[2:-1])
+                    if len(poly) < 3:
+                        continue
+                else:
+                    continue
+            except (ValueError, IndexError):
+                continue
+            kind = "word" if name.startswith("txt_") else "object" if name.startswith("vis_") else "other"
+            aois = out[current]
+            aois.append(Aoi(name, kind, name.split("_", 1)[-1], poly, sum(a.kind == kind for a in aois)))
+    return out
+
+
+def _fixations(contents: XdfContents) -> list[GazeEvent]:
+    fx = contents.get(FIXATIONS.name) or contents.by_type(FIXATIONS.type)
+    if fx is None or not len(fx) or isinstance(fx.time_series, list):
+        return []
+    onset, duration, x, y = (fx.column(c) for c in ("onset", "duration", "x", "y"))
+    order = np.argsort(onset, kind="stable")
+    return [GazeEvent("fixation", float(onset[i]), float(onset[i] + duration[i]), float(duration[i]), float(x[i]),
+                      float(y[i]), math.nan, math.nan)
+            for i in order if math.isfinite(onset[i]) and math.isfinite(duration[i]) and duration[i] >= 0]
+
+
+def _ms(seconds: float) -> float | None:
+    return round(seconds * 1000.0, 1) if math.isfinite(seconds) else None
+
+
+def _period(trials: list[TrialRecord], i: int) -> tuple[float, float]:
+    tr = trials[i]
+    end = tr.stim_offset if math.isfinite(tr.stim_offset) else tr.end
+    if not math.isfinite(end):
+        end = trials[i + 1].start if i + 1 < len(trials) else math.inf
+    return tr.stim_onset, end
+
+
+def run_report(run: SessionRun, margin_deg: float = 0.5) -> RunReport:
+    """The per-AOI and per-trial rows of one run (BundleError when its XDF has no markers)."""
+    if not run.xdf.is_file():
+        raise BundleError(f"{run.xdf}: missing (every run needs its XDF recording)")
+    contents = read_session_xdf(run.xdf)
+    markers = contents.get(MARKERS.name) or contents.by_type(MARKERS.type)
+    if markers is None or not len(markers) or not isinstance(markers.time_series, list):
+        raise BundleError(f"{run.xdf}: no markers stream; the trials cannot be told apart")
+    texts = markers.strings()
+    log = parse_markers(markers.time_stamps, texts)
+    trials = log.trials
+    attach_predictions(trials, contents.get(PREDICTIONS.name))
+    iareas = parse_iareas(texts, markers.time_stamps)
+    fixations = _fixations(contents)
+    notes = [f"{run.xdf.name}: {line}" for line in contents.losses]
+    if not fixations:
+        notes.append(f"{run.stem}: no fixations recorded (no {FIXATIONS.name} stream or it is empty)")
+    geometry = run.screen()
+    sw, sh = geometry.width_px, geometry.height_px
+    onsets = np.array([f.onset for f in fixations])
+    base = {"participant": run.participant, "session": run.session, "run": run.run}
+    aoi_rows: list[dict[str, Any]] = []
+    trial_rows: list[dict[str, Any]] = []
+    for i, tr in enumerate(trials):
+        if not math.isfinite(tr.stim_onset):
+            notes.append(f"{run.stem}: trial {tr.number} has no STIM_ONSET (not shown); left out")
+            continue
+        t0, t1 = _period(trials, i)
+        sel = np.flatnonzero((onsets >= t0) & (onsets < t1)) if len(onsets) else np.empty(0, dtype=np.int64)
+        fix = [fixations[j] for j in sel]
+        aois = iareas.get(tr.number, [])
+        layout = TrialLayout(tr.trial_id, (sw, sh), (), (0.0, 0.0, 0.0, 0.0), 1.0, tuple(aois))
+        hits = map_points(np.array([f.x for f in fix]), np.array([f.y for f in fix]), aois, geometry, margin_deg)
+        m = trial_metrics(fix, hits.tolist(), layout, t0)
+        total = sum(f.duration for f in fix)
+        answer = {"expected": tr.expected or None, "response": tr.response or None,
+                  "rt_ms": tr.rt_ms if math.isfinite(tr.rt_ms) else None}
+        trial_base = {**base, "trial_number": tr.number, "trial_id": tr.trial_id or None, "practice": int(tr.practice)}
+        for k, aoi in enumerate(aois):
+            first = next((j for j, h in enumerate(hits) if h == k), None)
+            x0, y0, x1, y1 = aoi.bbox
+            aoi_rows.append({
+                **trial_base, "ia_id": k + 1, "ia_label": aoi.name, "ia_kind": aoi.kind, "ia_text": aoi.text,
+                "ia_left": x0, "ia_top": y0, "ia_right": x1, "ia_bottom": y1,
+                "ia_area_px": round(polygon_area(aoi.polygon), 1),
+                "dwell_time_ms": _ms(m.dwell_s[k]),
+                "dwell_time_pct": round(100.0 * m.dwell_s[k] / total, 3) if total > 0 else None,
+                "fixation_count": m.fixation_count[k],
+                "fixation_pct": round(100.0 * m.fixation_count[k] / len(fix), 3) if fix else None,
+                "first_fixation_time_ms": _ms(m.first_fixation_s[k]),
+                "first_fixation_duration_ms": None if first is None else _ms(fix[first].duration),
+                "run_count": m.revisits[k] + 1 if m.fixation_count[k] else 0, "revisits": m.revisits[k],
+                "fixated": int(m.fixation_count[k] > 0), **answer})
+        probs = (tr.p_yes, tr.p_no, tr.p_unclear)
+        predicted = ANSWERS[int(np.argmax(probs))] if all(math.isfinite(p) for p in probs) else None
+        words = [k for k, a in enumerate(aois) if a.kind == "word"]
+        objects = [k for k, a in enumerate(aois) if a.kind == "object"]
+        trial_rows.append({
+            **trial_base, "image": tr.image or None, "caption": tr.caption or None,
+            "stim_duration_ms": _ms(t1 - t0) if math.isfinite(t1) else None, "fixation_count": len(fix),
+            "dwell_time_ms": _ms(total), "off_aoi_dwell_time_ms": _ms(m.off_dwell_s),
+            "word_aois_fixated": sum(m.fixation_count[k] > 0 for k in words), "word_aois": len(words),
+            "object_aois_fixated": sum(m.fixation_count[k] > 0 for k in objects), "object_aois": len(objects),
+            **answer, "p_yes": probs[0], "p_no": probs[1], "p_unclear": probs[2], "predicted": predicted,
+            "model_agrees": None if predicted is None or tr.response not in ANSWERS else int(predicted == tr.response)})
+    return RunReport(run.stem, tuple(aoi_rows), tuple(trial_rows), tuple(notes))
+
+
+def tsv_bytes(columns: tuple[str, ...], rows: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> bytes:
+    """A TSV with a header; None and NaN as ``n/a`` (BIDS), floats without trailing zeros, no tabs in cells."""
+    lines = ["\t".join(columns)]
+    for row in rows:
+        lines.append("\t".join(" ".join(fmt_cell(row.get(c)).split()) or "n/a" for c in columns))
+    return ("\n".join(lines) + "\n").encode("utf-8")
