@@ -104,14 +104,18 @@ def _period(trials: list[TrialRecord], i: int) -> tuple[float, float]:
     return tr.stim_onset, end
 
 
-def run_report(run: SessionRun, margin_deg: float = 0.5) -> RunReport:
-    """The per-AOI and per-trial rows of one run (BundleError when its XDF has no markers)."""
-    if not run.xdf.is_file():
-        raise BundleError(f"{run.xdf}: missing (every run needs its XDF recording)")
-    contents = read_session_xdf(run.xdf)
+def run_report(run: SessionRun, margin_deg: float = 0.5, contents: XdfContents | None = None) -> RunReport:
+    """The per-AOI and per-trial rows of one run (none, with a note, when its XDF has no markers).
+
+    ``contents``: the run's XDF when the caller has read it already (the BIDS export).
+    """
+    if contents is None:
+        if not run.xdf.is_file():
+            raise BundleError(f"{run.xdf}: missing (every run needs its XDF recording)")
+        contents = read_session_xdf(run.xdf)
     markers = contents.get(MARKERS.name) or contents.by_type(MARKERS.type)
     if markers is None or not len(markers) or not isinstance(markers.time_series, list):
-        raise BundleError(f"{run.xdf}: no markers stream; the trials cannot be told apart")
+        return RunReport(run.stem, (), (), (f"{run.xdf.name}: no markers stream; no trials to report",))
     texts = markers.strings()
     log = parse_markers(markers.time_stamps, texts)
     trials = log.trials
@@ -178,3 +182,96 @@ def tsv_bytes(columns: tuple[str, ...], rows: list[dict[str, Any]] | tuple[dict[
     for row in rows:
         lines.append("\t".join(" ".join(fmt_cell(row.get(c)).split()) or "n/a" for c in columns))
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+_DV, _TPL = "EyeLink Data Viewer interest-area report: ", "Tobii Pro Lab metrics: "
+#: Description and units of every column (the BIDS sidecars and docs/studies.md), with the column of
+#: EyeLink Data Viewer's interest-area report and the metric of Tobii Pro Lab's metrics export it corresponds to.
+AOI_COLUMN_DOCS: dict[str, dict[str, str]] = {
+    "participant": {"Description": "Participant label (sub-<label>). " + _DV + "RECORDING_SESSION_LABEL; "
+                                   + _TPL + "Participant."},
+    "session": {"Description": "Session label (ses-<label>)."},
+    "run": {"Description": "Run number within the session."},
+    "trial_number": {"Description": "Trial number in the run (TRIALID), practice first. " + _DV + "TRIAL_INDEX."},
+    "trial_id": {"Description": "Trial id from the protocol. " + _TPL + "Media / TOI name."},
+    "practice": {"Description": "1 for a practice trial, 0 otherwise."},
+    "ia_id": {"Description": "Index of the AOI in its trial, from 1, as in the !V IAREA marker. " + _DV + "IA_ID."},
+    "ia_label": {"Description": "AOI name: txt_<word>[k] for a caption word, vis_<label> for an image object. "
+                                + _DV + "IA_LABEL; " + _TPL + "AOI."},
+    "ia_kind": {"Description": "word (txt_), object (vis_) or other."},
+    "ia_text": {"Description": "The word or object label without its prefix."},
+    "ia_left": {"Description": "AOI bounding box, left edge (screen px, top-left origin). " + _DV + "IA_LEFT.",
+                "Units": "pixel"},
+    "ia_top": {"Description": "Bounding box, top edge. " + _DV + "IA_TOP.", "Units": "pixel"},
+    "ia_right": {"Description": "Bounding box, right edge. " + _DV + "IA_RIGHT.", "Units": "pixel"},
+    "ia_bottom": {"Description": "Bounding box, bottom edge. " + _DV + "IA_BOTTOM.", "Units": "pixel"},
+    "ia_area_px": {"Description": "Area of the AOI polygon. " + _DV + "IA_AREA.", "Units": "pixel^2"},
+    "dwell_time_ms": {"Description": "Sum of the durations of the trial's fixations on the AOI. " + _DV
+                      + "IA_DWELL_TIME; " + _TPL + "Total duration of fixations.", "Units": "ms"},
+    "dwell_time_pct": {"Description": "dwell_time_ms as a percentage of the summed duration of all the trial's "
+                       "fixations (on and off the AOIs); n/a without fixations. " + _DV + "IA_DWELL_TIME_%.",
+                       "Units": "%"},
+    "fixation_count": {"Description": "Fixations on the AOI. " + _DV + "IA_FIXATION_COUNT; " + _TPL
+                       + "Number of fixations."},
+    "fixation_pct": {"Description": "fixation_count as a percentage of the trial's fixations. " + _DV
+                     + "IA_FIXATION_%.", "Units": "%"},
+    "first_fixation_time_ms": {"Description": "Onset of the first fixation on the AOI, from the stimulus onset; "
+                               "n/a when never fixated. " + _DV + "IA_FIRST_FIXATION_TIME; " + _TPL
+                               + "Time to first fixation.", "Units": "ms"},
+    "first_fixation_duration_ms": {"Description": "Duration of the first fixation on the AOI; n/a when never "
+                                   "fixated. " + _DV + "IA_FIRST_FIXATION_DURATION; " + _TPL
+                                   + "Duration of first fixation.", "Units": "ms"},
+    "run_count": {"Description": "Visits: runs of consecutive fixations on the AOI (0 when never fixated). "
+                  + _DV + "IA_RUN_COUNT; " + _TPL + "Number of visits."},
+    "revisits": {"Description": "Visits after the first (run_count - 1, 0 when never fixated); Holmqvist et al. "
+                 "2011, 'Eye tracking', ch. 7."},
+    "fixated": {"Description": "1 when the AOI got at least one fixation, else 0 (Data Viewer's IA_SKIP is the "
+                "first-pass variant of its complement)."},
+    "expected": {"Description": "Answer the protocol expects (yes, no, unclear), if any."},
+    "response": {"Description": "The participant's answer (yes, no, unclear, timeout)."},
+    "rt_ms": {"Description": "Reaction time from the stimulus onset.", "Units": "ms"},
+}
+TRIAL_COLUMN_DOCS: dict[str, dict[str, str]] = {
+    **{k: AOI_COLUMN_DOCS[k] for k in ("participant", "session", "run", "trial_number", "trial_id", "practice",
+                                       "expected", "response", "rt_ms")},
+    "image": {"Description": "Image file shown."},
+    "caption": {"Description": "Caption shown above the image."},
+    "stim_duration_ms": {"Description": "Length of the interest period: STIM_ONSET to STIM_OFFSET.", "Units": "ms"},
+    "fixation_count": {"Description": "Fixations whose onset falls in the interest period. " + _DV
+                       + "TRIAL_FIXATION_TOTAL (here: of the interest period)."},
+    "dwell_time_ms": {"Description": "Summed duration of those fixations.", "Units": "ms"},
+    "off_aoi_dwell_time_ms": {"Description": "Summed duration of the fixations on no AOI.", "Units": "ms"},
+    "word_aois_fixated": {"Description": "Caption-word AOIs with at least one fixation."},
+    "word_aois": {"Description": "Caption-word AOIs of the trial."},
+    "object_aois_fixated": {"Description": "Image-object AOIs with at least one fixation."},
+    "object_aois": {"Description": "Image-object AOIs of the trial."},
+    "p_yes": {"Description": "Last live prediction of the trial: probability that the participant answers yes."},
+    "p_no": {"Description": "Probability of no."},
+    "p_unclear": {"Description": "Probability of unclear."},
+    "predicted": {"Description": "Most probable answer of that prediction."},
+    "model_agrees": {"Description": "1 when predicted equals response, 0 when not, n/a without a prediction or an "
+                     "answer."},
+}
+
+
+def report_files(run: SessionRun, prefix: str, contents: XdfContents | None = None) -> dict[str, bytes]:
+    """The report tables of a run with their JSON sidecars, by file name (``<prefix>_desc-aoimetrics_beh.tsv``,
+    ``<prefix>_desc-trialmetrics_beh.tsv`` and their ``.json``): what the BIDS export's derivatives and the
+    session bundle hold. A run without fixations gets its tables all the same (dwell 0, counts 0)."""
+    import json
+
+    rep = run_report(run, contents=contents)
+    out: dict[str, bytes] = {}
+    if not rep.trial_rows:
+        return out
+    for desc, columns, rows, docs, what in (
+            ("aoimetrics", AOI_COLUMNS, rep.aoi_rows, AOI_COLUMN_DOCS,
+             "One row per trial x area of interest: dwell, fixations, first fixation, visits, and the answer."),
+            ("trialmetrics", TRIAL_COLUMNS, rep.trial_rows, TRIAL_COLUMN_DOCS,
+             "One row per trial: fixations, AOIs fixated, the answer and the model's last prediction.")):
+        out[f"{prefix}_desc-{desc}_beh.tsv"] = tsv_bytes(columns, rows)
+        side = {"Description": what + " Interest period: stimulus onset to offset; fixations from the recording's "
+                "PovLab-Fixations stream; AOIs from its !V IAREA markers (see POV Lab docs/studies.md).",
+                **{c: docs[c] for c in columns}}
+        out[f"{prefix}_desc-{desc}_beh.json"] = (json.dumps(side, indent=2) + "\n").encode("utf-8")
+    return out

@@ -8,6 +8,8 @@ What goes where (BIDS 1.11, eye-tracking per BEP020, behaviour in ``beh/``)::
     sub-<p>/ses-<s>/beh/..._recording-eye<k>_physioevents.tsv.gz/.json    fixations, saccades, blinks, messages
     sourcedata/sub-<p>/ses-<s>/   the XDF and the session's own files, unchanged
     derivatives/povlab/sub-<p>/ses-<s>/beh/..._desc-predictions_beh.tsv/.json  responses and model predictions
+    derivatives/povlab/sub-<p>/ses-<s>/beh/..._desc-aoimetrics_beh.tsv/.json   per trial x AOI (docs/studies.md)
+    derivatives/povlab/sub-<p>/ses-<s>/beh/..._desc-trialmetrics_beh.tsv/.json per trial
 
 Run start (onset 0 of ``events.tsv``) is the earliest time stamp of the gaze and markers
 streams; physio files keep LSL time stamps and give ``StartTime`` relative to it. Exporting
@@ -33,6 +35,7 @@ from app import __version__
 from app.core.errors import BundleError
 from app.formats.bids_physio import events_tsv, write_eye_files
 from app.formats.xdf_reader import XdfContents, read_session_xdf
+from app.runfolder.aoi_report import report_files
 from app.runfolder.folder import LABEL, SessionRun, find_runs
 from app.runfolder.trial_records import TrialRecord, attach_predictions, parse_markers
 
@@ -191,6 +194,8 @@ def _export_run(run: SessionRun, dataset: Path, stage: Path, report: ExportRepor
     tsv, side = _predictions(trials)
     (deriv / f"{prefix}_desc-predictions_beh.tsv").write_bytes(tsv)
     _write_json(deriv / f"{prefix}_desc-predictions_beh.json", side)
+    for name, data in report_files(run, prefix, contents).items():  # per-AOI and per-trial metrics
+        (deriv / name).write_bytes(data)
     report.runs.append(prefix)
     report.samples += len(gaze)
 

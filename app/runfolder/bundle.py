@@ -1,6 +1,8 @@
 """Session bundles: one zip per session with a manifest, checked byte for byte.
 
-``bundle``: every file of the session folder under ``sub-<p>/ses-<s>/`` plus ``manifest.json``
+``bundle``: every file of the session folder under ``sub-<p>/ses-<s>/``, the report tables of each run
+(``derivatives/<stem>_desc-aoimetrics_beh.tsv``, ``..._desc-trialmetrics_beh.tsv`` and their sidecars, made
+from the XDF when the folder does not hold them yet) plus ``manifest.json``
 (format, app version, model path and sha256, the protocol copy and its sha256, sha256 and size
 of every file). The zip comment carries the sha256 of every byte of the zip before that
 digest, so ``verify`` notices a change anywhere in the file, headers included, and the
@@ -27,6 +29,7 @@ from typing import Any
 
 from app import __version__
 from app.core.errors import BundleError
+from app.runfolder.aoi_report import report_files
 from app.runfolder.folder import LABEL, find_runs
 
 MANIFEST = "manifest.json"
@@ -77,6 +80,9 @@ def bundle_session(session_dir: Path | str, out: Path | str) -> BundleReport:
             raise BundleError(f"{p}: symbolic link in the session folder; bundles hold regular files only")
         if p.is_file():
             files.append((p, f"{prefix}/{p.relative_to(session_dir).as_posix()}"))
+    taken = {arc for _, arc in files}
+    derived = {arc: data for run in runs if run.xdf.is_file() for name, data in report_files(run, run.stem).items()
+               if (arc := f"{prefix}/derivatives/{name}") not in taken}  # per-AOI and per-trial metrics
     meta = runs[0].meta
     proto_name = str(meta.get("protocol") or "protocol.toml")
     manifest: dict[str, Any] = {
@@ -102,6 +108,10 @@ def bundle_session(session_dir: Path | str, out: Path | str) -> BundleReport:
                         dst.write(chunk)
                         size += len(chunk)
                 manifest["files"][arc] = {"sha256": h.hexdigest(), "size": size}
+            stamp = datetime.now().timetuple()[:6]
+            for arc, data in derived.items():
+                zf.writestr(zipfile.ZipInfo(arc, date_time=stamp), data, compress_type=zipfile.ZIP_DEFLATED)
+                manifest["files"][arc] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
             proto_arc = f"{prefix}/{proto_name}"
             if proto_arc in manifest["files"]:
                 manifest["protocol"] = {"file": proto_arc, "sha256": manifest["files"][proto_arc]["sha256"],

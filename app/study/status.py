@@ -25,6 +25,7 @@ from typing import Any
 
 from app.core.errors import PovLabError, StudyError
 from app.core.protocol import load_protocol
+from app.core.run_metadata import RunMetadata
 from app.runfolder.folder import SessionRun, find_runs
 
 STALE_S = 30.0
@@ -95,12 +96,11 @@ def _num(value: Any) -> float | None:
         else None
 
 
-def _quality(meta: dict[str, Any]) -> Quality:
-    raw_val, raw_c = meta.get("validation"), meta.get("counters")
-    val: dict[str, Any] = raw_val if isinstance(raw_val, dict) else {}
-    c: dict[str, Any] = raw_c if isinstance(raw_c, dict) else {}
-    received, lost, invalid = (_num(c.get(k)) or 0.0 for k in ("received", "lost", "invalid"))
-    gaps = [g for g in meta.get("gaps") or [] if isinstance(g, list) and len(g) == 2]
+def _quality(meta: RunMetadata) -> Quality:
+    val: dict[str, Any] = meta.validation or {}
+    c = meta.counters
+    received, lost, invalid = (float(c.received), float(c.lost), float(c.invalid)) if c else (0.0, 0.0, 0.0)
+    gaps = [g for g in meta.gaps or [] if len(g) == 2]
     return Quality(
         validation=val.get("judgement") if isinstance(val.get("judgement"), str) else None,
         validation_mean_deg=_num(val.get("mean_deg", val.get("mean_error_deg"))),
@@ -147,6 +147,7 @@ def _rows(run: SessionRun, notes: list[str]) -> list[dict[str, str]]:
 
 
 def run_status(run: SessionRun, now: float | None = None) -> RunStatus:
+    meta = RunMetadata.from_json(run.meta, str(run.session_json))  # a wrong or unknown key: one line naming it
     notes: list[str] = []
     status = run.status
     if status == "recording":
@@ -160,9 +161,9 @@ def run_status(run: SessionRun, now: float | None = None) -> RunStatus:
     agree, n_agree = agreement(rows)
     action = f"povlab recover {run.folder}" if status in NEEDS_RECOVERY else None
     return RunStatus(run.participant, run.session, run.run, str(run.folder), status, len(main),
-                     _trials_total(run, notes), len(rows) - len(main), _quality(run.meta),
+                     _trials_total(run, notes), len(rows) - len(main), _quality(meta),
                      None if agree is None else round(agree, 4), n_agree,
-                     run.meta.get("started_utc") if isinstance(run.meta.get("started_utc"), str) else None,
+                     meta.started_utc,
                      action, tuple(notes))
 
 

@@ -28,7 +28,9 @@ def test_manifest_lists_every_file_with_its_hash(session_dir: Path, bundle: Path
         names = {i.filename for i in zf.infolist()} - {MANIFEST}
     on_disk = {f"sub-01/ses-01/{p.relative_to(session_dir).as_posix()}": p for p in session_dir.rglob("*")
                if p.is_file()}
-    assert set(m["files"]) == names == set(on_disk)
+    derived = {f"sub-01/ses-01/derivatives/sub-01_ses-01_task-pov_run-001_desc-{d}_beh.{ext}"
+               for d in ("aoimetrics", "trialmetrics") for ext in ("tsv", "json")}  # the report tables, made here
+    assert set(m["files"]) == names == set(on_disk) | derived
     for arc, p in on_disk.items():
         assert m["files"][arc]["sha256"] == hashlib.sha256(p.read_bytes()).hexdigest()
     assert m["app_version"] == "0.1.0" and m["participant"] == "01" and m["session"] == "01"

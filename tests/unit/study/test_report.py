@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from app.core.streams import FIXATIONS, PREDICTIONS
+from app.core.streams import FIXATIONS, PREDICTIONS, SIM_GAZE
 from app.formats.xdf_format import stream_header_xml
 from app.formats.xdf_writer import XdfWriter
 from app.runfolder.folder import write_json_atomic
-from app.runfolder.synthetic import make_session
+from app.runfolder.synthetic import GAZE_META, make_session
 
 T0 = 100.0  # STIM_ONSET of the one trial
 MARKERS = [
@@ -53,13 +53,18 @@ def hand_made_session(root: Path, participant: str = "07") -> Path:
         w.samples(2, "double64", fx[:, 0] + fx[:, 1], fx)
         w.samples(3, "double64", np.array([T0 + 1.0, T0 + 2.0]), np.array([[1, 0.2, 0.7, 0.1, 2],
                                                                           [1, 0.6, 0.3, 0.1, 4]]))
-        for sid, stamps in ((1, [m[0] for m in MARKERS]), (2, list(fx[:, 0] + fx[:, 1])), (3, [T0 + 1, T0 + 2])):
+        w.stream_header(4, stream_header_xml(SIM_GAZE.name, SIM_GAZE.type, SIM_GAZE.channels, "double64", 100.0,
+                                             "g", SIM_GAZE.units, extra=GAZE_META))
+        gt = T0 - 2.0 + np.arange(500) / 100.0
+        w.samples(4, "double64", gt, np.tile([960.0, 540.0, 962.0, 540.0, 3.5, 3.5], (500, 1)))
+        for sid, stamps in ((1, [m[0] for m in MARKERS]), (2, list(fx[:, 0] + fx[:, 1])), (3, [T0 + 1, T0 + 2]),
+                            (4, list(gt))):
             w.stream_footer(sid, stamps[0], stamps[-1], len(stamps), [])
     finally:
         w.close()
     write_json_atomic(folder / f"{stem}_session.json", {
         "participant": participant, "session": "01", "task": "pov", "run": 1, "status": "complete",
-        "protocol_name": "Hand-made", "protocol_sha256": "cd" * 32,
+        "protocol_name": "Hand-made", "protocol_sha256": "cd" * 32, "tracker": {"name": SIM_GAZE.name},
         "screen": {"width_px": 1920, "height_px": 1080, "width_cm": 53.1, "height_cm": 29.9, "distance_cm": 60.0}})
     return folder
 
@@ -158,3 +163,49 @@ def test_mixed_protocols_are_refused(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["report", str(root), "--aoi-metrics", str(tmp_path / "a.tsv")]) == 2
     assert "sessions of 2 protocols in one study folder" in capsys.readouterr().err
     assert not (tmp_path / "a.tsv").exists()
+
+
+def test_same_tables_in_bids_derivatives_and_bundle(tmp_path: Path) -> None:
+    import json
+    import zipfile
+
+    from app.runfolder.bids_export import export_session
+    from app.runfolder.bundle import bundle_session, import_bundle, verify_bundle
+
+    session = hand_made_session(tmp_path / "study")
+    main(["report", str(session), "--aoi-metrics", str(tmp_path / "a.tsv"), "--trials", str(tmp_path / "t.tsv")])
+    cli_aoi, cli_trials = (tmp_path / "a.tsv").read_bytes(), (tmp_path / "t.tsv").read_bytes()
+    export_session(session, tmp_path / "bids")
+    deriv = tmp_path / "bids" / "derivatives" / "povlab" / "sub-07" / "ses-01" / "beh"
+    prefix = "sub-07_ses-01_task-pov_run-1"
+    assert (deriv / f"{prefix}_desc-aoimetrics_beh.tsv").read_bytes() == cli_aoi
+    assert (deriv / f"{prefix}_desc-trialmetrics_beh.tsv").read_bytes() == cli_trials
+    side = json.loads((deriv / f"{prefix}_desc-aoimetrics_beh.json").read_text())
+    assert "IA_DWELL_TIME" in side["dwell_time_ms"]["Description"] and side["dwell_time_ms"]["Units"] == "ms"
+    assert "Time to first fixation" in side["first_fixation_time_ms"]["Description"]
+
+    stem = "sub-07_ses-01_task-pov_run-001"
+    bundle = bundle_session(session, tmp_path / "s.zip").path
+    assert verify_bundle(bundle).ok
+    with zipfile.ZipFile(bundle) as zf:
+        assert zf.read(f"sub-07/ses-01/derivatives/{stem}_desc-aoimetrics_beh.tsv") == cli_aoi
+        assert zf.read(f"sub-07/ses-01/derivatives/{stem}_desc-trialmetrics_beh.tsv") == cli_trials
+    assert not (session / "derivatives").exists()  # bundling writes nothing into the session folder
+    imported = import_bundle(bundle, tmp_path / "elsewhere")
+    assert (imported / "derivatives" / f"{stem}_desc-aoimetrics_beh.tsv").read_bytes() == cli_aoi
+    again = bundle_session(imported, tmp_path / "again.zip")  # the imported tables are bundled once, as files
+    assert verify_bundle(again.path).ok
+    with zipfile.ZipFile(again.path) as zf:
+        names = zf.namelist()
+    assert len(names) == len(set(names))
+
+
+def test_every_column_is_documented() -> None:
+    from app.core.paths import ROOT
+    from app.runfolder.aoi_report import AOI_COLUMN_DOCS, AOI_COLUMNS, TRIAL_COLUMN_DOCS, TRIAL_COLUMNS
+
+    doc = (ROOT / "docs" / "studies.md").read_text(encoding="utf-8")
+    for columns, docs in ((AOI_COLUMNS, AOI_COLUMN_DOCS), (TRIAL_COLUMNS, TRIAL_COLUMN_DOCS)):
+        assert set(columns) == set(docs)
+        for c in columns:
+            assert f"| `{c}` |" in doc, c
