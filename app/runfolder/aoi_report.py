@@ -63,6 +63,7 @@ def parse_iareas(texts: list[str], stamps: np.ndarray) -> dict[int, list[Aoi]]:
             out.setdefault(current, [])
         elif m.kind == "IAREA" and current is not None and len(m.args) >= 4:
             shape, name = m.args[0], m.args[-1]
+            poly: tuple[tuple[float, float], ...]
             try:
                 if shape == "RECTANGLE" and len(m.args) == 7:
                     x0, y0, x1, y1 = (float(v) for v in m.args[2:6])
