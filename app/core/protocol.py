@@ -18,6 +18,7 @@ from typing import Any
 from app.core.errors import PovLabError, ProtocolError
 from app.core.geometry import ScreenGeometry
 from app.core.imagefile import image_size
+from app.core.study_metadata import StudyMetadata, study_from_table
 
 SCHEMA_VERSION = 1
 ANSWERS = ("yes", "no", "unclear")
@@ -99,6 +100,7 @@ class Protocol:
     validation_targets: int
     trials: tuple[Trial, ...]
     practice: tuple[Trial, ...] = field(default=())
+    study: StudyMetadata = field(default_factory=StudyMetadata)  # the [study] table: authors, institution, ...
 
     @property
     def all_trials(self) -> tuple[Trial, ...]:
@@ -256,7 +258,7 @@ class _Reader:
         if dup_ids:
             raise self.fail("trials", "unique trial ids", dup_ids)
         return Protocol(self.path, name, SCHEMA_VERSION, screen, display, style, timing, responses,
-                        instructions, int(targets), trials, practice)
+                        instructions, int(targets), trials, practice, study_from_table(raw.get("study"), self.path))
 
     def colour(self, raw: dict[str, Any], name: str, default: str) -> str:
         value = self.text(raw, name, "screen", default)

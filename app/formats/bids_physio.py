@@ -138,8 +138,11 @@ def physio_sidecar(eye: EyeData, gaze: XdfStream, start_time: float, meta: dict[
                          f"{gaze.name} in screen pixels, y downwards ({how}).", "Units": "pixel"},
     }
     if eye.pupil is not None:
-        side["pupil_size"] = {"Description": f"Pupil size, channel {eye.pupil_channel} of stream {gaze.name}.",
-                              "Units": eye.pupil_unit}
+        what = {"diameter": "Pupil diameter", "area": "Pupil area"}.get(eye.pupil_measure)
+        text = (f"{what}, channel {eye.pupil_channel} of stream {gaze.name}." if what else
+                f"Pupil size, channel {eye.pupil_channel} of stream {gaze.name}, as the tracker sends it: its stream "
+                "metadata does not say whether it is an area or a diameter.")
+        side["pupil_size"] = {"Description": text, "Units": eye.pupil_unit}
     val = meta.get("validation")
     if isinstance(val, dict):
         if isinstance(val.get("mean_error_deg"), (int, float)):
@@ -153,6 +156,7 @@ def physio_sidecar(eye: EyeData, gaze: XdfStream, start_time: float, meta: dict[
 
 PHYSIOEVENTS_SIDECAR: dict[str, Any] = {
     "Columns": ["onset", "duration", "trial_type", "blink", "message"],
+    "TaskName": "pov",
     "Description": "Gaze events of the recorded eye and the session's markers (EyeLink-style messages).",
     "OnsetSource": "timestamp",
     "onset": {"Description": "Onset in the clock of the physio timestamp column (LSL seconds).", "Units": "s"},
@@ -188,7 +192,8 @@ def write_eye_files(out_dir: Path, prefix: str, gaze: XdfStream, markers: XdfStr
             Path(f"{base}_physio.tsv.gz"): _gzip_bytes(physio_tsv(t, x, y, pupil, gaze.nominal_srate)),
             Path(f"{base}_physio.json"): json.dumps(physio_sidecar(eye, gaze, start_time, meta), indent=2).encode(),
             Path(f"{base}_physioevents.tsv.gz"): _gzip_bytes(events_tsv(physio_events(events, markers))),
-            Path(f"{base}_physioevents.json"): json.dumps(PHYSIOEVENTS_SIDECAR, indent=2).encode(),
+            Path(f"{base}_physioevents.json"): json.dumps(
+                {**PHYSIOEVENTS_SIDECAR, "TaskName": str(meta.get("task") or "pov")}, indent=2).encode(),
         }
 
     with ThreadPoolExecutor(max_workers=2) as pool:

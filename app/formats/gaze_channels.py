@@ -35,6 +35,25 @@ class EyeData:
     pupil_channel: str | None
     pupil_unit: str
     mapping: str  # where the channel map came from: metadata, preset:<name>, explicit
+    pupil_measure: str = ""  # diameter | area | "" (the stream does not say)
+
+
+_AREA_UNITS = ("mm2", "mm^2", "mm²", "px2", "px^2", "pixels^2", "pixel^2", "square")
+_LENGTH_UNITS = ("mm", "millimeter", "millimeters", "millimetre", "millimetres", "cm", "m")
+
+
+def pupil_measure(channel: dict[str, str], label: str) -> str:
+    """``diameter`` or ``area`` as a pupil channel's metadata (XDF Gaze Meta-Data type, label, unit) says, else ``""``.
+
+    A length unit (mm) means a diameter; a squared unit an area; EyeLink's ``pa`` (pupil area) channels are areas.
+    """
+    text = " ".join((channel.get("type", ""), label, channel.get("label", ""))).lower()
+    unit = channel.get("unit", "").strip().lower()
+    if "area" in text or unit in _AREA_UNITS or label.lower() in ("pa", "pa_left", "pa_right", "left_pa", "right_pa"):
+        return "area"
+    if "diam" in text or unit in _LENGTH_UNITS:
+        return "diameter"
+    return ""
 
 
 def channel_metadata(header_xml: str) -> list[dict[str, str]]:
@@ -73,5 +92,7 @@ def eyes_of(gaze: XdfStream, meta: dict[str, Any], screen: ScreenGeometry) -> li
             label=f"eye{k + 1}", recorded_eye=side, x=getattr(mapped, f"{side}_x"), y=getattr(mapped, f"{side}_y"),
             pupil=pupil, x_channel=gaze.channels[ix], y_channel=gaze.channels[iy],
             pupil_channel=None if ip is None else gaze.channels[ip],
-            pupil_unit=(units[ip] if ip is not None and units[ip] else "arbitrary"), mapping=cmap.source))
+            pupil_unit=(units[ip] if ip is not None and units[ip] else "arbitrary"), mapping=cmap.source,
+            pupil_measure="" if ip is None else pupil_measure(chans[ip] if len(chans) == gaze.channel_count else {},
+                                                              gaze.channels[ip])))
     return eyes

@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from app import __version__
-from app.core.errors import BundleError
+from app.core.errors import BundleError, ProtocolError
+from app.core.study_metadata import StudyMetadata, load_study
 from app.formats.bids_physio import events_tsv, write_eye_files
 from app.formats.xdf_reader import XdfContents, read_session_xdf
 from app.runfolder.aoi_report import report_files
@@ -40,6 +41,13 @@ from app.runfolder.folder import LABEL, SessionRun, find_runs
 from app.runfolder.trial_records import TrialRecord, attach_predictions, parse_markers
 
 BIDS_VERSION = "1.11.0"
+HED_VERSION = "8.3.0"  # the HED schema of the tags in events.json
+# HED tags of the events (https://www.hedtags.org): what each trial_type is
+EVENT_HED = {
+    "trial": "Sensory-event, Experimental-stimulus, Visual-presentation, (Image, Sentence)",
+    "practice": "Sensory-event, Visual-presentation, (Image, Sentence)",
+    "tracker_gap": "Data-feature, Data-artifact",
+}
 
 
 @dataclass
@@ -80,11 +88,26 @@ EVENT_COLUMNS = ("onset", "duration", "trial_type", "trial_number", "trial_id", 
                  "response", "response_time")
 
 
-def _events_json(run: SessionRun) -> dict[str, Any]:
+def _study(run: SessionRun, report: ExportReport) -> tuple[StudyMetadata, str]:
+    """The study block and the instructions of the run's protocol copy (defaults, and a note, when unreadable)."""
+    proto = run.folder / str(run.meta.get("protocol") or "protocol.toml")
+    try:
+        return load_study(proto)
+    except ProtocolError as exc:
+        report.losses.append(f"{run.stem}: study metadata left out ({exc})")
+        return StudyMetadata(), ""
+
+
+def _events_json(run: SessionRun, study: StudyMetadata, instructions: str) -> dict[str, Any]:
     sc = run.screen()
-    return {
+    task: dict[str, Any] = {
         "TaskName": run.task,
         "TaskDescription": "POV: does the caption fit the image? The participant answers yes, no or unclear.",
+        "Instructions": instructions.strip(),
+        "CogAtlasID": study.cogatlas_id, "CogPOID": study.cogpo_id, "InstitutionName": study.institution,
+        "InstitutionAddress": study.institution_address, "InstitutionalDepartmentName": study.department,
+    }
+    return {k: v for k, v in task.items() if v} | {
         "StimulusPresentation": {
             "ScreenDistance": sc.distance_cm / 100, "ScreenOrigin": ["top", "left"],
             "ScreenResolution": [sc.width_px, sc.height_px], "ScreenSize": [sc.width_cm / 100, sc.height_cm / 100],
@@ -94,7 +117,8 @@ def _events_json(run: SessionRun) -> dict[str, Any]:
         "duration": {"Description": "Time the stimulus stayed on screen.", "Units": "s"},
         "trial_type": {"Description": "Kind of event.", "Levels": {
             "trial": "Image and caption shown.", "practice": "Practice trial.",
-            "tracker_gap": "The eye tracker's stream was lost; no gaze samples in this interval."}},
+            "tracker_gap": "The eye tracker's stream was lost; no gaze samples in this interval."},
+            "HED": EVENT_HED},
         "trial_number": {"Description": "Trial number in the session (TRIALID marker), practice first."},
         "trial_id": {"Description": "Trial identifier from the protocol."},
         "stim_file": {"Description": "Image shown, relative to the dataset's stimuli folder."},
@@ -153,7 +177,8 @@ def _stim_name(dataset: Path, stage: Path, src: Path, taken: dict[str, bytes]) -
     return name
 
 
-def _export_run(run: SessionRun, dataset: Path, stage: Path, report: ExportReport, stims: dict[str, bytes]) -> None:
+def _export_run(run: SessionRun, dataset: Path, stage: Path, report: ExportReport, stims: dict[str, bytes],
+                study: tuple[StudyMetadata, str]) -> None:
     contents = read_session_xdf(run.xdf)
     if run.status == "recording":
         report.losses.append(f"{run.stem}: session.json still says 'recording' (the app did not end the run); "
@@ -180,7 +205,7 @@ def _export_run(run: SessionRun, dataset: Path, stage: Path, report: ExportRepor
     write_eye_files(beh, prefix, gaze, markers, float(gaze.time_stamps[0]) - t0, run.meta, run.screen(), notes)
     report.losses += [f"{run.stem}: {n}" for n in notes]
     (beh / f"{prefix}_events.tsv").write_bytes(_tsv(EVENT_COLUMNS, _events_rows(trials, gaps, t0)))
-    _write_json(beh / f"{prefix}_events.json", _events_json(run))
+    _write_json(beh / f"{prefix}_events.json", _events_json(run, *study))
     src_dir = stage / "sourcedata" / sub / ses
     src_dir.mkdir(parents=True, exist_ok=True)
     for f in (run.xdf, run.session_json, run.trials_tsv):
@@ -216,13 +241,18 @@ def _merge_participants(dataset: Path, stage: Path, runs: list[SessionRun]) -> N
     (stage / "participants.tsv").write_text(out.getvalue(), encoding="utf-8")
 
 
-def _dataset_files(dataset: Path, stage: Path) -> None:
+def _dataset_files(dataset: Path, stage: Path, study: StudyMetadata) -> None:
     if not (dataset / "dataset_description.json").is_file():
-        _write_json(stage / "dataset_description.json", {
-            "Name": "POV Lab eye-tracking sessions", "BIDSVersion": BIDS_VERSION, "DatasetType": "raw",
-            "License": "CC0",
+        description: dict[str, Any] = {
+            "Name": "POV Lab eye-tracking sessions", "BIDSVersion": BIDS_VERSION, "HEDVersion": HED_VERSION,
+            "DatasetType": "raw", "License": study.license or "CC0"}
+        if study.authors:
+            description["Authors"] = list(study.authors)
+        description |= {
             "GeneratedBy": [{"Name": "POV Lab", "Version": __version__,
-                             "Description": "Exported from XDF session recordings."}]})
+                             "Description": "Exported from XDF session recordings."}],
+            "SourceDatasets": [{"URL": "bids::sourcedata/", "Version": __version__}]}
+        _write_json(stage / "dataset_description.json", description)
     if not (dataset / "README").is_file():
         (stage / "README").write_text(
             "POV Lab sessions: gaze (BIDS eye-tracking, BEP020), trials and the participant's answers to\n"
@@ -261,9 +291,10 @@ def export_session(session_dir: Path | str, dataset: Path | str) -> ExportReport
     try:
         stage.mkdir()
         stims: dict[str, bytes] = {}
-        for run in runs:
-            _export_run(run, dataset, stage, report, stims)
-        _dataset_files(dataset, stage)
+        studies = [_study(run, report) for run in runs]
+        for run, study in zip(runs, studies, strict=True):
+            _export_run(run, dataset, stage, report, stims, study)
+        _dataset_files(dataset, stage, studies[0][0] if studies else StudyMetadata())
         _merge_participants(dataset, stage, runs)
         for src in sorted(p for p in stage.rglob("*") if p.is_file()):
             dst = dataset / src.relative_to(stage)

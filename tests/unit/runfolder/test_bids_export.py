@@ -15,6 +15,7 @@ import pyxdf
 
 from app.cli import main
 from app.core.errors import BundleError
+from app.formats.pymovements_gaze import pymovements_arguments, read_pymovements
 from app.formats.xdf_reader import read_session_xdf
 from app.runfolder.bids_export import export_session
 from app.runfolder.synthetic import make_session
@@ -35,9 +36,17 @@ def test_export_passes_the_official_validator(session_dir: Path, tmp_path: Path)
     ds = tmp_path / "bids"
     export_session(session_dir, ds)
     result = _validate(ds)
-    errors = [i for i in result["issues"]["issues"] if i["severity"] == "error"]
-    assert errors == []
+    issues = [(i["severity"], i["code"], i.get("subCode"), i.get("location")) for i in result["issues"]["issues"]]
+    assert issues == []  # no error and no warning
     assert "beh" in result["summary"]["modalities"]
+    description = json.loads((ds / "dataset_description.json").read_text())
+    assert description["Authors"] == ["POV Lab demo author A", "POV Lab demo author B"]  # the protocol's [study]
+    assert description["HEDVersion"] == "8.3.0"
+    events = json.loads((ds / BEH / f"{PREFIX}_events.json").read_text())
+    assert events["Instructions"].startswith("You will see a sentence above a picture.")
+    assert events["InstitutionName"] == "POV Lab demo institution" and "HED" in events["trial_type"]
+    pupil = json.loads((ds / BEH / f"{PREFIX}_recording-eye1_physio.json").read_text())["pupil_size"]
+    assert pupil["Description"].startswith("Pupil diameter") and pupil["Units"] == "mm"
 
 
 def test_physio_files_follow_bep020(session_dir: Path, tmp_path: Path) -> None:
@@ -115,28 +124,37 @@ def test_cli_export_bad_input_one_line_exit_2(tmp_path: Path, capsys: pytest.Cap
     assert len(err) == 1 and "not a session folder" in err[0]
 
 
-def test_gaze_opens_in_pymovements(session_dir: Path, tmp_path: Path) -> None:
-    pm = pytest.importorskip("pymovements")
+def test_gaze_opens_in_pymovements_in_one_call(session_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("pymovements")
     ds = tmp_path / "bids"
     export_session(session_dir, ds)
-    side = json.loads((ds / BEH / f"{PREFIX}_recording-eye1_physio.json").read_text())
-    screen = json.loads((ds / BEH / f"{PREFIX}_events.json").read_text())["StimulusPresentation"]
-    experiment = pm.Experiment(screen_width_px=screen["ScreenResolution"][0],
-                               screen_height_px=screen["ScreenResolution"][1],
-                               screen_width_cm=screen["ScreenSize"][0] * 100,
-                               screen_height_cm=screen["ScreenSize"][1] * 100,
-                               distance_cm=screen["ScreenDistance"] * 100, origin="upper left",
-                               sampling_rate=side["SamplingFrequency"])
-    g = pm.gaze.from_csv(ds / BEH / f"{PREFIX}_recording-eye1_physio.tsv.gz", time_column="timestamp",
-                         time_unit="s", experiment=experiment, pixel_columns=["x_coordinate", "y_coordinate"],
-                         read_csv_kwargs={"separator": "\t", "has_header": False, "new_columns": side["Columns"],
-                                          "null_values": ["n/a"]})
+    physio = ds / BEH / f"{PREFIX}_recording-eye1_physio.tsv.gz"
+    g = read_pymovements(physio)
     n = len(read_session_xdf(next(session_dir.glob("*.xdf"))).streams["PovLab-SimTracker"])
     assert g.samples.height == n
+    assert g.experiment.screen.width_px == 1920 and g.experiment.sampling_rate == 1000.0
     g.pix2deg()
     g.pos2vel()
     g.detect("ivt")  # pymovements' own I-VT finds the synthetic fixations
     assert (g.events.frame["name"] == "fixation").sum() > 30
+    # the literal call the docs give, without POV Lab: the same samples
+    a = pymovements_arguments(physio)
+    assert a["from_csv"]["read_csv_kwargs"]["new_columns"] == ["timestamp", "x_coordinate", "y_coordinate",
+                                                              "pupil_size"]
+
+
+def test_pymovements_reader_bad_input(session_dir: Path, tmp_path: Path) -> None:
+    ds = tmp_path / "bids"
+    export_session(session_dir, ds)
+    physio = ds / BEH / f"{PREFIX}_recording-eye1_physio.tsv.gz"
+    with pytest.raises(BundleError, match="_physio.tsv.gz"):
+        pymovements_arguments(ds / BEH / f"{PREFIX}_events.tsv")
+    (ds / BEH / f"{PREFIX}_events.json").write_text("[1, 2]")
+    with pytest.raises(BundleError, match="expected a JSON object"):
+        pymovements_arguments(physio)
+    (ds / BEH / f"{PREFIX}_events.json").unlink()
+    with pytest.raises(BundleError, match="missing"):
+        pymovements_arguments(physio)
 
 
 def test_truncated_xdf_exports_what_it_holds(session_dir: Path, tmp_path: Path,
