@@ -39,6 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sim-rate", type=float, default=1000.0, help="simulated tracker rate in Hz (demo)")
     p.add_argument("--seed", type=int, default=None, help="seed of the simulated tracker and participant")
     p.add_argument("--edit-aois", action="store_true", help="open --protocol in the AOI editor")
+    p.add_argument("--review", type=Path, default=None, metavar="SESSION",
+                   help="play back a recorded run (its .xdf, or its session folder) on the review page")
     p.set_defaults(func=run)
 
 
@@ -164,9 +166,10 @@ def remote_control(port: int, root: Path) -> _RemoteHandle:
 def backend() -> Any:
     from app.formats.protocol_toml import save_aois
     from app.gui.backend import Backend
+    from app.runfolder.review import load_review
 
     return Backend(start_session=start_session, list_trackers=list_trackers, export_session=export_session,
-                   save_aois=save_aois, remote_control=remote_control)
+                   save_aois=save_aois, remote_control=remote_control, load_review=load_review)
 
 
 # -- running the window -----------------------------------------------------------------------------
@@ -236,6 +239,8 @@ def run(args: argparse.Namespace) -> int:
         raise PovLabError(f"--duration must be positive, got {args.duration}")
     if not Path(args.protocol).is_file():
         raise PovLabError(f"--protocol {args.protocol}: protocol file not found")
+    if args.review is not None and not Path(args.review).exists():
+        raise PovLabError(f"--review {args.review}: recording not found (give its .xdf or its session folder)")
     app = _qt_app(offscreen_ok=shot is not None)
     from PySide6.QtCore import QEvent, QEventLoop, QTimer
 
@@ -248,6 +253,8 @@ def run(args: argparse.Namespace) -> int:
     window.show()
     if args.edit_aois and not window.edit_aois():
         raise PovLabError(f"--edit-aois: {window.setup_page.error.text()}")
+    if args.review is not None and (problem := window.review(args.review)):
+        raise PovLabError(f"--review {args.review}: {problem}")
     if args.demo or shot is not None:
         window.start(demo_choice(args))
     saved: dict[str, Any] = {}

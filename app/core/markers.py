@@ -5,10 +5,12 @@ stamped (LSL clock) at the flip that showed it:
 
 ==============================================  =========================================
 ``SESSION_START <protocol name>``               first marker of a session
+``DISPLAY_COORDS 0 0 <width-1> <height-1>``     the participant screen in pixels (EyeLink's message)
 ``TRIALID <n>``                                 a trial begins (n counts from 1, practice first)
 ``!V TRIAL_VAR <name> <value>``                 trial_id, practice, image, caption, expected
 ``!V IAREA RECTANGLE <k> <x0> <y0> <x1> <y1> <name>``  one box AOI in screen pixels (EyeLink Data Viewer)
 ``!V IAREA FREEHAND <k> <x,y> <x,y> ... <name>``       one polygon AOI
+``!V IMGLOAD TOP_LEFT <file> <x> <y> <w> <h>``  where the stimulus image is drawn (screen px, EyeLink Data Viewer)
 ``FIXCROSS_ONSET``                              fixation cross shown
 ``STIM_ONSET``                                  image and caption shown
 ``STIM_OFFSET``                                 image and caption removed
@@ -48,6 +50,8 @@ def trial_start_markers(number: int, trial: Trial, layout: TrialLayout) -> list[
            f"!V TRIAL_VAR caption {_quote(trial.caption)}"]
     if trial.expected:
         out.append(f"!V TRIAL_VAR expected {trial.expected}")
+    x0, y0, x1, y1 = layout.image_rect
+    out.append(f"!V IMGLOAD TOP_LEFT {_quote(trial.image.name)} {x0:.0f} {y0:.0f} {x1 - x0:.0f} {y1 - y0:.0f}")
     for k, aoi in enumerate(layout.aois, start=1):
         if len(aoi.polygon) == 4 and aoi.polygon[0][1] == aoi.polygon[1][1] and aoi.polygon[0][0] == aoi.polygon[3][0]:
             x0, y0, x1, y1 = aoi.bbox
@@ -56,6 +60,10 @@ def trial_start_markers(number: int, trial: Trial, layout: TrialLayout) -> list[
             pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in aoi.polygon)
             out.append(f"!V IAREA FREEHAND {k} {pts} {aoi.name}")
     return out
+
+
+def display_coords_marker(width_px: int, height_px: int) -> str:
+    return f"DISPLAY_COORDS 0 0 {width_px - 1} {height_px - 1}"
 
 
 def response_markers(answer: str, rt_s: float | None) -> list[str]:

@@ -116,3 +116,5 @@ class Backend:
     # a LabRecorder remote-control server on 127.0.0.1:port recording into the folder; raises PovLabError.
     # None: not available.
     remote_control: Callable[[int, Path], RemoteServer] | None = None
+    # read a recorded run (XDF or session folder) for the review page (app.runfolder.review.SessionReview)
+    load_review: Callable[[Path], Any] | None = None

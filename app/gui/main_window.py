@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QMainWindow, QStackedWidget
+from PySide6.QtWidgets import QMainWindow, QStackedWidget, QWidget
 
 from app.core.aoi_editing import AoiDocument
 from app.core.errors import PovLabError
@@ -15,6 +15,7 @@ from app.gui.images import ImageStore
 from app.gui.live_model import LiveModel
 from app.gui.pages.aoi_editor import AoiEditorPage
 from app.gui.pages.end_page import EndPage
+from app.gui.pages.review_page import ReviewPage
 from app.gui.pages.run_page import RunPage
 from app.gui.pages.setup_page import SetupPage
 
@@ -33,8 +34,11 @@ class MainWindow(QMainWindow):
         self.end_page = EndPage()
         self.aoi_page = AoiEditorPage(self.images.get)
         self.aoi_page.save = backend.save_aois
+        self.review_page = ReviewPage(self.images.get, frame_ms)
+        self.load_review = backend.load_review
+        self._page_before_review: QWidget = self.setup_page
         self.stack = QStackedWidget()
-        for page in (self.setup_page, self.run_page, self.end_page, self.aoi_page):
+        for page in (self.setup_page, self.run_page, self.end_page, self.aoi_page, self.review_page):
             self.stack.addWidget(page)
         self.setCentralWidget(self.stack)
         self.duration_s: float | None = None
@@ -56,6 +60,8 @@ class MainWindow(QMainWindow):
         if backend.remote_control is None:
             self.setup_page.remote.setEnabled(False)
         self.aoi_page.back_requested.connect(self._back_from_aois)
+        self.review_page.back_requested.connect(lambda: self.stack.setCurrentWidget(self._page_before_review))
+        self.end_page.review_requested.connect(self._review_last_session)
         self.run_page.stop_requested.connect(c.stop)
         self.run_page.pause_toggled.connect(c.toggle_pause)
         c.on_session_ready = self.run_page.set_pausable
@@ -99,6 +105,25 @@ class MainWindow(QMainWindow):
         if self.controller.protocol is not None:
             self.controller.choose_protocol(self.controller.protocol.path)
         self.stack.setCurrentWidget(self.setup_page)
+
+    def review(self, path: Path) -> str:
+        """Open a recorded run on the review page; returns '' or why it could not be opened."""
+        if self.load_review is None:
+            return "review is not available in this installation"
+        try:
+            loaded = self.load_review(Path(path))
+        except PovLabError as exc:
+            return str(exc)
+        self._page_before_review = self.stack.currentWidget()
+        self.review_page.open(loaded)
+        self.stack.setCurrentWidget(self.review_page)
+        return ""
+
+    def _review_last_session(self) -> None:
+        folder = self.model.folder
+        problem = self.review(folder) if folder is not None else "no session recorded yet"
+        if problem:
+            self.end_page.show_export_progress(0.0, f"cannot review: {problem}")
 
     def _show_page(self, page: str) -> None:
         self.stack.setCurrentWidget({"setup": self.setup_page, "run": self.run_page, "end": self.end_page}[page])

@@ -24,7 +24,7 @@ from app import __version__
 from app.core.errors import PovLabError, RecordingError, TrackerError
 from app.core.hashing import sha256_file
 from app.core.layout import layout_trial
-from app.core.markers import parse_marker
+from app.core.markers import display_coords_marker, parse_marker
 from app.core.paths import BUNDLED_MODEL
 from app.core.ports import TrackerConnection, TrackerConnector
 from app.core.presenting import Presenter, TrialOutcome
@@ -250,6 +250,7 @@ class Session:
         tracker.wait_until_ready(cfg.tracker_timeout_s)  # a simulated tracker follows the markers from the first
         try:
             markers.push(f"SESSION_START {protocol.name}", markers.clock())
+            markers.push(display_coords_marker(protocol.screen.width_px, protocol.screen.height_px), markers.clock())
             self.presenter.run(protocol, markers, self.stop_event, on_trial)
             if recorder.error:
                 status = SessionStatus.DISK_FULL

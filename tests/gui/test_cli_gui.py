@@ -15,6 +15,7 @@ from app.cli import main
     pytest.param(["gui", "--screenshot", "no/such/dir/shot.png"], "does not exist", id="no-folder"),
     pytest.param(["gui", "--duration", "-1"], "--duration must be positive", id="duration"),
     pytest.param(["gui", "--protocol", "missing.toml"], "protocol file not found", id="protocol"),
+    pytest.param(["gui", "--review", "missing.xdf"], "recording not found", id="review-missing"),
     pytest.param(["bench", "gui", "--rate", "5"], "bench gui: --rate", id="bench-rate"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

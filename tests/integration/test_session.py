@@ -60,9 +60,10 @@ def test_headless_session_records_everything(short_protocol: Path, tmp_path: Pat
     markers = [parse_marker(m[0]) for m in streams["PovLab-Markers"]["time_series"]]
     kinds = [m.kind for m in markers]
     assert kinds[0] == "SESSION_START" and kinds[-1] == "SESSION_END"
-    assert kinds[1:11] == ["VALIDATION_TARGET"] * 9 + ["VALIDATION_END"]
+    assert kinds[1] == "DISPLAY_COORDS" and markers[1].args == ("0", "0", "1919", "1079")
+    assert kinds[2:12] == ["VALIDATION_TARGET"] * 9 + ["VALIDATION_END"]
     assert kinds.count("TRIALID") == 3 and kinds.count("STIM_ONSET") == 3 and kinds.count("TRIAL_RESULT") == 3
-    assert "IAREA" in kinds
+    assert "IAREA" in kinds and kinds.count("IMGLOAD") == 3
     mts = streams["PovLab-Markers"]["time_stamps"]
     assert np.all(np.diff(mts) >= 0)
     # gaze covers the markers' time span: one clock domain
@@ -205,7 +206,7 @@ def test_a_failing_presenter_keeps_the_recording(short_protocol: Path, tmp_path:
     meta = json.loads(next(folder.glob("*_session.json")).read_text())
     assert meta["status"] == "failed" and meta["counters"]["received"] > 100
     streams = _streams(next(folder.glob("*.xdf")))
-    assert [m[0] for m in streams["PovLab-Markers"]["time_series"]][:2] == ["SESSION_START POV demo", "TRIALID 1"]
+    assert [m[0] for m in streams["PovLab-Markers"]["time_series"]][:3] == ["SESSION_START POV demo", "DISPLAY_COORDS 0 0 1919 1079", "TRIALID 1"]
     assert len(streams["PovLab-SimTracker"]["time_stamps"]) > 100
     assert streams["PovLab-SimTracker"]["footer"] is not None, "the recording was closed properly"
 

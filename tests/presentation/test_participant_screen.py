@@ -106,7 +106,8 @@ def test_markers_vocabulary_and_order(run: Run) -> None:
     for trial, ks in zip(run.protocol.all_trials, per_trial, strict=True):
         n_aoi = len(layout_trial(run.protocol, trial).aois)
         assert ks.count("IAREA") == n_aoi
-        core = [k for k in ks if k not in ("TRIAL_VAR", "IAREA")]
+        assert ks.count("IMGLOAD") == 1
+        core = [k for k in ks if k not in ("TRIAL_VAR", "IAREA", "IMGLOAD")]
         assert core == ["TRIALID", "FIXCROSS_ONSET", "STIM_ONSET", "STIM_OFFSET", "TRIAL_RESULT"]
     times = [t for t, _ in run.markers]
     assert times == sorted(times)

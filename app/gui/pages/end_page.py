@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 class EndPage(QWidget):
     export_requested = Signal()
     open_folder_requested = Signal()
+    review_requested = Signal()
     new_session_requested = Signal()
     plot_selected = Signal(int)  # row in the plot list
 
@@ -42,9 +43,12 @@ class EndPage(QWidget):
         self.export_status.setWordWrap(True)
         self.open_button = QPushButton("Open session folder")
         self.open_button.clicked.connect(self.open_folder_requested.emit)
+        self.review_button = QPushButton("Review the recording")
+        self.review_button.clicked.connect(self.review_requested.emit)
         self.new_button = QPushButton("New session")
         self.new_button.clicked.connect(self.new_session_requested.emit)
-        for w in (self.export_button, self.progress, self.export_status, self.open_button, self.new_button):
+        for w in (self.export_button, self.progress, self.export_status, self.open_button, self.review_button,
+                  self.new_button):
             left.addWidget(w)
         left.addStretch(1)
         outer.addLayout(left, 1)

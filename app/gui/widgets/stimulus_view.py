@@ -21,6 +21,7 @@ AOI_PEN = QColor(255, 255, 255, 90)
 HIGHLIGHT = QColor(255, 200, 0, 110)
 TRAIL = QColor(0, 160, 255, 200)
 GAZE = QColor(230, 30, 30)
+RAW = QColor(255, 90, 90, 150)
 
 
 class StimulusView(QWidget):
@@ -34,6 +35,7 @@ class StimulusView(QWidget):
         self.title = ""
         self.trail: list[tuple[float, float, float, int]] = []
         self.gaze: tuple[float, float] | None = None
+        self.raw: list[tuple[float, float]] = []  # recent raw samples (the review page draws them)
         self.highlight = -1
         self.screen = "stimulus"  # validation_target | fixation_cross | stimulus | blank
         self.target: tuple[float, float] | None = None
@@ -55,6 +57,10 @@ class StimulusView(QWidget):
 
     def set_trail(self, trail: list[tuple[float, float, float, int]]) -> None:
         self.trail = list(trail)
+        self.update()
+
+    def set_raw(self, points: list[tuple[float, float]]) -> None:
+        self.raw = points
         self.update()
 
     def set_gaze(self, gaze: tuple[float, float] | None, highlight: int) -> None:
@@ -113,6 +119,11 @@ class StimulusView(QWidget):
                     p.setPen(QPen(AOI_PEN, 1))
                     p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawPolygon(poly)
+        if self.raw:
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(RAW)
+            for x, y in self.raw:
+                p.drawEllipse(self.to_widget(x, y), 1.5, 1.5)
         if self.screen == "stimulus":
             self._draw_trail(p, s)
         if self.gaze is not None and all(math.isfinite(v) for v in self.gaze):

@@ -19,6 +19,10 @@ def test_trial_markers_round_trip(demo_protocol_path: Path) -> None:
     assert len(areas) == len(lay.aois)
     assert {m.args[0] for m in areas} == {"RECTANGLE", "FREEHAND"}
     assert areas[0].args[-1] == lay.aois[0].name
+    (image,) = [m for m in parsed if m.kind == "IMGLOAD"]
+    x0, y0, x1, y1 = lay.image_rect
+    assert image.args[:2] == ("TOP_LEFT", "coffee.jpg")
+    assert [float(v) for v in image.args[2:]] == [round(x0), round(y0), round(x1 - x0), round(y1 - y0)]
 
 
 def test_response_markers() -> None:
