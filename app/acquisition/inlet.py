@@ -9,6 +9,9 @@ Usage (the session, the GUI and the benchmark all do this)::
     acq.stream_info                          # the tracker's pylsl.StreamInfo (for the recorder)
     acq.stop()
 
+- Event-driven: the worker blocks in liblsl until the first sample of a chunk arrives (at most
+  ``wait_s``, then it looks at stop and stall), takes whatever else is already there, and writes
+  it into the buffer, which wakes its readers (:meth:`GazeRingBuffer.wait_for_new`) at once.
 - Clock correction: liblsl's ``proc_clocksync`` adds the tracker machine's clock offset to every
   time stamp, so the buffer is in this machine's LSL clock (``pylsl.local_clock()``).
   ``dejitter=True`` adds ``proc_dejitter`` (for trackers that stamp samples on arrival).
@@ -67,11 +70,13 @@ class GazeAcquisition:
                  buffer_s: float = 120.0, eye: str = "average",
                  on_gap: Callable[[float, float], None] | None = None,
                  on_gap_start: Callable[[float], None] | None = None,
-                 poll_s: float = 0.005, gap_s: float = 0.25, stall_s: float = 0.5, dejitter: bool = False) -> None:
+                 wait_s: float = 0.05, gap_s: float = 0.25, stall_s: float = 0.5, dejitter: bool = False) -> None:
         self.stream = stream if isinstance(stream, StreamDescription) else describe(stream)
         if self.stream.channel_format not in _DTYPES:
             raise TrackerError(f"stream {self.stream.name!r}: channel format {self.stream.channel_format} "
                                f"cannot carry gaze positions")
+        if not 0 < wait_s <= stall_s:
+            raise TrackerError(f"acquisition: wait_s must be > 0 and at most stall_s ({stall_s:g}), got {wait_s!r}")
         if eye not in ("average", "left", "right"):
             raise TrackerError(f"eye must be average, left or right, got {eye!r}")
         self.mapping, self.preset, self.screen_px = mapping, preset, screen_px
@@ -87,7 +92,7 @@ class GazeAcquisition:
         self.eye = eye
         self.gaps: list[tuple[float, float]] = []
         self.on_gap, self.on_gap_start = on_gap, on_gap_start
-        self.poll_s, self.gap_s, self.stall_s, self.dejitter = poll_s, gap_s, stall_s, dejitter
+        self.wait_s, self.gap_s, self.stall_s, self.dejitter = wait_s, gap_s, stall_s, dejitter
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -157,6 +162,18 @@ class GazeAcquisition:
         inlet.open_stream(timeout=5.0)
         return inlet
 
+    def _pull(self, inlet: Any, dest: np.ndarray) -> np.ndarray:
+        """Block until a sample arrives (at most ``wait_s``), then take what else is there; returns time stamps.
+
+        Two pulls because liblsl's chunk pull with a timeout waits for a full buffer (or the timeout):
+        the first waits for one sample, the second takes the rest without waiting.
+        """
+        _, ts = inlet.pull_chunk(timeout=self.wait_s, max_samples=1, dest_obj=dest, as_numpy=True)
+        if len(ts) == 0:
+            return np.empty(0)
+        _, more = inlet.pull_chunk(timeout=0.0, max_samples=len(dest) - 1, dest_obj=dest[1:], as_numpy=True)
+        return np.concatenate((np.asarray(ts, dtype=np.float64), np.asarray(more, dtype=np.float64)))
+
     def _loop(self) -> None:
         from pylsl.util import LostError
 
@@ -167,7 +184,7 @@ class GazeAcquisition:
         self._last_rx = time.monotonic()
         while not self._stop.is_set():
             try:
-                _, ts = inlet.pull_chunk(timeout=0.0, max_samples=max_chunk, dest_obj=dest, as_numpy=True)
+                ts = self._pull(inlet, dest)
             except LostError:
                 inlet = self._reconnect()
                 if inlet is None:
@@ -175,16 +192,13 @@ class GazeAcquisition:
                 continue
             n = len(ts)
             if n:
-                self._ingest(dest[:n], np.asarray(ts, dtype=np.float64))
-                if n == max_chunk:
-                    continue
+                self._ingest(dest[:n], ts)
             elif not self._stalled and time.monotonic() - self._last_rx > self.stall_s and self._last_ts is not None:
                 with self._lock:
                     self._stalled = True
                 if self.on_gap_start is not None:
                     self.on_gap_start(self._last_ts)
             self._cpu_s = time.thread_time()
-            self._stop.wait(self.poll_s)
         self._cpu_s = time.thread_time()
 
     def _reconnect(self) -> Any:

@@ -27,7 +27,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -58,7 +60,9 @@ class SimulatedTracker:
     def __init__(self, rate_hz: float = 1000.0, geometry: ScreenGeometry | None = None,
                  params: SimParams | None = None, protocol: Protocol | None = None, source_id: str | None = None,
                  markers_source_id: str | None = None, seed: int | None = None, chunk_s: float = 0.01,
-                 latency_s: float = 0.02) -> None:
+                 latency_s: float = 0.02, on_push: Callable[[float], None] | None = None) -> None:
+        """``chunk_s``: time between pushes; ``latency_s``: how long after its time stamp a sample is pushed;
+        ``on_push``: called after each push with the time stamp of the chunk's last sample (benchmarks)."""
         if not (60 <= rate_hz <= 2000):
             raise TrackerError(f"simulated tracker: rate must be within 60..2000 Hz, got {rate_hz:g}")
         self.rate_hz = float(rate_hz)
@@ -67,7 +71,9 @@ class SimulatedTracker:
         self.protocol = protocol
         self.source_id = source_id or f"povlab-sim-{uuid.uuid4().hex[:8]}"
         self.markers_source_id = markers_source_id
-        self.chunk_s, self.latency_s = chunk_s, latency_s
+        if not (chunk_s > 0 and latency_s >= 0):
+            raise TrackerError(f"simulated tracker: need chunk_s > 0 and latency_s >= 0, got {chunk_s}, {latency_s}")
+        self.chunk_s, self.latency_s, self.on_push = chunk_s, latency_s, on_push
         self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -81,6 +87,7 @@ class SimulatedTracker:
         self.samples_pushed = 0
         self.markers_seen = 0
         self.following_markers = False  # True once subscribed to the markers stream
+        self.subscribe_s: dict[str, float] = {}  # how long each step of subscribing took (s), once it is done
         self.error: BaseException | None = None
         self._sink: list[SyntheticGaze] | None = None  # offline mode (simulate): samples collected here
 
@@ -177,6 +184,8 @@ class SimulatedTracker:
         data[:, 5] = b.pupil * 1.02
         self._outlet.push_chunk(data, float(b.t[-1]))
         self.samples_pushed += n
+        if self.on_push is not None:
+            self.on_push(float(b.t[-1]))
 
     def _publish(self) -> None:
         import pylsl
@@ -194,12 +203,16 @@ class SimulatedTracker:
         if self.markers_source_id:
             parts.append(f"source_id='{self.markers_source_id}'")
         inlet = None
+        t0 = time.monotonic()
         while inlet is None and not self._stop.is_set():
             found = pylsl.resolve_bypred(" and ".join(parts), 1, 0.5)
             if found:
+                t1 = time.monotonic()
                 inlet = pylsl.StreamInlet(found[0], processing_flags=pylsl.proc_clocksync)
                 inlet.open_stream(timeout=5.0)
+                t2 = time.monotonic()
                 inlet.time_correction(timeout=5.0)  # the first estimate takes a while: not on a marker
+                self.subscribe_s = {"resolve": t1 - t0, "open": t2 - t1, "time_correction": time.monotonic() - t2}
                 self.following_markers = True
         while inlet is not None and not self._stop.is_set():
             sample, ts = inlet.pull_sample(timeout=0.05)

@@ -1,20 +1,32 @@
-"""``povlab bench latency``: from the arrival over LSL of the sample that ends a fixation to the updated prediction.
+"""``povlab bench latency``: from the sample that ends a fixation to the updated prediction, and the live path's CPU.
 
 The real live path, in process: the simulated tracker publishes gaze on LSL (loopback) while following the demo
 protocol's trials; :class:`~app.acquisition.inlet.GazeAcquisition` pulls it into the ring buffer; the session's
-:class:`~app.session.live.LivePipeline` runs online fixation detection, AOI mapping and
+:class:`~app.session.live.LivePipeline` wakes on each chunk and runs online fixation detection, AOI mapping and
 :class:`~app.inference.predictor.LivePredictor` on its worker thread.
 
-Measured per prediction: ``local_clock()`` when :class:`PredictionUpdated` is emitted minus the time the inlet
-wrote into the ring buffer the newest sample of the chunk whose arrival completed the fixation (the arrival of the
-sample that ends it; LSL transport from the tracker's push adds well under a millisecond on loopback). This is
-dominated by the polling periods (inlet 5 ms, pipeline 10 ms) and the detector's merge rule does not count: a
-fixation can only end once a later sample has arrived.
+Per prediction, with ``T`` the LSL time stamp of the newest sample of the chunk whose feeding completed the fixation
+(the sample that ends it), and ``local_clock()`` read when :class:`PredictionUpdated` is emitted:
+
+- ``arrival``: minus the time the inlet handed that sample to the ring buffer (the target figure);
+- ``push``: minus the time the tracker pushed it into its LSL outlet (adds LSL transport and the inlet's wake-up);
+- ``stamp``: minus ``T`` itself, the tracker's time stamp: adds the tracker's own delay (the simulated tracker
+  pushes ``--tracker-latency-ms`` after the time stamp, in chunks of ``--chunk-ms``), as a lab would see it.
+
+The detector's merge rule does not count: a fixation can only end once a later sample has arrived.
+
+CPU (``--cpu-rate``, default 2000 Hz, for ``--cpu-seconds``): the tracker runs in its own process (``povlab
+sim-tracker``, following this process's markers stream), so what this process spends is the live path alone:
+the inlet's liblsl threads, the acquisition thread, the pipeline with its predictions, and the outlets.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -25,14 +37,23 @@ from typing import Any
 
 import numpy as np
 
+from app.core.errors import PovLabError
+from app.core.gaze import GazeBlock
+from app.core.gaze_events import GazeEvent
 from app.core.paths import DEMO_PROTOCOL
+from app.core.ports import OnlineEventDetector
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="ONNX model (default: the bundled one)")
     parser.add_argument("--protocol", default=str(DEMO_PROTOCOL))
-    parser.add_argument("--seconds", type=float, default=20.0, help="length of the simulated session")
-    parser.add_argument("--rate", type=float, default=1000.0, help="simulated tracker rate (Hz)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of the latency run (s, default 30)")
+    parser.add_argument("--rate", type=float, default=1000.0, help="tracker rate of the latency run (Hz)")
+    parser.add_argument("--chunk-ms", type=float, default=10.0, help="simulated tracker: time between pushes (ms)")
+    parser.add_argument("--tracker-latency-ms", type=float, default=20.0,
+                        help="simulated tracker: push this long after the time stamp (ms)")
+    parser.add_argument("--cpu-seconds", type=float, default=20.0, help="length of the CPU run (s, 0: none)")
+    parser.add_argument("--cpu-rate", type=float, default=2000.0, help="tracker rate of the CPU run (Hz)")
     parser.add_argument("--cpu", action="store_true", help="do not try CUDA")
 
 
@@ -41,100 +62,205 @@ class _NullOutlet:
         return None
 
 
+class _Times:
+    """(newest time stamp of a chunk, clock when it happened): the first entry covering a time stamp."""
+
+    def __init__(self) -> None:
+        self._items: deque[tuple[float, float]] = deque(maxlen=50000)
+        self._lock = threading.Lock()
+
+    def add(self, last_ts: float, when: float) -> None:
+        with self._lock:
+            self._items.append((last_ts, when))
+
+    def of(self, ts: float, tolerance: float = 1e-4) -> float:
+        """When the chunk holding the sample stamped ``ts`` happened (NaN if none was recorded)."""
+        found = float("nan")
+        with self._lock:
+            for last, when in reversed(self._items):  # newest first; time stamps increase
+                if last < ts - tolerance:
+                    break
+                found = when
+        return found
+
+
 class _ArrivalClock:
-    """Wraps the ring buffer's ``extend``: remembers when each written range of samples arrived."""
+    """Wraps the ring buffer's ``extend``: notes when each chunk was handed over (before it can be read)."""
 
     def __init__(self, buffer: Any, clock: Any) -> None:
-        self.buffer, self.clock = buffer, clock
-        self.writes: deque[tuple[int, float]] = deque(maxlen=20000)  # (total_written after, arrival time)
-        self._lock = threading.Lock()
+        self.times, self.clock = _Times(), clock
         self._extend = buffer.extend
         buffer.extend = self.extend
 
-    def extend(self, *args: Any, **kwargs: Any) -> None:
-        self._extend(*args, **kwargs)
-        with self._lock:
-            self.writes.append((self.buffer.total_written, self.clock()))
-
-    def arrival_of(self, total_index: int) -> float:
-        """Arrival time of the sample with this running index (the first write that covered it)."""
-        with self._lock:
-            for end, t in self.writes:
-                if end > total_index:
-                    return t
-        return float("nan")
+    def extend(self, t: Any, *args: Any, **kwargs: Any) -> None:
+        if len(t):
+            self.times.add(float(t[-1]), self.clock())
+        self._extend(t, *args, **kwargs)
 
 
 class _StampedDetector:
-    """The online detector, noting the running index of the newest sample of the chunk being fed."""
+    """The online detector, noting the time stamp of the newest sample of the chunk being fed."""
 
-    def __init__(self, inner: Any, buffer: Any) -> None:
-        self.inner, self.buffer = inner, buffer
-        self.newest_index = -1
+    def __init__(self, inner: OnlineEventDetector) -> None:
+        self.inner = inner
+        self.newest_t = float("nan")
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def feed(self, block: Any) -> Any:
-        self.newest_index = self.buffer.total_written - 1
-        return self.inner.feed(block)
+    def feed(self, block: GazeBlock) -> list[GazeEvent]:
+        if len(block):
+            self.newest_t = float(block.t[-1])
+        return list(self.inner.feed(block))
 
 
-def run(args: argparse.Namespace) -> dict:
+def _ms(values: list[float]) -> dict[str, float | int]:
+    a = np.array([v for v in values if np.isfinite(v)]) * 1000.0
+    if a.size == 0:
+        return {"n": 0}
+    return {"n": int(a.size), "p50_ms": round(float(np.percentile(a, 50)), 3),
+            "p99_ms": round(float(np.percentile(a, 99)), 3), "max_ms": round(float(a.max()), 3)}
+
+
+def _drive_trials(protocol: Any, send: Any, seconds: float) -> None:
+    """TRIALID n, STIM_ONSET, the trial's time, STIM_OFFSET, a pause; over the protocol's trials until ``seconds``."""
+    import pylsl
+
+    deadline = time.monotonic() + seconds
+    n, count = 0, len(protocol.all_trials)
+    while time.monotonic() < deadline:
+        n = n % count + 1
+        for text in (f"TRIALID {n}", "STIM_ONSET"):
+            send(text, pylsl.local_clock())
+        time.sleep(max(0.0, min(protocol.timing.max_trial_s, 4.0, deadline - time.monotonic())))
+        send("STIM_OFFSET", pylsl.local_clock())
+        time.sleep(0.3)
+
+
+def _latency(args: argparse.Namespace, protocol: Any, predictor: Any) -> dict[str, Any]:
     import pylsl
 
     from app.acquisition.discovery import find_gaze_stream
     from app.acquisition.inlet import GazeAcquisition
     from app.acquisition.sim_tracker import SimulatedTracker
-    from app.core.protocol import load_protocol
     from app.detection.online import OnlineDetector
-    from app.inference.predictor import LivePredictor
     from app.session.live import LivePipeline
     from app.session.updates import PredictionUpdated
 
-    protocol = load_protocol(args.protocol)
-    with tempfile.TemporaryDirectory() as tmp:
-        predictor = LivePredictor.load(args.model, protocol, cache_dir=Path(tmp), prefer_cuda=not args.cpu)
     sid = f"povlab-bench-latency-{uuid.uuid4().hex[:8]}"
-    tracker = SimulatedTracker(rate_hz=args.rate, protocol=protocol, source_id=sid, seed=0).start()
+    pushes = _Times()
+    tracker = SimulatedTracker(rate_hz=args.rate, protocol=protocol, source_id=sid, seed=0,
+                               chunk_s=args.chunk_ms / 1000.0, latency_s=args.tracker_latency_ms / 1000.0,
+                               on_push=lambda ts: pushes.add(ts, pylsl.local_clock())).start()
     acq = GazeAcquisition(find_gaze_stream(source_id=sid, timeout=10.0),
                           screen_px=(protocol.screen.width_px, protocol.screen.height_px))
     arrivals = _ArrivalClock(acq.buffer, pylsl.local_clock)
-    detector = _StampedDetector(OnlineDetector(protocol.screen, acq.rate_hz if acq.rate_hz > 0 else args.rate),
-                                acq.buffer)
-    latencies: list[float] = []
+    detector = _StampedDetector(OnlineDetector(protocol.screen, acq.rate_hz if acq.rate_hz > 0 else args.rate))
+    arrival: list[float] = []
+    push: list[float] = []
+    stamp: list[float] = []
 
     def emit(event: object) -> None:
         if isinstance(event, PredictionUpdated):
-            latencies.append(pylsl.local_clock() - arrivals.arrival_of(detector.newest_index))
+            now, ts = pylsl.local_clock(), detector.newest_t
+            arrival.append(now - arrivals.times.of(ts))
+            push.append(now - pushes.of(ts))
+            stamp.append(now - ts)
 
     live = LivePipeline(protocol, acq.buffer, detector, _NullOutlet(), _NullOutlet(), predictor, "P01", emit)
     acq.start()
     live.start()
-    trials = list(protocol.all_trials)
-    deadline = time.monotonic() + args.seconds
-    n = 0
+
+    def send(text: str, t: float) -> None:
+        live.on_marker(text, t)
+        tracker.on_marker(text, t)
+
     try:
-        while time.monotonic() < deadline:
-            n += 1
-            for text in (f"TRIALID {n}", "STIM_ONSET"):
-                t = pylsl.local_clock()
-                live.on_marker(text, t)
-                tracker.on_marker(text, t)
-            time.sleep(min(protocol.timing.max_trial_s, 4.0))
-            t = pylsl.local_clock()
-            live.on_marker("STIM_OFFSET", t)
-            tracker.on_marker("STIM_OFFSET", t)
-            time.sleep(0.3)
-            if n >= len(trials):
-                n = 0
+        _drive_trials(protocol, send, args.seconds)
     finally:
         live.stop()
         acq.stop()
         tracker.stop()
-    a = np.array([x for x in latencies if np.isfinite(x)]) * 1000.0
-    if a.size == 0:
+    return {"arrival": _ms(arrival), "push": _ms(push), "stamp": _ms(stamp),
+            "lost": acq.counters.lost, "received": acq.counters.received}
+
+
+def _cpu(args: argparse.Namespace, protocol: Any, predictor: Any) -> dict[str, Any]:
+    from app.acquisition.discovery import find_gaze_stream
+    from app.acquisition.inlet import GazeAcquisition
+    from app.acquisition.outlets import open_outlet
+    from app.core.streams import FIXATIONS, MARKERS, PREDICTIONS
+    from app.detection.online import OnlineDetector
+    from app.session.live import LivePipeline
+    from app.session.updates import PredictionUpdated
+
+    sid = f"povlab-bench-cpu-{uuid.uuid4().hex[:8]}"
+    markers = open_outlet(MARKERS, f"{sid}-markers")
+    fix_out, pred_out = open_outlet(FIXATIONS, f"{sid}-fixations"), open_outlet(PREDICTIONS, f"{sid}-predictions")
+    cmd = [sys.executable, "-m", "app.cli", "sim-tracker", "--rate", f"{args.cpu_rate:g}", "--duration",
+           f"{args.cpu_seconds + 30:g}", "--source-id", sid, "--seed", "1", "--protocol", str(args.protocol),
+           "--markers-source-id", f"{sid}-markers", "--chunk-ms", f"{args.chunk_ms:g}"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+    n_pred = 0
+
+    def emit(event: object) -> None:
+        nonlocal n_pred
+        n_pred += isinstance(event, PredictionUpdated)
+
+    try:
+        acq = GazeAcquisition(find_gaze_stream(source_id=sid, timeout=20.0),
+                              screen_px=(protocol.screen.width_px, protocol.screen.height_px))
+        detector = OnlineDetector(protocol.screen, acq.rate_hz, drop_disordered=True)
+        live = LivePipeline(protocol, acq.buffer, detector, fix_out, pred_out, predictor, "P01", emit)
+        acq.start()
+        live.start()
+        deadline = time.monotonic() + 20.0
+        while not markers.have_consumers() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # the tracker's first clock-offset estimate
+        c0, cpu0, ru0, w0 = acq.counters, live.cpu_s, resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+
+        def send(text: str, t: float) -> None:
+            markers.push(text, t)
+            live.on_marker(text, t)
+
+        _drive_trials(protocol, send, args.cpu_seconds)
+        c1, cpu1, ru1, wall = acq.counters, live.cpu_s, resource.getrusage(resource.RUSAGE_SELF), \
+            time.monotonic() - w0
+        live.stop()
+        acq.stop()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        for out in (markers, fix_out, pred_out):
+            out.close()
+    proc_cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
+    return {"rate_hz": args.cpu_rate, "seconds": round(wall, 1), "samples": c1.received - c0.received,
+            "lost": c1.lost - c0.lost, "predictions": n_pred,
+            "process_pct_one_core": round(100.0 * proc_cpu / wall, 2),
+            "acquisition_thread_pct": round(100.0 * (c1.cpu_s - c0.cpu_s) / wall, 2),
+            "pipeline_thread_pct": round(100.0 * (cpu1 - cpu0) / wall, 2)}
+
+
+def run(args: argparse.Namespace) -> dict:
+    from app.core.protocol import load_protocol
+    from app.inference.predictor import LivePredictor
+
+    if not (args.seconds > 0 and args.rate > 0 and args.cpu_seconds >= 0 and args.chunk_ms > 0
+            and args.tracker_latency_ms >= 0):
+        raise PovLabError("bench latency: --seconds, --rate and --chunk-ms must be > 0, --cpu-seconds and "
+                          "--tracker-latency-ms >= 0")
+    protocol = load_protocol(args.protocol)
+    with tempfile.TemporaryDirectory() as tmp:
+        predictor = LivePredictor.load(args.model, protocol, cache_dir=Path(tmp), prefer_cuda=not args.cpu)
+    lat = _latency(args, protocol, predictor)
+    a = lat["arrival"]
+    if a["n"] == 0:
         return {"n_predictions": 0, "provider": predictor.provider, "error": "no predictions were made"}
-    return {"n_predictions": int(a.size), "p50_ms": round(float(np.percentile(a, 50)), 3),
-            "p99_ms": round(float(np.percentile(a, 99)), 3), "max_ms": round(float(a.max()), 3),
-            "provider": predictor.provider, "tracker_rate_hz": args.rate, "seconds": args.seconds}
+    out: dict[str, Any] = {
+        "n_predictions": a["n"], "p50_ms": a["p50_ms"], "p99_ms": a["p99_ms"], "max_ms": a["max_ms"],
+        "push_to_prediction": lat["push"], "stamp_to_prediction": lat["stamp"],
+        "provider": predictor.provider, "tracker_rate_hz": args.rate, "seconds": args.seconds,
+        "chunk_ms": args.chunk_ms, "tracker_latency_ms": args.tracker_latency_ms, "samples_lost": lat["lost"],
+        "load_avg_1min": round(os.getloadavg()[0], 2), "cpu_count": os.cpu_count(),
+    }
+    if args.cpu_seconds > 0:
+        out["cpu"] = _cpu(args, protocol, predictor)
+    return out

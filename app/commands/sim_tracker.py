@@ -19,6 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--source-id", default=None, metavar="ID", help="LSL source_id (default: a random one)")
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds (default: Ctrl-C)")
     p.add_argument("--seed", type=int, default=None, metavar="N", help="random seed")
+    p.add_argument("--chunk-ms", type=float, default=10.0, metavar="MS", help="time between pushes (default 10)")
     p.add_argument("--no-blinks", action="store_true", help="no blinks and no track loss")
     p.set_defaults(func=run)
 
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
                        track_loss_prob=0.0 if args.no_blinks else defaults.track_loss_prob)
     protocol = load_protocol(args.protocol) if args.protocol else None
     sim = SimulatedTracker(args.rate, params=params, protocol=protocol, source_id=args.source_id,
-                           markers_source_id=args.markers_source_id, seed=args.seed)
+                           markers_source_id=args.markers_source_id, seed=args.seed, chunk_s=args.chunk_ms / 1000.0)
     sim.start()
     until = "" if args.duration is None else f" for {args.duration:g} s"
     print(f"sim-tracker: publishing {sim.info.name()} source_id={sim.source_id} at {args.rate:g} Hz{until}"

@@ -61,6 +61,8 @@ class GazeRingBuffer:
 
     One writer (the acquisition worker) calls :meth:`extend`; any thread may call
     :meth:`snapshot` or :meth:`since` and gets a consistent copy taken under the lock.
+    A reader can block in :meth:`wait_for_new` until the writer has added samples (the live
+    pipeline wakes as soon as a chunk lands instead of polling).
     """
 
     def __init__(self, seconds: float, rate_hz: float) -> None:
@@ -69,7 +71,9 @@ class GazeRingBuffer:
         self.capacity = int(np.ceil(seconds * rate_hz)) + 1
         self._data = np.full((4, self.capacity), np.nan)
         self._lock = threading.Lock()
+        self._written = threading.Condition(self._lock)  # notified by every extend
         self._total = 0  # samples ever written
+        self._wakes = 0  # calls of wake()
 
     @property
     def total_written(self) -> int:
@@ -94,6 +98,21 @@ class GazeRingBuffer:
                 if first < n:
                     self._data[row, :n - first] = c[first:]
             self._total += n + skipped
+            self._written.notify_all()
+
+    def wait_for_new(self, total_index: int, timeout: float) -> bool:
+        """Block until samples after the reader's ``total_index`` exist (True), or until ``timeout`` s passed
+        or :meth:`wake` was called (False unless samples arrived meanwhile)."""
+        with self._written:
+            wakes = self._wakes
+            self._written.wait_for(lambda: self._total > total_index or self._wakes != wakes, timeout)
+            return self._total > total_index
+
+    def wake(self) -> None:
+        """Wake every reader blocked in :meth:`wait_for_new` (e.g. so that it sees a stop request)."""
+        with self._written:
+            self._wakes += 1
+            self._written.notify_all()
 
     def _block(self, count: int) -> GazeBlock:
         count = min(count, self._total, self.capacity)

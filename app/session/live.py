@@ -1,9 +1,14 @@
 """The online pipeline of a running session, on its own worker thread.
 
-gaze ring buffer -> online fixation detection -> AOI of the current trial -> fixations outlet
+gaze source -> online fixation detection -> AOI of the current trial -> fixations outlet
 -> live model -> predictions outlet; and a :class:`FixationMapped` / :class:`PredictionUpdated`
 event for each step. The presenter's markers (via :meth:`on_marker`) tell it which trial is
 on screen: fixations that start after ``STIM_ONSET`` and end before ``STIM_OFFSET`` belong to it.
+
+Event-driven: the worker blocks in :meth:`GazeSource.wait_for_new` and wakes as soon as the
+acquisition thread has written a chunk; the chunk goes through the detector at once, and each
+fixation it completes is mapped and predicted on the spot (no polling period in between).
+Every part is a port of :mod:`app.core.ports`, so the unit test drives it with fakes.
 """
 
 from __future__ import annotations
@@ -11,14 +16,15 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from app.core.aoi import map_fixations
+from app.core.aoi import AoiIndex, map_fixations
 from app.core.gaze_events import GazeEvent
 from app.core.layout import TrialLayout, layout_trial
 from app.core.markers import parse_marker
+from app.core.ports import GazeSource, LiveModel, OnlineEventDetector, SampleOutlet
 from app.core.protocol import Protocol, Trial
 from app.session.updates import FixationMapped, PredictionUpdated, SessionEvent
 
@@ -32,6 +38,7 @@ class TrialState:
     number: int
     trial: Trial
     layout: TrialLayout
+    mapper: AoiIndex  # the layout's AOIs prepared for mapping (once per trial, not per fixation)
     onset: float = float("inf")
     offset: float = float("inf")
     fixations: list[tuple[int, float]] = field(default_factory=list)  # (aoi_index, duration_s)
@@ -39,9 +46,12 @@ class TrialState:
 
 
 class LivePipeline:
-    def __init__(self, protocol: Protocol, buffer: Any, detector: Any, fixation_outlet: Any,
-                 prediction_outlet: Any, predictor: Any | None, participant: str,
-                 emit: Callable[[SessionEvent], None], poll_s: float = 0.01) -> None:
+    def __init__(self, protocol: Protocol, buffer: GazeSource, detector: OnlineEventDetector,
+                 fixation_outlet: SampleOutlet, prediction_outlet: SampleOutlet, predictor: LiveModel | None,
+                 participant: str, emit: Callable[[SessionEvent], None], wait_s: float = 0.05) -> None:
+        """``wait_s``: the longest the worker blocks waiting for samples before it looks at :meth:`stop`."""
+        if not wait_s > 0:
+            raise ValueError(f"live pipeline: wait_s must be > 0, got {wait_s!r}")
         self.protocol = protocol
         self.buffer = buffer
         self.detector = detector
@@ -50,7 +60,7 @@ class LivePipeline:
         self.predictor = predictor
         self.participant = participant
         self.emit = emit
-        self.poll_s = poll_s
+        self.wait_s = wait_s
         self.trials = {i: t for i, t in enumerate(protocol.all_trials, start=1)}
         self.states: dict[int, TrialState] = {}
         self._current: TrialState | None = None
@@ -60,6 +70,7 @@ class LivePipeline:
         self._index = 0
         self.error: BaseException | None = None
         self.n_fixations = 0
+        self.cpu_s = 0.0  # CPU time of the worker thread so far
 
     # -- markers from the presenter (any thread) ----------------------------------------
     def on_marker(self, text: str, timestamp: float) -> None:
@@ -69,7 +80,8 @@ class LivePipeline:
                 n = int(m.args[0])
                 if n in self.trials:
                     trial = self.trials[n]
-                    st = TrialState(n, trial, layout_trial(self.protocol, trial))
+                    layout = layout_trial(self.protocol, trial)
+                    st = TrialState(n, trial, layout, AoiIndex(layout.aois, self.protocol.screen, AOI_MARGIN_DEG))
                     self.states[n] = st
                     self._current = st
             elif m.kind == "STIM_ONSET" and self._current is not None:
@@ -90,6 +102,7 @@ class LivePipeline:
 
     def stop(self) -> None:
         self._stop.set()
+        self.buffer.wake()
         if self._thread is not None:
             self._thread.join(5.0)
         if self.error is not None and os.environ.get("POVLAB_RAISE_WORKER_ERRORS") == "1":
@@ -97,8 +110,10 @@ class LivePipeline:
 
     def _run(self) -> None:
         try:
-            while not self._stop.wait(self.poll_s):
-                self.step()
+            while not self._stop.is_set():
+                if self.buffer.wait_for_new(self._index, self.wait_s):
+                    self.step()
+                self.cpu_s = time.thread_time()
         except Exception as exc:  # noqa: BLE001 - logged, pipeline off; recording goes on
             self.error = exc
             log.exception("live pipeline stopped: %s", exc)
@@ -120,13 +135,13 @@ class LivePipeline:
             st = self._current
             in_trial = st is not None and ev.onset >= st.onset and ev.offset <= st.offset + 0.05
             number = st.number if (st is not None and in_trial) else 0
-            aoi = int(map_fixations([ev], st.layout, self.protocol.screen, AOI_MARGIN_DEG)[0]) \
+            aoi = int(map_fixations([ev], st.layout, self.protocol.screen, AOI_MARGIN_DEG, st.mapper)[0]) \
                 if (st is not None and in_trial) else -1
             if st is not None and in_trial:
                 st.fixations.append((aoi, ev.duration))
                 fixations = list(st.fixations)
         self.n_fixations += 1
-        # aoi_index on the stream is 1-based like !V IAREA; 0 = off an AOI or between trials
+        # aoi_index on the stream is 1-based like !V IAREA; -1 = off every AOI or between trials
         self.fix_out.push([ev.onset, ev.duration, ev.x, ev.y, float(number), float(aoi + 1 if aoi >= 0 else -1)])
         self.emit(FixationMapped(number, ev, aoi))
         if st is None or not in_trial or self.predictor is None:

@@ -5,7 +5,16 @@ import math
 import numpy as np
 import pytest
 
-from app.core.aoi import OFF, contains, map_fixations, map_points, polygon_area, trial_metrics
+from app.core.aoi import (
+    OFF,
+    AoiIndex,
+    contains,
+    distance_to_polygon,
+    map_fixations,
+    map_points,
+    polygon_area,
+    trial_metrics,
+)
 from app.core.errors import GazeDataError
 from app.core.gaze_events import GazeEvent
 from app.core.geometry import ScreenGeometry
@@ -95,3 +104,22 @@ def test_real_layout_words_are_hit(demo_protocol_path) -> None:
     hits = map_points(cx, cy, lay.aois, GEOM)
     words = [i for i, a in enumerate(lay.aois) if a.kind == "word"]
     assert hits[words].tolist() == words
+
+
+def test_the_prepared_index_measures_every_polygon_as_distance_to_polygon_does(demo_protocol_path) -> None:
+    """AoiIndex does all edges at once; each distance must equal the per-polygon reference exactly."""
+    p = load_protocol(demo_protocol_path)
+    rng = np.random.default_rng(5)
+    star = tuple((500 + 300 * math.cos(a) * (1 if k % 2 else 0.4), 500 + 300 * math.sin(a) * (1 if k % 2 else 0.4))
+                 for k, a in enumerate(np.linspace(0, 2 * math.pi, 10, endpoint=False)))  # concave
+    odd = (*AOIS, Aoi("vis_star", "object", "star", star, 2), Aoi("vis_empty", "object", "empty", (), 3),
+           Aoi("vis_dot", "object", "dot", ((700.0, 700.0), (700.0, 700.0), (700.0, 700.0)), 4))
+    for aois in (odd, *(layout_trial(p, t).aois for t in p.all_trials)):
+        x = np.concatenate([rng.uniform(-50, 1970, 400), [a.bbox[0] for a in aois if a.polygon], [np.nan]])
+        y = np.concatenate([rng.uniform(-50, 1130, 400), [a.bbox[1] for a in aois if a.polygon], [5.0]])
+        index = AoiIndex(aois, GEOM, 0.5)
+        reference = np.stack([distance_to_polygon(a.polygon, x, y) if a.polygon else np.full(x.shape, np.inf)
+                              for a in aois])
+        np.testing.assert_array_equal(index.distances(x, y), reference)
+        fixes = [GazeEvent("fixation", 0.0, 0.1, 0.1, float(a), float(b), math.nan, math.nan) for a, b in zip(x, y, strict=True)]
+        assert map_fixations(fixes, LAYOUT, GEOM, index=index).tolist() == index.map(x, y).tolist()

@@ -69,3 +69,35 @@ def test_block_between_and_validation() -> None:
     assert list(b.valid) == [True, False, True, True]
     with pytest.raises(Exception, match="same length"):
         GazeBlock.from_arrays([0, 1], [0], [0, 1])
+
+
+def test_a_reader_waits_for_new_samples_and_is_woken_by_the_writer() -> None:
+    buf = GazeRingBuffer(seconds=1, rate_hz=1000)
+    assert buf.wait_for_new(0, 0.01) is False  # nothing written: times out
+    buf.extend(np.array([0.0, 0.001]), np.zeros(2), np.zeros(2))
+    assert buf.wait_for_new(0, 0.0) is True and buf.wait_for_new(1, 0.0) is True
+    assert buf.wait_for_new(2, 0.0) is False  # the reader has both
+    got: list[bool] = []
+    waiting = threading.Event()
+
+    def reader() -> None:
+        waiting.set()
+        got.append(buf.wait_for_new(2, 60.0))  # only the writer's notification ends this in time
+
+    th = threading.Thread(target=reader)
+    th.start()
+    waiting.wait(5.0)
+    buf.extend(np.array([0.002]), np.zeros(1), np.zeros(1))
+    th.join(10.0)
+    assert not th.is_alive() and got == [True]
+
+
+def test_wake_releases_a_waiting_reader_without_samples() -> None:
+    buf = GazeRingBuffer(seconds=1, rate_hz=1000)
+    got: list[bool] = []
+    th = threading.Thread(target=lambda: got.append(buf.wait_for_new(0, 60.0)))
+    th.start()
+    while not got and th.is_alive():
+        buf.wake()  # a wake before the reader waits is lost: repeat until it has returned
+        th.join(0.05)
+    assert got == [False]
