@@ -1,14 +1,16 @@
 """Replay a recorded gaze stream on LSL in real time, with its original timing and metadata.
 
-Sources:
+Any gaze file POV Lab reads (:func:`app.formats.gazefile.read_recording`: XDF, EyeLink EDF and
+ASC, CSV, BIDS physio) can be replayed. Its channels are first mapped onto the screen with the
+acquisition's rules (:func:`app.formats.gazefile.map_recording`), so a file that cannot be mapped
+fails before anything is published. Then:
 
-- an XDF file (LabRecorder, or this app's recorder): the gaze stream (type ``Gaze`` /
-  ``Eyetracker``, or the one named) is read with pyxdf (clock offsets applied, time stamps
-  not dejittered), and republished with its name, type, rate, format and whole ``desc`` tree;
-- a BIDS eye-tracking physio file (``*_physio.tsv.gz`` with its ``.json`` sidecar; BEP020):
-  ``Columns``, ``SamplingFrequency``, ``StartTime``, ``RecordedEye`` and per-column ``Units``
-  become the channels' Gaze Meta-Data (x_coordinate -> ScreenX, y_coordinate -> ScreenY,
-  pupil_size -> Diameter).
+- when the file's own description maps it (Gaze Meta-Data, a vendor layout recognised from the
+  labels; EDF, ASC, CSV and BIDS files are given Gaze Meta-Data by their readers), the stream is
+  republished as recorded: name, type, rate, format and whole ``desc`` tree;
+- when it took ``--channels``/``--preset`` or an inferred layout (two channels without
+  metadata), the mapped gaze is published instead, in screen pixels with Gaze Meta-Data, so that
+  ``streams --check`` and ``run --tracker lsl:`` map it without flags.
 
 Sample ``i`` is published at ``start + (t_i - t_0) / speed`` on this machine's LSL clock and
 stamped with that time, so the intervals between samples are those of the recording.
@@ -16,140 +18,42 @@ stamped with that time, so the intervals between samples are those of the record
 
 from __future__ import annotations
 
-import gzip
-import json
 import threading
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from app.acquisition.discovery import GAZE_TYPES
 from app.core.errors import TrackerError
+from app.core.recorded_gaze import RecordedGaze
 
 F64 = np.ndarray
-
-
-@dataclass(frozen=True)
-class RecordedGaze:
-    name: str
-    type: str
-    source_id: str
-    rate_hz: float
-    channel_format: str
-    desc: dict[str, Any]  # pyxdf-style tree: key -> list of str | dict | None
-    time_stamps: F64  # (n,) seconds
-    data: F64  # (n, channels)
-    path: Path
-
-    @property
-    def n_channels(self) -> int:
-        return int(self.data.shape[1])
+__all__ = ["RecordedGaze", "Replayer", "load_recording", "prepare_replay"]
 
 
 def load_recording(path: str | Path, stream_name: str | None = None) -> RecordedGaze:
-    """Read the gaze stream of an XDF file or a BIDS physio file (chosen by the file name)."""
-    p = Path(path)
-    if not p.is_file():
-        raise TrackerError(f"{p}: file not found")
-    name = p.name.lower()
-    if name.endswith((".xdf", ".xdfz")):
-        return load_xdf_gaze(p, stream_name)
-    if name.endswith((".tsv.gz", ".tsv")) or name.endswith(".json"):
-        return load_bids_physio(p)
-    raise TrackerError(f"{p}: not a recording POV Lab can replay (expected .xdf, or a BIDS *_physio.tsv.gz)")
+    """The gaze recording of any file POV Lab reads (chosen by the file name)."""
+    from app.formats.gazefile import read_recording
+
+    return read_recording(path, stream=stream_name)
 
 
-def load_xdf_gaze(path: Path, stream_name: str | None = None) -> RecordedGaze:
-    import pyxdf
+def prepare_replay(path: str | Path, stream: str | None = None, mapping: str | None = None,
+                   preset: str | None = None, screen_px: tuple[int, int] | None = None) -> tuple[RecordedGaze, str]:
+    """What to publish for ``path`` and one line saying how it maps (see the module's docstring)."""
+    from app.formats.gazefile import as_screen_gaze, map_recording
 
-    try:
-        streams, _ = pyxdf.load_xdf(str(path), synchronize_clocks=True, dejitter_timestamps=False)
-    except Exception as exc:  # noqa: BLE001 - pyxdf raises many kinds on corrupt files; translated
-        raise TrackerError(f"{path}: cannot read XDF ({type(exc).__name__}: {exc})") from exc
-
-    def first(info: dict[str, Any], key: str, default: str = "") -> str:
-        v = info.get(key) or [default]
-        return str(v[0]) if v[0] is not None else default
-
-    if stream_name:
-        chosen = [s for s in streams if first(s["info"], "name") == stream_name]
-    else:
-        types = {t.lower() for t in GAZE_TYPES}
-        chosen = [s for s in streams if first(s["info"], "type").lower() in types]
-    names = ", ".join(f"{first(s['info'], 'name')} ({first(s['info'], 'type')})" for s in streams) or "none"
-    if not chosen:
-        what = f"named {stream_name!r}" if stream_name else "of type Gaze"
-        raise TrackerError(f"{path}: no stream {what} (streams: {names})")
-    if len(chosen) > 1:
-        raise TrackerError(f"{path}: several gaze streams ({names}); choose one with --stream NAME")
-    s = chosen[0]
-    info = s["info"]
-    fmt = first(info, "channel_format", "float32")
-    if fmt == "string":
-        raise TrackerError(f"{path}: stream {first(info, 'name')!r} holds strings, not gaze samples")
-    data = np.asarray(s["time_series"], dtype=np.float64)
-    ts = np.asarray(s["time_stamps"], dtype=np.float64)
-    if data.ndim != 2 or len(ts) == 0:
-        raise TrackerError(f"{path}: stream {first(info, 'name')!r} has no samples")
-    desc = info.get("desc") or [None]
-    return RecordedGaze(first(info, "name"), first(info, "type"), first(info, "source_id"),
-                        float(first(info, "nominal_srate", "0")), fmt, desc[0] or {}, ts, data, path)
-
-
-_BIDS_TYPES = {"x_coordinate": "ScreenX", "y_coordinate": "ScreenY", "pupil_size": "Diameter"}
-
-
-def load_bids_physio(path: Path) -> RecordedGaze:
-    name = path.name
-    stem = name[: -len(".tsv.gz")] if name.endswith(".tsv.gz") else path.stem
-    tsv = path.with_name(stem + ".tsv.gz") if name.endswith(".json") else path
-    if not tsv.exists() and name.endswith(".json"):
-        tsv = path.with_name(stem + ".tsv")
-    sidecar = path.with_name(stem + ".json")
-    try:
-        meta = json.loads(sidecar.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise TrackerError(f"{path}: BIDS physio file without its sidecar {sidecar.name}") from exc
-    except (OSError, json.JSONDecodeError) as exc:
-        raise TrackerError(f"{sidecar}: cannot read the JSON sidecar ({exc})") from exc
-    columns = meta.get("Columns")
-    rate = meta.get("SamplingFrequency")
-    if not isinstance(columns, list) or not columns or not all(isinstance(c, str) for c in columns):
-        raise TrackerError(f"{sidecar}: Columns: expected a list of column names")
-    if not isinstance(rate, (int, float)) or rate <= 0:
-        raise TrackerError(f"{sidecar}: SamplingFrequency: expected a positive number, got {rate!r}")
-    try:
-        opener = gzip.open if tsv.name.endswith(".gz") else open
-        with opener(tsv, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
-            table = np.genfromtxt(fh, delimiter="\t", missing_values="n/a", filling_values=np.nan, ndmin=2)
-    except (OSError, ValueError) as exc:
-        raise TrackerError(f"{tsv}: cannot read the physio table ({exc})") from exc
-    if table.size == 0 or table.shape[1] != len(columns):
-        raise TrackerError(f"{tsv}: expected {len(columns)} columns ({', '.join(columns)}), got {table.shape[1]}")
-    start = float(meta.get("StartTime", 0.0) or 0.0)
-    if "timestamp" in columns:
-        k = columns.index("timestamp")
-        ts = table[:, k].astype(np.float64)
-        unit = str((meta.get("timestamp") or {}).get("Units", "")).lower()
-        step = float(np.median(np.diff(ts))) if len(ts) > 1 else 1.0 / rate
-        if unit == "ms" or (not unit and abs(step - 1000.0 / rate) < abs(step - 1.0 / rate)):
-            ts = ts / 1000.0
-        data_cols = [c for c in columns if c != "timestamp"]
-        data = np.delete(table, k, axis=1)
-    else:
-        ts = start + np.arange(len(table)) / float(rate)
-        data_cols, data = list(columns), table
-    eye = str(meta.get("RecordedEye", "both")).lower()
-    chans = []
-    for c in data_cols:
-        ceye = "left" if c.endswith("_left") else "right" if c.endswith("_right") else eye
-        base = c.removesuffix("_left").removesuffix("_right")
-        units = (meta.get(c) or {}).get("Units", "")
-        chans.append({"label": [c], "eye": [ceye], "type": [_BIDS_TYPES.get(base, base)], "unit": [str(units)]})
-    desc = {"channels": [{"channel": chans}]}
-    return RecordedGaze(stem, "Gaze", stem, float(rate), "double64", desc, ts, data.astype(np.float64), path)
+    rec = load_recording(path, stream)
+    mapped = map_recording(rec, mapping, preset, screen_px)
+    out = as_screen_gaze(mapped) if (mapping or preset or mapped.inferred) else rec
+    how = ("published in screen pixels" if out is not rec else "published as recorded") + \
+        f", channel map from {mapped.how}"
+    if not out.rate_hz > 0 and len(out.time_stamps) > 1:
+        step = float(np.median(np.diff(out.time_stamps)))
+        if step > 0:
+            out = replace(out, rate_hz=round(1.0 / step, 3))
+    return out, how
 
 
 def _append_desc(node: Any, tree: dict[str, Any]) -> None:

@@ -100,6 +100,8 @@ class LslTrackerConnector:
     sim_rate_hz: float = 1000.0
     seed: int | None = None  # of the simulated tracker
     timeout_s: float = 5.0  # wait this long for the stream to appear
+    mapping: str | None = None  # --channels / --preset of a replayed file (applied to the file, see replay)
+    preset: str | None = None
 
     def __post_init__(self) -> None:
         if not self.timeout_s > 0:
@@ -115,9 +117,11 @@ class LslTrackerConnector:
                                    markers_source_id=markers_source_id, seed=self.seed).start()
             return self._found(sim=sim, source_id=f"{sid}-sim")
         if spec.kind == "replay":
-            from app.acquisition.replay import Replayer, load_recording
+            from app.acquisition.replay import Replayer, prepare_replay
 
-            replay = Replayer(load_recording(Path(spec.arg)), source_id=f"{sid}-replay")
+            screen = (protocol.screen.width_px, protocol.screen.height_px)
+            rec, _ = prepare_replay(Path(spec.arg), mapping=self.mapping, preset=self.preset, screen_px=screen)
+            replay = Replayer(rec, source_id=f"{sid}-replay")
             replay.open()
             threading.Thread(target=replay.run, name="replay", daemon=True).start()
             return self._found(replay=replay, source_id=f"{sid}-replay")

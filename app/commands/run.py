@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     presenter_kind = "headless" if args.headless else (args.presenter or "headless")
     tracker = LslTrackerConnector(parse_tracker_spec(args.tracker), sim_rate_hz=args.sim_rate, seed=args.seed,
-                                  timeout_s=args.tracker_timeout)
+                                  timeout_s=args.tracker_timeout, mapping=args.channels, preset=args.preset)
     config = SessionConfig(
         protocol_path=args.protocol, participant=args.participant, session=args.session, task=args.task,
         out=args.out, duration_s=args.duration, model=None if args.no_model else args.model,

@@ -1,50 +1,39 @@
-"""Reading gaze samples for ``povlab detect`` and writing its events and sample labels.
+"""Gaze files from any tool: one entry point to read them, one to map their channels onto the screen.
 
-Inputs:
+:func:`read_recording` picks the reader by the file's name and returns a
+:class:`~app.core.recorded_gaze.RecordedGaze`:
 
-- a CSV whose header starts with ``time,x,y`` (seconds; screen pixels from the top-left
-  corner; an empty cell or ``NaN`` in x/y is track loss; the rate may be uneven);
-- a BIDS eye-tracking physio file (BEP020, ``*_physio.tsv[.gz]``, header-less) with its JSON
-  sidecar: ``Columns`` must name ``x_coordinate`` and ``y_coordinate``; times come from a
-  ``timestamp`` column (``Units`` s, ms or us; without ``Units`` a median step of 0.5 or more is
-  taken as milliseconds) or else from ``StartTime + i / SamplingFrequency``. A sidecar whose
-  ``SamplingFrequency`` is ``"n/a"`` (irregular streams, as POV Lab's own export writes) uses
-  the timestamps; one without ``SamplingFrequency`` at all is an error unless ``--rate`` is given.
-  ``ScreenSize`` (m), ``ScreenResolution`` (px) and ``ScreenDistance`` (m) give the geometry, found
-  in the sidecar (top level or ``StimulusPresentation``) or in the task's ``*_events.json``.
+- ``.xdf``/``.xdfz``: LabRecorder or any LSL app (:mod:`app.formats.xdf_gaze`; ``stream`` chooses);
+- ``.edf``: EyeLink EDF (:mod:`app.formats.edf`, through eyelinkio);
+- ``.asc``: EyeLink ASC (:mod:`app.formats.asc`);
+- ``.csv``: a header starting ``time,x,y`` (seconds; screen pixels from the top-left corner;
+  an empty cell or ``NaN`` in x/y is track loss; the rate may be uneven);
+- ``*_physio.tsv[.gz]`` (or its ``.json``): BIDS eye-tracking physio (:mod:`app.formats.bids_physio_reader`).
 
-Outputs: events as BIDS physioevents columns (onset in the input's clock, ``OnsetSource:
-timestamp``) plus position, amplitude and peak velocity, a JSON sidecar beside them with
-every detection parameter, and optionally one label per input sample.
+:func:`map_recording` turns its channels into screen pixels with the acquisition's channel-map
+rules (``--channels``, ``--preset``, Gaze Meta-Data, vendor layouts recognised from the
+labels), so ``detect``, ``replay`` and ``run --tracker replay:`` read a file the same way. A
+stream of two channels without any metadata (a LabRecorder file of a simple tracker) is taken
+as x, y of one eye; its unit (0..1 of the screen or pixels) is read from the values. A stream
+whose type is not gaze and whose channels say nothing of gaze is refused.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
-import json
 import math
-import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from app.core.errors import GazeDataError, PovLabError
+from app.acquisition.channels import ChannelMap, resolve_channel_map
+from app.core.errors import GazeDataError, TrackerError
 from app.core.gaze import GazeBlock
-from app.core.gaze_events import LABEL_NAMES, DetectionResult
-from app.core.geometry import ScreenGeometry
+from app.core.recorded_gaze import GAZE_STREAM_TYPES, RecordedGaze, channel_desc
 
-_TIME_SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6}
-
-
-@dataclass(frozen=True)
-class GazeInput:
-    block: GazeBlock
-    rate_hz: float | None  # declared rate, None when the samples' own times must tell
-    geometry: ScreenGeometry | None  # from the sidecar, if it says
+DEFAULT_SCREEN_PX = (1920, 1080)
+READABLE = ".xdf, .edf, .asc, .csv (time,x,y) or a BIDS *_physio.tsv[.gz] with its JSON sidecar"
 
 
 def _float(cell: str, path: Path, line: int, column: str, allow_missing: bool) -> float:
@@ -59,7 +48,7 @@ def _float(cell: str, path: Path, line: int, column: str, allow_missing: bool) -
         raise GazeDataError(f"{path}: line {line}: {column} is not a number: {text!r}") from exc
 
 
-def read_csv(path: Path) -> GazeInput:
+def read_csv(path: Path) -> RecordedGaze:
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             rows = csv.reader(fh)
@@ -83,188 +72,130 @@ def read_csv(path: Path) -> GazeInput:
         raise GazeDataError(f"{path}: cannot read the CSV ({exc})") from exc
     if not t:
         raise GazeDataError(f"{path}: no samples after the header")
-    return GazeInput(GazeBlock.from_arrays(t, x, y), None, None)
+    desc = channel_desc([{"label": "x", "eye": "", "type": "ScreenX", "unit": "pixels"},
+                         {"label": "y", "eye": "", "type": "ScreenY", "unit": "pixels"}])
+    return RecordedGaze(path, "csv", path.stem, "Gaze", f"csv:{path.name}", 0.0, "double64", desc,
+                        np.asarray(t, dtype=np.float64), np.column_stack([x, y]).astype(np.float64))
 
 
-def sidecar_path(physio: Path) -> Path:
-    name = physio.name
-    for ext in (".tsv.gz", ".tsv"):
-        if name.endswith(ext):
-            return physio.with_name(name[: -len(ext)] + ".json")
-    return physio.with_suffix(".json")
+def read_recording(path: str | Path, stream: str | None = None, rate: float | None = None) -> RecordedGaze:
+    """The gaze recording in ``path`` (its kind from the name; see the module's docstring)."""
+    p = Path(path)
+    if not p.is_file():
+        raise GazeDataError(f"{p}: no such file")
+    name = p.name.lower()
+    if stream and not name.endswith((".xdf", ".xdfz")):
+        raise GazeDataError(f"{p}: --stream chooses a stream of an XDF file; this is not one")
+    if name.endswith((".xdf", ".xdfz")):
+        from app.formats.xdf_gaze import read_xdf_gaze
 
+        return read_xdf_gaze(p, stream)
+    if name.endswith(".edf"):
+        from app.formats.edf import read_edf
 
-def _geometry_in(meta: dict[str, Any], path: Path) -> ScreenGeometry | None:
-    for where in (meta, meta.get("StimulusPresentation")):
-        if not isinstance(where, dict):
-            continue
-        size, res, dist = where.get("ScreenSize"), where.get("ScreenResolution"), where.get("ScreenDistance")
-        if size is None or res is None or dist is None:
-            continue
-        try:
-            return ScreenGeometry(int(res[0]), int(res[1]), float(size[0]) * 100, float(size[1]) * 100,
-                                  float(dist) * 100)
-        except (TypeError, ValueError, IndexError, PovLabError) as exc:
-            raise GazeDataError(f"{path}: ScreenSize/ScreenResolution/ScreenDistance are malformed ({exc})") from exc
-    return None
+        return read_edf(p)
+    if name.endswith(".asc"):
+        from app.formats.asc import read_asc
 
-
-def events_json_path(physio: Path) -> Path:
-    """The task's ``*_events.json`` that a BIDS physio file inherits from (``_recording-*`` and ``_physio`` cut)."""
-    stem = re.sub(r"(_recording-[^_]+)?_physio\.tsv(\.gz)?$", "", physio.name)
-    return physio.with_name(stem + "_events.json")
-
-
-def _bids_geometry(side: dict[str, Any], side_path: Path, physio: Path) -> ScreenGeometry | None:
-    """Screen geometry from the physio sidecar, else from the task's events.json (StimulusPresentation)."""
-    found = _geometry_in(side, side_path)
-    if found is not None:
-        return found
-    events = events_json_path(physio)
-    if events != side_path and events.is_file():
-        try:
-            meta = json.loads(events.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise GazeDataError(f"{events}: not a readable JSON file ({exc})") from exc
-        if isinstance(meta, dict):
-            return _geometry_in(meta, events)
-    return None
-
-
-def read_bids_physio(path: Path, rate_override: float | None = None) -> GazeInput:
-    side_path = sidecar_path(path)
-    try:
-        side = json.loads(side_path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise GazeDataError(f"{path}: the JSON sidecar {side_path.name} is missing") from exc
-    except (OSError, ValueError) as exc:
-        raise GazeDataError(f"{side_path}: not a readable JSON sidecar ({exc})") from exc
-    if not isinstance(side, dict):
-        raise GazeDataError(f"{side_path}: expected a JSON object")
-    columns = side.get("Columns")
-    if not isinstance(columns, list) or "x_coordinate" not in columns or "y_coordinate" not in columns:
-        raise GazeDataError(f"{side_path}: 'Columns' must list x_coordinate and y_coordinate, got {columns!r}")
-    unit = str(side.get("SampleCoordinateUnits", "pixel")).lower()
-    if unit not in ("pixel", "pixels", "px"):
-        raise GazeDataError(f"{side_path}: SampleCoordinateUnits is {unit!r}; only screen pixels are supported")
-    declared = side.get("SamplingFrequency")
-    has_time = "timestamp" in columns
-    if declared is None and rate_override is None:
-        raise GazeDataError(f"{side_path}: no SamplingFrequency; add it to the sidecar or pass --rate HZ")
-    rate: float | None = rate_override
-    if rate is None and declared != "n/a":
-        try:
-            rate = float(declared)  # type: ignore[arg-type]
-        except (TypeError, ValueError) as exc:
-            raise GazeDataError(f"{side_path}: SamplingFrequency must be a number or \"n/a\", got {declared!r}") from exc
-        if not rate > 0:
-            raise GazeDataError(f"{side_path}: SamplingFrequency must be positive, got {declared!r}")
-    if rate is None and not has_time:
-        raise GazeDataError(f"{side_path}: SamplingFrequency is n/a and there is no timestamp column; pass --rate HZ")
-    try:
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
-            rows = [r for r in csv.reader(fh, delimiter="\t") if r]
-    except (OSError, UnicodeDecodeError, EOFError, csv.Error) as exc:
-        raise GazeDataError(f"{path}: cannot read the physio file ({exc})") from exc
-    if not rows:
-        raise GazeDataError(f"{path}: the physio file holds no samples")
-    ix, iy = columns.index("x_coordinate"), columns.index("y_coordinate")
-    it = columns.index("timestamp") if has_time else None
-    x, y, t = [], [], []
-    for line, row in enumerate(rows, start=1):
-        if len(row) != len(columns):
-            raise GazeDataError(f"{path}: line {line}: {len(row)} fields, the sidecar's Columns name {len(columns)}")
-        x.append(_float(row[ix], path, line, "x_coordinate", True))
-        y.append(_float(row[iy], path, line, "y_coordinate", True))
-        if it is not None:
-            t.append(_float(row[it], path, line, "timestamp", False))
-    if it is not None:
-        tt = np.asarray(t)
-        units = str((side.get("timestamp") or {}).get("Units", "")).strip().lower()
-        if units and units not in _TIME_SCALE:
-            raise GazeDataError(f"{side_path}: timestamp Units {units!r} not understood (s, ms or us)")
-        if not units:
-            units = "ms" if len(tt) > 1 and float(np.median(np.diff(tt))) >= 0.5 else "s"
-        tt = tt * _TIME_SCALE[units]
-    else:
-        assert rate is not None
-        start = side.get("StartTime", 0.0)
-        tt = float(start if isinstance(start, (int, float)) else 0.0) + np.arange(len(x)) / rate
-    return GazeInput(GazeBlock.from_arrays(tt, x, y), rate, _bids_geometry(side, side_path, path))
-
-
-def read_gaze(path: Path, rate_override: float | None = None) -> GazeInput:
-    """A CSV (``.csv``) or a BIDS physio file (``.tsv``/``.tsv.gz`` with its sidecar)."""
-    if not path.is_file():
-        raise GazeDataError(f"{path}: no such file")
-    name = path.name.lower()
+        return read_asc(p)
     if name.endswith(".csv"):
-        return read_csv(path)
-    if name.endswith((".tsv", ".tsv.gz")):
-        return read_bids_physio(path, rate_override)
-    raise GazeDataError(f"{path}: expected a .csv (time,x,y) or a BIDS physio .tsv/.tsv.gz with a JSON sidecar")
+        return read_csv(p)
+    if name.endswith((".tsv", ".tsv.gz", ".json")):
+        from app.formats.bids_physio_reader import read_bids_physio
+
+        return read_bids_physio(p, rate)
+    raise GazeDataError(f"{p}: not a gaze file POV Lab reads; expected {READABLE}")
 
 
-def _cell(v: float, fmt: str) -> str:
-    return "n/a" if not math.isfinite(v) else format(v, fmt)
+@dataclass(frozen=True, eq=False)
+class MappedRecording:
+    """A recording's gaze in screen pixels: the averaged eyes as a block, each eye, and how it was mapped."""
+
+    recording: RecordedGaze
+    channel_map: ChannelMap
+    block: GazeBlock  # x, y: the mean of the eyes present (NaN where both are lost)
+    eyes: dict[str, GazeBlock]  # left / right, each eye on its own
+    screen_px: tuple[int, int]
+    how: str  # one line: where the channel map came from
+
+    @property
+    def inferred(self) -> bool:
+        return self.how.startswith("inferred")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".part")
+def _infer_two_channels(rec: RecordedGaze, screen_px: tuple[int, int]) -> tuple[ChannelMap, str]:
+    finite = rec.data[np.isfinite(rec.data).all(axis=1)]
+    if len(finite) == 0:
+        raise GazeDataError(f"{rec.path}: stream {rec.name!r}: no finite samples to tell its unit from")
+    lo, hi = np.percentile(finite, [1, 99], axis=0)
+    if np.all(lo >= -0.5) and np.all(hi <= 1.5):
+        unit, what = "normalized", "0..1 of the screen"
+    elif np.all(hi > 2.0):
+        unit, what = "pixels", "pixels"
+    else:
+        raise GazeDataError(f"{rec.path}: stream {rec.name!r} has 2 channels without metadata whose values "
+                            f"({lo.round(2).tolist()}..{hi.round(2).tolist()}) are neither 0..1 nor pixels; "
+                            "give --channels left_x=0,left_y=1,unit=pixels|normalized")
+    cmap = ChannelMap(n_channels=2, left_x=0, left_y=1, unit=unit, screen_px=screen_px, source="inferred")
+    return cmap, f"inferred: 2 channels without metadata taken as x, y in {what}"
+
+
+def resolve_map(rec: RecordedGaze, mapping: str | None = None, preset: str | None = None,
+                screen_px: tuple[int, int] | None = None) -> tuple[ChannelMap, str]:
+    """The channel map of a recording and one line saying where it came from."""
+    screen = screen_px or rec.screen_px or DEFAULT_SCREEN_PX
+    chans = rec.channels
+    gaze_typed = rec.type.strip().lower() in GAZE_STREAM_TYPES
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise GazeDataError(f"{path}: cannot write ({exc})") from exc
+        cmap = resolve_channel_map(rec.name, rec.n_channels, chans, screen, mapping=mapping, preset_name=preset)
+    except TrackerError as exc:
+        described = any(c.get("type", "").lower() in ("screenx", "screeny") for c in chans)
+        if mapping or preset or described or rec.n_channels != 2 or not gaze_typed:
+            if not gaze_typed and not (mapping or preset or described):
+                raise GazeDataError(f"{rec.path}: stream {rec.name!r} (type {rec.type or 'none'}, "
+                                    f"{rec.n_channels} channels) is not a gaze stream; choose the gaze stream "
+                                    "with --stream NAME, or map its channels with --channels") from exc
+            raise GazeDataError(f"{rec.path}: {exc}") from exc
+        return _infer_two_channels(rec, screen)
+    how = {"explicit": "explicit (--channels)", "metadata": "the file's channel metadata"}.get(cmap.source, cmap.source)
+    return cmap, how
 
 
-EVENT_COLUMNS = ["onset", "duration", "trial_type", "x_coordinate", "y_coordinate", "amplitude", "peak_velocity",
-                 "start_x", "start_y", "end_x", "end_y", "sample_start", "sample_stop"]
+def map_recording(rec: RecordedGaze, mapping: str | None = None, preset: str | None = None,
+                  screen_px: tuple[int, int] | None = None) -> MappedRecording:
+    """The recording's gaze in screen pixels (NaN where lost), mapped as the live acquisition maps a stream."""
+    cmap, how = resolve_map(rec, mapping, preset, screen_px)
+    try:
+        mapped = cmap.apply(rec.data)
+    except TrackerError as exc:
+        raise GazeDataError(f"{rec.path}: {exc}") from exc
+    t = rec.time_stamps
+    eyes = {e: GazeBlock(t, getattr(mapped, f"{e}_x"), getattr(mapped, f"{e}_y"), np.full(len(t), np.nan))
+            for e in cmap.eyes}
+    block = GazeBlock(t, mapped.x, mapped.y, mapped.pupil)
+    return MappedRecording(rec, cmap, block, eyes, cmap.screen_px, how)
 
 
-def events_sidecar(result: DetectionResult) -> dict[str, Any]:
-    return {
-        "Columns": EVENT_COLUMNS,
-        "OnsetSource": "timestamp",
-        "onset": {"Description": "Time of the event's first sample, in the clock of the input's time column.",
-                  "Units": "s"},
-        "duration": {"Description": "Last sample's time plus one nominal sample interval, minus onset.", "Units": "s"},
-        "trial_type": {"Description": "Event kind.", "Levels": {
-            "fixation": "fixation", "saccade": "saccade", "pso": "post-saccadic oscillation",
-            "blink": "blink (missing data of blink length, with the lid's artefacts)",
-            "track_loss": "missing data too short or too long to be a blink"}},
-        "x_coordinate": {"Description": "Mean gaze position over the event (fixation: its position).",
-                         "Units": "pixel"},
-        "y_coordinate": {"Description": "Mean gaze position over the event, y downwards.", "Units": "pixel"},
-        "amplitude": {"Description": "Visual angle between the first and last sample (saccade, pso).",
-                      "Units": "deg"},
-        "peak_velocity": {"Description": "Highest smoothed angular speed within the event.", "Units": "deg/s"},
-        "sample_start": {"Description": "Index (from 0) of the event's first input sample."},
-        "sample_stop": {"Description": "Index of the sample after the event's last one."},
-        "DetectionParameters": dict(result.params),
-    }
+def as_screen_gaze(mapped: MappedRecording) -> RecordedGaze:
+    """The mapped gaze as a recording of its own: per eye x, y in screen pixels (Gaze Meta-Data), then the pupil.
 
+    What ``replay`` publishes when the file's own description does not say how to map it (an
+    explicit ``--channels``/``--preset``, or an inferred layout), so that any receiver maps it
+    without flags.
+    """
+    from dataclasses import replace
 
-def write_events(path: Path, result: DetectionResult) -> Path:
-    """EVENTS.tsv and its JSON sidecar (same name, .json). Returns the sidecar's path."""
-    lines = ["\t".join(EVENT_COLUMNS)]
-    for e in result.events:
-        lines.append("\t".join([
-            format(e.onset, ".6f"), format(e.duration, ".6f"), e.kind, _cell(e.x, ".2f"), _cell(e.y, ".2f"),
-            _cell(e.amplitude_deg, ".3f"), _cell(e.peak_velocity_deg_s, ".1f"), _cell(e.start_x, ".2f"),
-            _cell(e.start_y, ".2f"), _cell(e.end_x, ".2f"), _cell(e.end_y, ".2f"), str(e.start_index),
-            str(e.stop_index)]))
-    _write_atomic(path, "\n".join(lines) + "\n")
-    side = sidecar_path(path)
-    _write_atomic(side, json.dumps(events_sidecar(result), indent=2, sort_keys=False) + "\n")
-    return side
-
-
-def write_samples(path: Path, t: np.ndarray, result: DetectionResult) -> None:
-    """``time<TAB>label``, one row per input sample, in input order."""
-    lut = np.array([LABEL_NAMES.get(c, "undefined") for c in range(256)], dtype=object)
-    labels = lut[result.labels]
-    body = "\n".join(f"{ti!r}\t{lab}" for ti, lab in zip(t.tolist(), labels.tolist(), strict=True))
-    _write_atomic(path, "time\tlabel\n" + body + ("\n" if len(t) else ""))
+    rec, cmap = mapped.recording, mapped.channel_map
+    cols, chans = [], []
+    for eye in cmap.eyes:
+        block = mapped.eyes[eye]
+        cols += [block.x, block.y]
+        chans += [{"label": f"{eye}_x", "eye": eye, "type": "ScreenX", "unit": "pixels"},
+                  {"label": f"{eye}_y", "eye": eye, "type": "ScreenY", "unit": "pixels"}]
+    if np.isfinite(mapped.block.pupil).any():
+        cols.append(mapped.block.pupil)
+        chans.append({"label": "pupil", "eye": "", "type": "Diameter", "unit": "arbitrary"})
+    w, h = mapped.screen_px
+    desc = channel_desc(chans, screen={"width_px": [str(w)], "height_px": [str(h)]},
+                        mapped={"from": [mapped.how], "original_channels": [str(rec.n_channels)]})
+    return replace(rec, channel_format="double64", desc=desc, data=np.column_stack(cols), screen_px=(w, h))

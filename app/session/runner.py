@@ -166,12 +166,15 @@ class Session:
             self.predictor = LivePredictor.load(cfg.model, self.protocol)
         self.close()  # a second prepare() replaces the tracker of the first
         self.tracker = self.connector.connect(self.protocol, self.markers_source_id)
+        replaying = self.tracker.spec.startswith("replay:")
         from app.acquisition.inlet import GazeAcquisition
 
         # channels are mapped now: a stream with the wrong channels fails before anything is written
         self.acquisition = GazeAcquisition(
             self.tracker.stream, screen_px=(self.protocol.screen.width_px, self.protocol.screen.height_px),
-            mapping=cfg.channels, preset=cfg.preset, on_gap=self._on_gap,
+            # a replay publishes a stream its metadata maps: --channels/--preset were applied to the file
+            mapping=None if replaying else cfg.channels, preset=None if replaying else cfg.preset,
+            on_gap=self._on_gap,
             on_gap_start=lambda t: self.emit(SessionWarning(
                 "stream_lost", f"tracker stream lost at {t:.3f} s; waiting for it to come back")))
         check_writable(cfg.out, cfg.participant, cfg.session)  # refuses an unwritable folder, creates nothing

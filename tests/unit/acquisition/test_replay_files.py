@@ -9,7 +9,7 @@ import pytest
 
 from app.acquisition.channels import from_metadata
 from app.acquisition.replay import load_recording
-from app.core.errors import TrackerError
+from app.core.errors import GazeDataError
 
 
 def gaze_header(name: str, source_id: str, rate: float) -> str:
@@ -58,7 +58,7 @@ def test_xdf_without_gaze_stream(tmp_path: Path) -> None:
     write_streams(tmp_path / "m.xdf", [XdfStream(2, "M", "Markers", "string", 0.0, "m", ("marker",), (),
                                                  stream_header_xml("M", "Markers", ("marker",), "string", 0.0, "m"),
                                                  np.array([1.0]), [["x"]])])
-    with pytest.raises(TrackerError, match=r"no stream of type Gaze \(streams: M \(Markers\)\)"):
+    with pytest.raises(GazeDataError, match=r"no gaze stream \(streams: M \(Markers, 1 ch\)\)"):
         load_recording(tmp_path / "m.xdf")
 
 
@@ -93,10 +93,10 @@ def test_bids_physio_without_timestamp_column(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "content", "match"), [
-    pytest.param("x.xdf", None, "file not found", id="missing"),
-    pytest.param("x.csv", "1,2", "not a recording", id="unknown-kind"),
-    pytest.param("x.xdf", "not an xdf", "cannot read XDF", id="corrupt-xdf"),
-    pytest.param("b_physio.tsv.gz", b"", "without its sidecar", id="physio-without-sidecar"),
+    pytest.param("x.xdf", None, "no such file", id="missing"),
+    pytest.param("x.txt", "1,2", "not a gaze file", id="unknown-kind"),
+    pytest.param("x.xdf", "not an xdf", "not a readable XDF file", id="corrupt-xdf"),
+    pytest.param("b_physio.tsv.gz", b"", "sidecar b_physio.json is missing", id="physio-without-sidecar"),
 ])
 def test_bad_recordings(tmp_path: Path, name: str, content: object, match: str) -> None:
     p = tmp_path / name
@@ -104,5 +104,5 @@ def test_bad_recordings(tmp_path: Path, name: str, content: object, match: str) 
         p.write_text(content)
     elif isinstance(content, bytes):
         p.write_bytes(content)
-    with pytest.raises(TrackerError, match=match):
+    with pytest.raises(GazeDataError, match=match):
         load_recording(p)

@@ -99,7 +99,7 @@ BAD = [
     pytest.param(lambda p: _sidecar(p, {"Columns": ["x_coordinate"], "SamplingFrequency": 100}), "Columns",
                  id="sidecar-no-columns"),
     pytest.param(lambda p: p / "missing.csv", "no such file", id="missing-file"),
-    pytest.param(lambda p: _file(p / "a.txt", "time,x,y\n"), "expected a .csv", id="suffix"),
+    pytest.param(lambda p: _file(p / "a.txt", "time,x,y\n"), "not a gaze file POV Lab reads", id="suffix"),
 ]
 
 

@@ -1,0 +1,58 @@
+"""Child process of :mod:`app.formats.edf`: ``python -m app.formats.edf_worker IN.edf OUT.npz``.
+
+SR Research's edfapi (inside eyelinkio) prints on the process's stdout, and a truncated or
+corrupt file can crash it (a segmentation fault was seen on a file cut to 100 bytes). It
+therefore runs here, in its own process; the parent reads the arrays written to OUT.npz, or
+turns the exit status into one error line. Exit 0: written; 3: eyelinkio raised (its message is
+the last line on stderr); any other status or a signal: the library failed.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from typing import Any
+
+import numpy as np
+
+
+def main(argv: list[str]) -> int:
+    src, out = argv
+    try:
+        import eyelinkio
+    except ImportError as exc:
+        print(f"eyelinkio is not installed ({exc})", file=sys.stderr)
+        return 3
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            edf = eyelinkio.read_edf(src)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
+        print(f"{type(exc).__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 3
+    info = edf["info"]
+    discrete = edf["discrete"]
+    messages = discrete.get("messages")
+    display = np.zeros(0)
+    if messages is not None and len(messages):
+        for msg in messages["msg"]:
+            text = bytes(msg).decode("ascii", "replace")
+            if text.startswith("DISPLAY_COORDS"):
+                display = np.array([float(v) for v in text.split()[-4:]])
+    events: dict[str, Any] = {}
+    for kind in ("fixations", "saccades", "blinks"):
+        ev = discrete.get(kind)
+        if ev is not None and len(ev):
+            events[kind] = np.column_stack([ev["eye"], ev["stime"], ev["etime"]]).astype(np.float64)
+        else:
+            events[kind] = np.zeros((0, 3))
+    np.savez(out, **events, samples=np.asarray(edf["samples"], dtype=np.float64), times=np.asarray(edf["times"], np.float64),
+             fields=np.array(info.get("sample_fields", []), dtype=str), sfreq=float(info.get("sfreq", 0.0)),
+             eye=str(info.get("eye", "")), ps_units=str(info.get("ps_units", "")),
+             screen=np.asarray(info.get("screen_coords", np.zeros(0)), dtype=np.float64), display=display,
+             version=str(info.get("version", "")), camera=str(info.get("camera", "")))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
