@@ -71,11 +71,11 @@ def run(args: argparse.Namespace) -> int:
         session.close()
         if hasattr(presenter, "close"):
             presenter.close()
-    s = result.summary
-    agreement = "n/a" if s.get("agreement") is None else f"{s['agreement']:.0%}"
-    print(f"session {result.status}: {s['n_trials_done']} trials, {s['n_fixations']} fixations, "
-          f"{s['counters']['received']} gaze samples ({s['counters']['lost']} lost), "
-          f"model agreement {agreement}", file=sys.stderr)
+    m = result.meta
+    agreement = "n/a" if m.agreement is None else f"{m.agreement:.0%}"
+    received, lost = (0, 0) if m.counters is None else (m.counters.received, m.counters.lost)
+    print(f"session {result.status}: {m.n_trials_done} trials, {m.n_fixations} fixations, "
+          f"{received} gaze samples ({lost} lost), model agreement {agreement}", file=sys.stderr)
     print(result.folder)
     return 0 if result.status.ok else 2
 

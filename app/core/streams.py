@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The stream type of gaze in the XDF Gaze Meta-Data convention (trackers' LSL apps use it, or "Eyetracker").
+GAZE_TYPE = "Gaze"
+
 
 @dataclass(frozen=True)
 class StreamSpec:
@@ -37,7 +40,7 @@ PREDICTIONS = StreamSpec(
 
 # The simulated tracker's outlet (a real tracker keeps its own name).
 SIM_GAZE = StreamSpec(
-    "PovLab-SimTracker", "Gaze",
+    "PovLab-SimTracker", GAZE_TYPE,
     ("left_x", "left_y", "right_x", "right_y", "left_pupil", "right_pupil"),
     "double64",
     ("pixels", "pixels", "pixels", "pixels", "mm", "mm"),

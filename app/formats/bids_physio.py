@@ -24,6 +24,7 @@ import numpy as np
 from app.core.errors import GazeDataError
 from app.core.gaze import GazeBlock
 from app.core.geometry import ScreenGeometry
+from app.core.run_metadata import RunMetadata, TrackerRecord
 from app.formats.gaze_channels import EyeData, eyes_of
 from app.formats.xdf_format import XdfStream
 
@@ -111,9 +112,9 @@ def events_tsv(rows: list[tuple[Any, ...]]) -> bytes:
     return "".join("\t".join(_cell(v) for v in r) + "\n" for r in rows).encode("utf-8")
 
 
-def physio_sidecar(eye: EyeData, gaze: XdfStream, start_time: float, meta: dict[str, Any]) -> dict[str, Any]:
-    tracker = meta.get("tracker") or {}
-    rate = float(gaze.nominal_srate or tracker.get("rate") or 0) or None
+def physio_sidecar(eye: EyeData, gaze: XdfStream, start_time: float, meta: RunMetadata) -> dict[str, Any]:
+    tracker = meta.tracker or TrackerRecord()
+    rate = float(gaze.nominal_srate or tracker.rate or 0) or None
     columns = ["timestamp", "x_coordinate", "y_coordinate"] + (["pupil_size"] if eye.pupil is not None else [])
     how = f"channel map from {eye.mapping}"
     side: dict[str, Any] = {
@@ -121,13 +122,13 @@ def physio_sidecar(eye: EyeData, gaze: XdfStream, start_time: float, meta: dict[
         "SamplingFrequency": rate if rate else "n/a",
         "StartTime": round(start_time, 6),
         "PhysioType": "eyetrack",
-        "TaskName": str(meta.get("task") or "pov"),
+        "TaskName": meta.task or "pov",
         "RecordedEye": eye.recorded_eye,
         "SampleCoordinateSystem": "gaze-on-screen",
         "EnvironmentCoordinates": "top-left",
         "SampleCoordinateUnits": "pixel",
-        "Manufacturer": str(tracker.get("name") or gaze.name),
-        "SoftwareVersion": f"POV Lab {meta.get('app_version', '')}".strip(),
+        "Manufacturer": tracker.name or gaze.name,
+        "SoftwareVersion": f"POV Lab {meta.app_version or ''}".strip(),
         "timestamp": {"Description": "Time stamp of the sample in the recording computer's LSL clock "
                                      "(pylsl.local_clock), as stored in the session's XDF file. Where the "
                                      "tracker sent nothing (a gap), rows of n/a keep the nominal rate.",
@@ -143,8 +144,8 @@ def physio_sidecar(eye: EyeData, gaze: XdfStream, start_time: float, meta: dict[
                 f"Pupil size, channel {eye.pupil_channel} of stream {gaze.name}, as the tracker sends it: its stream "
                 "metadata does not say whether it is an area or a diameter.")
         side["pupil_size"] = {"Description": text, "Units": eye.pupil_unit}
-    val = meta.get("validation")
-    if isinstance(val, dict):
+    val = meta.validation
+    if val is not None:
         if isinstance(val.get("mean_error_deg"), (int, float)):
             side["AverageCalibrationError"] = float(val["mean_error_deg"])
         if isinstance(val.get("max_error_deg"), (int, float)):
@@ -171,7 +172,7 @@ PHYSIOEVENTS_SIDECAR: dict[str, Any] = {
 
 
 def write_eye_files(out_dir: Path, prefix: str, gaze: XdfStream, markers: XdfStream | None, start_time: float,
-                    meta: dict[str, Any], screen: ScreenGeometry, notes: list[str]) -> list[Path]:
+                    meta: RunMetadata, screen: ScreenGeometry, notes: list[str]) -> list[Path]:
     """Write physio and physioevents (tsv.gz + json) for every eye; returns the paths written.
 
     The eyes are formatted and compressed on two threads (polars and zlib release the GIL).
@@ -180,7 +181,7 @@ def write_eye_files(out_dir: Path, prefix: str, gaze: XdfStream, markers: XdfStr
     from concurrent.futures import ThreadPoolExecutor
 
     t = gaze.time_stamps
-    eyes = eyes_of(gaze, meta, screen)
+    eyes = eyes_of(gaze, meta.tracker, screen)
 
     def build(eye: EyeData) -> dict[Path, bytes]:
         x, y, pupil = eye.x, eye.y, eye.pupil
@@ -193,7 +194,7 @@ def write_eye_files(out_dir: Path, prefix: str, gaze: XdfStream, markers: XdfStr
             Path(f"{base}_physio.json"): json.dumps(physio_sidecar(eye, gaze, start_time, meta), indent=2).encode(),
             Path(f"{base}_physioevents.tsv.gz"): _gzip_bytes(events_tsv(physio_events(events, markers))),
             Path(f"{base}_physioevents.json"): json.dumps(
-                {**PHYSIOEVENTS_SIDECAR, "TaskName": str(meta.get("task") or "pov")}, indent=2).encode(),
+                {**PHYSIOEVENTS_SIDECAR, "TaskName": meta.task or "pov"}, indent=2).encode(),
         }
 
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from app.core.errors import BundleError, TrackerError
 from app.core.geometry import ScreenGeometry
+from app.core.run_metadata import TrackerRecord
 from app.formats.xdf_format import XdfStream
 
 F64 = NDArray[np.float64]
@@ -65,17 +65,19 @@ def channel_metadata(header_xml: str) -> list[dict[str, str]]:
     return [{c.tag: (c.text or "").strip() for c in ch} for ch in info.findall("./desc/channels/channel")]
 
 
-def eyes_of(gaze: XdfStream, meta: dict[str, Any], screen: ScreenGeometry) -> list[EyeData]:
-    """Left then right eye (those the stream has), in pixels; BundleError when no mapping fits."""
+def eyes_of(gaze: XdfStream, tracker: TrackerRecord | None, screen: ScreenGeometry) -> list[EyeData]:
+    """Left then right eye (those the stream has), in pixels; BundleError when no mapping fits.
+
+    ``tracker`` (from ``session.json``) gives the channel mapping or preset the session was started with."""
     from app.acquisition.channels import resolve_channel_map
 
     if isinstance(gaze.time_series, list):
         raise BundleError(f"gaze stream {gaze.name!r} holds strings, not gaze samples")
-    tracker = meta.get("tracker") if isinstance(meta.get("tracker"), dict) else {}
+    tracker = tracker or TrackerRecord()
     chans = channel_metadata(gaze.header_xml)
     try:
         cmap = resolve_channel_map(gaze.name, gaze.channel_count, chans, (screen.width_px, screen.height_px),
-                                   mapping=tracker.get("mapping"), preset_name=tracker.get("preset"))
+                                   mapping=tracker.mapping, preset_name=tracker.preset)
         mapped = cmap.apply(gaze.time_series)
     except TrackerError as exc:
         raise BundleError(f"gaze stream {gaze.name!r}: {exc}") from exc

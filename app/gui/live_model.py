@@ -22,6 +22,7 @@ import numpy as np
 from app.core.aoi import map_points
 from app.core.geometry import ScreenGeometry
 from app.core.layout import TrialLayout
+from app.core.run_metadata import SessionStatus
 from app.session.updates import (
     FixationMapped,
     PredictionUpdated,
@@ -159,8 +160,8 @@ class LiveModel:
         elif isinstance(event, SessionEnded):
             self.ended = event
             self.folder = event.folder
-            if event.status in ("disk_full", "failed"):
-                self.banners[event.status if event.status == "disk_full" else "error"] = \
+            if event.status in (SessionStatus.DISK_FULL, SessionStatus.FAILED):
+                self.banners[event.status if event.status is SessionStatus.DISK_FULL else "error"] = \
                     f"session {event.status}: data up to now is kept in {event.folder}"
                 self._notify("banners")
             self._notify("session")
@@ -206,20 +207,22 @@ class LiveModel:
 
     def summary_rows(self) -> list[tuple[str, str]]:
         """The end-of-session summary as (label, value) rows."""
-        s: dict[str, Any] = dict(self.ended.summary) if self.ended is not None else {}
+        meta = self.ended.meta if self.ended is not None else None
         answered = [t for t in self.trials.values() if t.answer is not None]
         main = [t for t in answered if not t.practice]
         agree = [t.agrees for t in main if t.agrees is not None]
-        counters = s.get("counters") or {"received": self.received, "lost": self.lost}
-        received, lost = int(counters.get("received", 0)), int(counters.get("lost", 0))
+        counters = meta.counters if meta is not None else None
+        received, lost = (self.received, self.lost) if counters is None else (counters.received, counters.lost)
         loss = f"{lost / (received + lost):.2%}" if received + lost else "n/a"
-        agreement = s.get("agreement", self.agreement)
+        agreement = meta.agreement if meta is not None and meta.n_trials_done is not None else self.agreement
+        n_fixations = meta.n_fixations if meta is not None else None
         return [
-            ("status", str(s.get("status", "recording" if self.ended is None else self.ended.status))),
+            ("status", (SessionStatus.RECORDING if self.ended is None else self.ended.status).value),
             ("trials", f"{len(answered)} of {self.n_trials} ({len(main)} main, {len(answered) - len(main)} practice)"),
             ("answers", ", ".join(f"{a} {sum(t.answer == a for t in answered)}" for a in (*ANSWERS, "timeout"))),
             ("gaze samples", f"{received} received, {lost} lost ({loss})"),
-            ("fixations", str(s.get("n_fixations", sum(len(t.fixations) for t in self.trials.values())))),
+            ("fixations", str(sum(len(t.fixations) for t in self.trials.values()) if n_fixations is None
+                              else n_fixations)),
             ("validation", self.validation or "not run"),
             ("model agreement", "n/a" if agreement is None else f"{agreement:.0%} ({sum(agree)} of {len(agree)})"),
             ("folder", str(self.folder or "")),

@@ -33,6 +33,7 @@ import numpy as np
 
 from app import __version__
 from app.core.errors import BundleError, ProtocolError
+from app.core.streams import GAZE_TYPE, MARKERS, PREDICTIONS
 from app.core.study_metadata import StudyMetadata, load_study
 from app.formats.bids_physio import events_tsv, write_eye_files
 from app.formats.xdf_reader import XdfContents, read_session_xdf
@@ -60,11 +61,11 @@ class ExportReport:
 
 
 def _gaze_stream(contents: XdfContents, run: SessionRun) -> Any:
-    name = (run.meta.get("tracker") or {}).get("name")
+    name = run.meta.tracker.name if run.meta.tracker is not None else None
     gaze = contents.get(name) if name else None
-    gaze = gaze or contents.by_type("Gaze")
+    gaze = gaze or contents.by_type(GAZE_TYPE)
     if gaze is None or not len(gaze):
-        raise BundleError(f"{run.xdf}: no gaze samples (no stream named {name!r} or of type Gaze)")
+        raise BundleError(f"{run.xdf}: no gaze samples (no stream named {name!r} or of type {GAZE_TYPE})")
     return gaze
 
 
@@ -90,7 +91,7 @@ EVENT_COLUMNS = ("onset", "duration", "trial_type", "trial_number", "trial_id", 
 
 def _study(run: SessionRun, report: ExportReport) -> tuple[StudyMetadata, str]:
     """The study block and the instructions of the run's protocol copy (defaults, and a note, when unreadable)."""
-    proto = run.folder / str(run.meta.get("protocol") or "protocol.toml")
+    proto = run.folder / (run.meta.protocol or "protocol.toml")
     try:
         return load_study(proto)
     except ProtocolError as exc:
@@ -111,7 +112,7 @@ def _events_json(run: SessionRun, study: StudyMetadata, instructions: str) -> di
         "StimulusPresentation": {
             "ScreenDistance": sc.distance_cm / 100, "ScreenOrigin": ["top", "left"],
             "ScreenResolution": [sc.width_px, sc.height_px], "ScreenSize": [sc.width_cm / 100, sc.height_cm / 100],
-            "SoftwareName": "POV Lab", "SoftwareVersion": str(run.meta.get("app_version", __version__)),
+            "SoftwareName": "POV Lab", "SoftwareVersion": run.meta.app_version or __version__,
         },
         "onset": {"Description": "Stimulus onset (screen flip) relative to the start of the run.", "Units": "s"},
         "duration": {"Description": "Time the stimulus stayed on screen.", "Units": "s"},
@@ -180,19 +181,19 @@ def _stim_name(dataset: Path, stage: Path, src: Path, taken: dict[str, bytes]) -
 def _export_run(run: SessionRun, dataset: Path, stage: Path, report: ExportReport, stims: dict[str, bytes],
                 study: tuple[StudyMetadata, str]) -> None:
     contents = read_session_xdf(run.xdf)
-    if run.status == "recording":
+    if not run.status.ended:
         report.losses.append(f"{run.stem}: session.json still says 'recording' (the app did not end the run); "
                              "'povlab recover' first gives it a clean XDF and its trials")
     report.losses += [f"{run.xdf.name}: {line}" for line in contents.losses]
     gaze = _gaze_stream(contents, run)
-    markers = contents.get("PovLab-Markers") or contents.by_type("Markers")
+    markers = contents.get(MARKERS.name) or contents.by_type(MARKERS.type)
     starts = [float(gaze.time_stamps[0])] + ([float(markers.time_stamps.min())] if markers is not None and len(markers)
                                              else [])
     t0 = min(starts)
     log = parse_markers(markers.time_stamps, markers.strings(), float(gaze.time_stamps[-1])) if markers else None
     trials = log.trials if log else []
-    attach_predictions(trials, contents.get("PovLab-Predictions"))
-    gaps = log.gaps if log else [tuple(g) for g in run.meta.get("gaps") or []]
+    attach_predictions(trials, contents.get(PREDICTIONS.name))
+    gaps = log.gaps if log else [(g[0], g[1]) for g in run.meta.gaps or []]
     for tr in trials:
         src = run.folder / "stimuli" / tr.image
         if tr.image and src.is_file():
@@ -211,7 +212,7 @@ def _export_run(run: SessionRun, dataset: Path, stage: Path, report: ExportRepor
     for f in (run.xdf, run.session_json, run.trials_tsv):
         if f.is_file():
             shutil.copyfile(f, src_dir / f.name)
-    proto = run.folder / str(run.meta.get("protocol") or "protocol.toml")
+    proto = run.folder / (run.meta.protocol or "protocol.toml")
     if proto.is_file():
         shutil.copyfile(proto, src_dir / f"{run.stem}_{proto.name}")
     deriv = stage / "derivatives" / "povlab" / sub / ses / "beh"

@@ -69,7 +69,7 @@ def bundle_session(session_dir: Path | str, out: Path | str) -> BundleReport:
         raise BundleError(f"{session_dir}: runs of different participants or sessions in one folder")
     if out.exists():
         raise BundleError(f"{out}: already exists; a bundle is never overwritten")
-    open_runs = [r.stem for r in runs if r.status == "recording"]
+    open_runs = [r.stem for r in runs if not r.status.ended]
     if open_runs:
         raise BundleError(f"{session_dir}: run {open_runs[0]} is still marked 'recording' (running, or the app "
                           "was killed); let it finish or run 'povlab recover' first")
@@ -84,13 +84,13 @@ def bundle_session(session_dir: Path | str, out: Path | str) -> BundleReport:
     derived = {arc: data for run in runs if run.xdf.is_file() for name, data in report_files(run, run.stem).items()
                if (arc := f"{prefix}/derivatives/{name}") not in taken}  # per-AOI and per-trial metrics
     meta = runs[0].meta
-    proto_name = str(meta.get("protocol") or "protocol.toml")
+    proto_name = meta.protocol or "protocol.toml"
     manifest: dict[str, Any] = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "app_version": __version__,
         "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "participant": participant, "session": session,
-        "runs": [{"stem": r.stem, "status": r.status} for r in runs],
-        "model": meta.get("model") if isinstance(meta.get("model"), dict) else None,
+        "runs": [{"stem": r.stem, "status": r.status.value} for r in runs],
+        "model": meta.to_json()["model"],
         "protocol": None, "files": {},
     }
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.partial")
@@ -116,7 +116,7 @@ def bundle_session(session_dir: Path | str, out: Path | str) -> BundleReport:
             if proto_arc in manifest["files"]:
                 manifest["protocol"] = {"file": proto_arc, "sha256": manifest["files"][proto_arc]["sha256"],
                                         "matches_session": manifest["files"][proto_arc]["sha256"]
-                                        == meta.get("protocol_sha256")}
+                                        == meta.protocol_sha256}
             zf.writestr(MANIFEST, json.dumps(manifest, indent=2) + "\n", compress_type=zipfile.ZIP_DEFLATED)
             zf.comment = DIGEST_TAG + b"0" * 64
         _seal(tmp)

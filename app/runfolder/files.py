@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import RecordingError
+from app.core.run_metadata import RunMetadata
 
 LABEL = re.compile(r"^[A-Za-z0-9]+$")
 TRIAL_COLUMNS = ("number", "trial_id", "practice", "stim_onset", "stim_offset", "response", "rt_ms",
@@ -97,6 +98,11 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)  # the old file stays as it was
         raise
+
+
+def write_meta(path: Path, meta: RunMetadata) -> None:
+    """Rewrite a run's ``session.json`` (atomically, as :func:`write_json_atomic`)."""
+    write_json_atomic(path, meta.to_json())
 
 
 def copy_protocol(protocol_path: Path, files: list[Path], folder: Path) -> None:

@@ -21,12 +21,11 @@ from typing import Any
 
 from app.core.errors import BundleError
 from app.core.geometry import ScreenGeometry
-from app.runfolder.files import LABEL, TRIAL_COLUMNS, RunFiles, write_json_atomic
+from app.core.run_metadata import RunMetadata, SessionStatus
+from app.runfolder.files import LABEL, TRIAL_COLUMNS, RunFiles, write_json_atomic, write_meta
 
-__all__ = ["LABEL", "STATUSES", "TRIAL_COLUMNS", "SessionRun", "find_runs", "read_meta", "write_json_atomic",
+__all__ = ["LABEL", "TRIAL_COLUMNS", "SessionRun", "find_runs", "read_meta", "write_json_atomic", "write_meta",
            "write_trials"]
-
-STATUSES = ("recording", "complete", "aborted", "failed", "recovered", "disk_full")
 _STEM = re.compile(r"^sub-(?P<sub>[A-Za-z0-9]+)_ses-(?P<ses>[A-Za-z0-9]+)_task-(?P<task>[A-Za-z0-9]+)"
                    r"_run-(?P<run>\d+)$")
 
@@ -35,7 +34,7 @@ _STEM = re.compile(r"^sub-(?P<sub>[A-Za-z0-9]+)_ses-(?P<ses>[A-Za-z0-9]+)_task-(
 class SessionRun(RunFiles):
     """One run of a session folder: its files (see :class:`RunFiles`) and its metadata (``session.json``)."""
 
-    meta: dict[str, Any]
+    meta: RunMetadata
 
     def label(self, key: str) -> str:
         m = _STEM.match(self.stem)
@@ -59,19 +58,14 @@ class SessionRun(RunFiles):
         return int(self.label("run"))
 
     @property
-    def status(self) -> str:
-        return str(self.meta.get("status", "recording"))
+    def status(self) -> SessionStatus:
+        return self.meta.status
 
     def screen(self) -> ScreenGeometry:
-        raw = self.meta.get("screen")
-        if not isinstance(raw, dict):
+        if self.meta.screen is None:
             raise BundleError(f"{self.session_json}: key 'screen' missing; expected width_px, height_px, width_cm, "
                               "height_cm, distance_cm")
-        try:
-            return ScreenGeometry(**{k: raw[k] for k in ("width_px", "height_px", "width_cm", "height_cm",
-                                                         "distance_cm")})
-        except KeyError as exc:
-            raise BundleError(f"{self.session_json}: screen.{exc.args[0]} missing") from exc
+        return self.meta.screen
 
     def trials(self) -> list[dict[str, str]]:
         """Rows of ``trials.tsv`` (empty when the file is missing, e.g. after a crash)."""
@@ -81,16 +75,16 @@ class SessionRun(RunFiles):
             return list(csv.DictReader(fh, delimiter="\t"))
 
 
-def read_meta(path: Path) -> dict[str, Any]:
+def read_meta(path: Path) -> RunMetadata:
+    """A run's ``session.json``; BundleError naming the file and the key when it cannot be read."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise BundleError(f"{path}: cannot read ({exc.strerror})") from exc
-    except json.JSONDecodeError as exc:
-        raise BundleError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
-    if not isinstance(data, dict):
-        raise BundleError(f"{path}: expected a JSON object")
-    return data
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        detail = f"{exc.msg} at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        raise BundleError(f"{path}: not valid JSON ({detail})") from exc
+    return RunMetadata.from_json(data, str(path))
 
 
 def find_runs(folder: Path | str) -> list[SessionRun]:

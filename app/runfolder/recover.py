@@ -15,22 +15,23 @@ end cleanly (a chunk cut short, streams without footers). Recovery never deletes
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from app.core.errors import BundleError, RecordingError
+from app.core.run_metadata import RecoveryRecord, SessionStatus
+from app.core.streams import FIXATIONS, MARKERS, PREDICTIONS
 from app.formats.xdf_format import write_streams
 from app.formats.xdf_reader import read_session_xdf
-from app.runfolder.folder import SessionRun, find_runs, write_json_atomic, write_trials
+from app.runfolder.folder import SessionRun, find_runs, write_meta, write_trials
 from app.runfolder.trial_records import attach_fixation_counts, attach_predictions, parse_markers
 
 
 @dataclass
 class RunRecovery:
     stem: str
-    status_before: str
+    status_before: SessionStatus
     recovered: bool
     samples: dict[str, int] = field(default_factory=dict)
     duration_s: float = 0.0
@@ -38,12 +39,14 @@ class RunRecovery:
     losses: list[str] = field(default_factory=list)
 
 
-def _parse_utc(text: Any) -> datetime | None:
+def _parse_utc(text: str | None) -> datetime | None:
+    if text is None:
+        return None
     try:
-        return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
         try:
-            return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             return None
 
@@ -53,7 +56,7 @@ def recover_run(run: SessionRun) -> RunRecovery:
     if not run.xdf.is_file():
         raise BundleError(f"{run.xdf}: missing; nothing to recover for run {run.stem}")
     contents = read_session_xdf(run.xdf, clock_correct=False)
-    if contents.complete and run.status != "recording":
+    if contents.complete and run.status.ended:
         return rec
     rec.losses = list(contents.losses)
     rec.samples = {name: len(s) for name, s in contents.streams.items()}
@@ -72,32 +75,30 @@ def recover_run(run: SessionRun) -> RunRecovery:
             run.xdf.unlink(missing_ok=True)
             crashed.rename(run.xdf)
             raise
-    markers = contents.get("PovLab-Markers") or contents.by_type("Markers")
+    markers = contents.get(MARKERS.name) or contents.by_type(MARKERS.type)
     log = parse_markers(markers.time_stamps, markers.strings(), last) if markers is not None else None
     old_rows = run.trials()
     if log is not None:
-        attach_predictions(log.trials, contents.get("PovLab-Predictions"))
-        attach_fixation_counts(log.trials, contents.get("PovLab-Fixations"))
+        attach_predictions(log.trials, contents.get(PREDICTIONS.name))
+        attach_fixation_counts(log.trials, contents.get(FIXATIONS.name))
         if len(log.trials) > len(old_rows):
             if run.trials_tsv.is_file():
                 shutil.copyfile(run.trials_tsv, run.trials_tsv.with_name(run.trials_tsv.name + ".crashed"))
             write_trials(run.trials_tsv, [t.row() for t in log.trials])
     rec.trials = max(len(old_rows), len(log.trials) if log else 0)
-    meta = dict(run.meta)
-    started = _parse_utc(meta.get("started_utc"))
-    if not meta.get("ended_utc") and started is not None:
-        meta["ended_utc"] = (started + timedelta(seconds=rec.duration_s)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if log is not None and log.gaps:
-        meta["gaps"] = [[a, b] for a, b in log.gaps]
-    meta["status"] = "recovered"
-    meta["recovery"] = {
-        "recovered_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "status_before": rec.status_before,
-        "original_xdf": (run.xdf.name + ".crashed") if not contents.complete else None,
-        "samples": rec.samples, "first_timestamp": first, "last_timestamp": last,
-        "unread_bytes": contents.unread_bytes, "losses": rec.losses, "trials": rec.trials,
-    }
-    write_json_atomic(run.session_json, meta)
+    meta = run.meta
+    started = _parse_utc(meta.started_utc)
+    ended = meta.ended_utc
+    if not ended and started is not None:
+        ended = (started + timedelta(seconds=rec.duration_s)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    gaps = [[float(a), float(b)] for a, b in log.gaps] if log is not None and log.gaps else meta.gaps
+    recovery = RecoveryRecord(
+        recovered_utc=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), status_before=rec.status_before.value,
+        original_xdf=(run.xdf.name + ".crashed") if not contents.complete else None,
+        samples=rec.samples, first_timestamp=first, last_timestamp=last,
+        unread_bytes=contents.unread_bytes, losses=rec.losses, trials=rec.trials)
+    write_meta(run.session_json, replace(meta, status=SessionStatus.RECOVERED, ended_utc=ended, gaps=gaps,
+                                         recovery=recovery))
     rec.recovered = True
     return rec
 

@@ -204,14 +204,12 @@ def load_review(path: Path | str) -> SessionReview:
     texts = markers.strings()
     display, areas, image_rects = _marker_extras(markers.time_stamps, texts)
     meta_path = path.with_name(path.name[: -len(".xdf")] + "_session.json")
-    meta = read_meta(meta_path) if meta_path.is_file() else {}
+    meta = read_meta(meta_path) if meta_path.is_file() else None
     protocol = _folder_protocol(path.parent, notes)
     if protocol is not None:
         geometry = protocol.screen
-    elif isinstance(meta.get("screen"), dict):
-        s = meta["screen"]
-        geometry = ScreenGeometry(**{k: s[k] for k in ("width_px", "height_px", "width_cm", "height_cm",
-                                                        "distance_cm") if k in s})
+    elif meta is not None and meta.screen is not None:
+        geometry = meta.screen
     else:
         geometry = ScreenGeometry(*(display or (1920, 1080)))
         if display is None:
@@ -233,7 +231,7 @@ def load_review(path: Path | str) -> SessionReview:
             image = copy if copy is not None and copy.is_file() else None
         trials.append(ReviewTrial(record, layout, image, end))
     if gaze is not None:
-        eyes = eyes_of(gaze, meta, geometry)
+        eyes = eyes_of(gaze, meta.tracker if meta is not None else None, geometry)
         with warnings.catch_warnings():  # both eyes lost: NaN, as intended
             warnings.simplefilter("ignore", RuntimeWarning)
             gx = np.nanmean(np.stack([e.x for e in eyes]), axis=0) if len(eyes) > 1 else eyes[0].x

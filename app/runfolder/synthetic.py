@@ -15,11 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from app import __version__
+from app.core.geometry import ScreenGeometry
 from app.core.paths import ASSETS_DIR, DEMO_PROTOCOL
-from app.core.streams import FIXATIONS, PREDICTIONS, SIM_GAZE
+from app.core.run_metadata import CountersRecord, RunMetadata, SessionStatus, TrackerRecord
+from app.core.streams import FIXATIONS, MARKERS, PREDICTIONS, SIM_GAZE
 from app.formats.xdf_format import stream_header_xml
 from app.formats.xdf_writer import XdfWriter
-from app.runfolder.folder import write_json_atomic, write_trials
+from app.runfolder.folder import write_meta, write_trials
 
 IMAGES = ("chelsea.jpg", "astronaut.jpg", "coffee.jpg")
 # XDF Gaze Meta-Data (https://github.com/sccn/xdf/wiki/Gaze-Meta-Data), as the simulated tracker publishes it
@@ -43,7 +45,7 @@ def _scanpath(rng: np.random.Generator, n: int, rate: float, w: int, h: int):
 
 def make_session(root: Path, participant: str = "01", session: str = "01", run: int = 1, duration_s: float = 60.0,
                  rate: float = 1000.0, seed: int = 0, t0: float = 1000.0, trial_s: float = 10.0,
-                 status: str = "complete", gap: tuple[float, float] | None = None) -> Path:
+                 status: str = SessionStatus.COMPLETE, gap: tuple[float, float] | None = None) -> Path:
     """Write ``root/sub-<p>/ses-<s>/`` with XDF, session.json, trials.tsv, protocol and stimuli; return it.
 
     ``gap=(start_s, length_s)``: the tracker stream is silent for that stretch, marked by GAP_START/GAP_END.
@@ -106,7 +108,8 @@ def make_session(root: Path, participant: str = "01", session: str = "01", run: 
     try:
         xdf.stream_header(1, stream_header_xml(SIM_GAZE.name, SIM_GAZE.type, SIM_GAZE.channels, "double64", rate,
                                                "synth-gaze", SIM_GAZE.units, extra=GAZE_META))
-        xdf.stream_header(2, stream_header_xml("PovLab-Markers", "Markers", ("marker",), "string", 0.0, "synth-markers"))
+        xdf.stream_header(2, stream_header_xml(MARKERS.name, MARKERS.type, MARKERS.channels, MARKERS.channel_format,
+                                               0.0, "synth-markers"))
         xdf.stream_header(3, stream_header_xml(FIXATIONS.name, FIXATIONS.type, FIXATIONS.channels, "double64", 0.0,
                                             "synth-fix", FIXATIONS.units))
         xdf.stream_header(4, stream_header_xml(PREDICTIONS.name, PREDICTIONS.type, PREDICTIONS.channels, "double64",
@@ -138,20 +141,19 @@ def make_session(root: Path, participant: str = "01", session: str = "01", run: 
     text = DEMO_PROTOCOL.read_text(encoding="utf-8").replace("../assets/images/", "stimuli/")
     text = text.replace("../assets/fonts/", "fonts/")
     (folder / "protocol.toml").write_text(text, encoding="utf-8")
-    for img in sorted((ASSETS_DIR / "images").glob("*.jpg")):  # every image of the protocol: the copy loads
-        shutil.copyfile(img, folder / "stimuli" / img.name)
+    for image in sorted((ASSETS_DIR / "images").glob("*.jpg")):  # every image of the protocol: the copy loads
+        shutil.copyfile(image, folder / "stimuli" / image.name)
     (folder / "fonts").mkdir(exist_ok=True)
     shutil.copyfile(ASSETS_DIR / "fonts" / "DejaVuSans.ttf", folder / "fonts" / "DejaVuSans.ttf")
     write_trials(folder / f"{stem}_trials.tsv", trials)
-    write_json_atomic(folder / f"{stem}_session.json", {
-        "app_version": __version__, "participant": participant, "session": session, "task": "pov", "run": run,
-        "protocol": "protocol.toml", "protocol_name": "POV demo",
-        "protocol_sha256": hashlib.sha256((folder / "protocol.toml").read_bytes()).hexdigest(),
-        "screen": {"width_px": w, "height_px": h, "width_cm": 53.1, "height_cm": 29.9, "distance_cm": 60.0},
-        "tracker": {"name": SIM_GAZE.name, "source_id": "synth-gaze", "rate": rate, "channels": list(SIM_GAZE.channels)},
-        "started_utc": "2026-01-01T10:00:00Z", "ended_utc": "2026-01-01T10:01:00Z", "status": status,
-        "model": None, "validation": {"mean_error_deg": 0.42, "max_error_deg": 0.91, "targets": 9},
-        "gaps": [] if gap is None else [[t0 + gap[0], t0 + gap[0] + gap[1]]],
-        "counters": {"received": int(keep.sum()), "lost": 0, "invalid": int(np.isnan(gaze[keep, 0]).sum())},
-    })
+    write_meta(folder / f"{stem}_session.json", RunMetadata(
+        app_version=__version__, participant=participant, session=session, task="pov", run=run,
+        protocol="protocol.toml", protocol_name="POV demo",
+        protocol_sha256=hashlib.sha256((folder / "protocol.toml").read_bytes()).hexdigest(),
+        screen=ScreenGeometry(w, h, 53.1, 29.9, 60.0),
+        tracker=TrackerRecord(name=SIM_GAZE.name, source_id="synth-gaze", rate=rate, channels=list(SIM_GAZE.channels)),
+        started_utc="2026-01-01T10:00:00Z", ended_utc="2026-01-01T10:01:00Z", status=SessionStatus(status),
+        model=None, validation={"mean_error_deg": 0.42, "max_error_deg": 0.91, "targets": 9},
+        gaps=[] if gap is None else [[t0 + gap[0], t0 + gap[0] + gap[1]]],
+        counters=CountersRecord(received=int(keep.sum()), lost=0, invalid=int(np.isnan(gaze[keep, 0]).sum()))))
     return folder

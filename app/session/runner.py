@@ -46,7 +46,7 @@ from app.runfolder.files import (
     check_writable,
     copy_protocol,
     next_run,
-    write_json_atomic,
+    write_meta,
 )
 from app.session.updates import (
     ScreenShown,
@@ -113,8 +113,8 @@ class SessionResult:
     folder: Path
     files: RunFiles
     status: SessionStatus
+    meta: RunMetadata  # as written into session.json at the end
     outcomes: list[TrialOutcome] = field(default_factory=list)
-    summary: dict[str, Any] = field(default_factory=dict)
 
 
 class Session:
@@ -290,12 +290,10 @@ class Session:
                 log.error("could not update %s: %s", files.session_json, exc)
         if stop_errors:
             raise stop_errors[0]
-        written = self._meta.to_json()
-        summary = {k: written.get(k) for k in ("status", "n_trials_done", "agreement", "n_fixations", "counters")}
-        self.emit(SessionEnded(files.folder, status, summary))
+        self.emit(SessionEnded(files.folder, status, self._meta))
         if status is SessionStatus.DISK_FULL:
             raise RecordingError(f"{recorder.error}; session folder: {files.folder}")
-        return SessionResult(files.folder, files, status, outcomes, summary)
+        return SessionResult(files.folder, files, status, self._meta, outcomes)
 
     def close(self) -> None:
         """Stop what connecting the tracker started (the simulator, a replay); idempotent."""
@@ -338,7 +336,7 @@ class Session:
         with self._meta_lock:
             assert self._meta is not None
             self._meta = replace(self._meta, **changes)
-            write_json_atomic(files.session_json, self._meta.to_json())
+            write_meta(files.session_json, self._meta)
 
     def _on_gap(self, start: float, end: float) -> None:
         if self._markers is not None:

@@ -13,7 +13,7 @@ from typing import Any
 from app.core.gaze_events import GazeEvent
 from app.core.layout import TrialLayout
 from app.core.presenting import TrialOutcome
-from app.core.run_metadata import SessionStatus
+from app.core.run_metadata import RunMetadata, SessionStatus
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class SessionWarning:
 class SessionEnded:
     folder: Path
     status: SessionStatus  # complete | aborted | disk_full | failed
-    summary: dict[str, Any]
+    meta: RunMetadata  # what session.json says now: counters, trials done, agreement, fixations
 
 
 SessionEvent = SessionStarted | TrialStarted | ScreenShown | FixationMapped | PredictionUpdated | TrialFinished | \

@@ -99,7 +99,7 @@ def _num(value: Any) -> float | None:
 def _quality(meta: RunMetadata) -> Quality:
     val: dict[str, Any] = meta.validation or {}
     c = meta.counters
-    received, lost, invalid = (float(c.received), float(c.lost), float(c.invalid)) if c else (0.0, 0.0, 0.0)
+    received, lost, invalid = (0.0, 0.0, 0.0) if c is None else (float(c.received), float(c.lost), float(c.invalid))
     gaps = [g for g in meta.gaps or [] if len(g) == 2]
     return Quality(
         validation=val.get("judgement") if isinstance(val.get("judgement"), str) else None,
@@ -130,7 +130,7 @@ def agreement(rows: list[dict[str, str]]) -> tuple[float | None, int]:
 
 
 def _trials_total(run: SessionRun, notes: list[str]) -> int | None:
-    proto = run.folder / str(run.meta.get("protocol") or "protocol.toml")
+    proto = run.folder / (run.meta.protocol or "protocol.toml")
     try:
         return len(load_protocol(proto).trials)
     except PovLabError as exc:
@@ -147,10 +147,10 @@ def _rows(run: SessionRun, notes: list[str]) -> list[dict[str, str]]:
 
 
 def run_status(run: SessionRun, now: float | None = None) -> RunStatus:
-    meta = RunMetadata.from_json(run.meta, str(run.session_json))  # a wrong or unknown key: one line naming it
+    meta = run.meta
     notes: list[str] = []
-    status = run.status
-    if status == "recording":
+    status: str = run.status.value  # or "crashed", which only this report says
+    if not run.status.ended:
         now = time.time() if now is None else now
         changed = max((p.stat().st_mtime for p in (run.xdf, run.session_json) if p.exists()), default=0.0)
         if now - changed > STALE_S:
@@ -168,10 +168,10 @@ def run_status(run: SessionRun, now: float | None = None) -> RunStatus:
 
 
 def _protocol_key(run: SessionRun) -> str:
-    sha = run.meta.get("protocol_sha256")
-    if isinstance(sha, str) and sha:
+    sha = run.meta.protocol_sha256
+    if sha:
         return sha
-    proto = run.folder / str(run.meta.get("protocol") or "protocol.toml")
+    proto = run.folder / (run.meta.protocol or "protocol.toml")
     return hashlib.sha256(proto.read_bytes()).hexdigest() if proto.is_file() else "unknown"
 
 
@@ -190,7 +190,7 @@ def study_runs(folder: Path | str) -> list[SessionRun]:
     if len(groups) > 1:
         parts = []
         for sha, members in sorted(groups.items(), key=lambda g: -len(g[1])):
-            name = members[0].meta.get("protocol_name") or "?"
+            name = members[0].meta.protocol_name or "?"
             where = ", ".join(f"{r.folder.relative_to(folder).as_posix() or '.'}" for r in members[:2])
             more = f" +{len(members) - 2}" if len(members) > 2 else ""
             parts.append(f"{name!r} (sha256 {sha[:8]}: {where}{more})")
@@ -203,5 +203,5 @@ def study_status(folder: Path | str, now: float | None = None) -> StudyStatus:
     runs = study_runs(folder)
     statuses = tuple(run_status(r, now) for r in sorted(runs, key=lambda r: (r.participant, r.session, r.run)))
     meta = runs[0].meta
-    return StudyStatus(str(folder), meta.get("protocol_name"), _protocol_key(runs[0]), statuses,
+    return StudyStatus(str(folder), meta.protocol_name, _protocol_key(runs[0]), statuses,
                        tuple(sorted({r.participant for r in runs})))

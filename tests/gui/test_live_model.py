@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.core.run_metadata import CountersRecord, RunMetadata, SessionStatus
 from app.gui.live_model import LiveModel
 from app.session.updates import SessionEnded, SessionWarning
 from tests.gui.conftest import finished, mapped, prediction, started, trial_started
@@ -78,8 +79,10 @@ def test_summary_counts_trials_quality_and_agreement(model, demo, layouts) -> No
         model.apply(trial_started(demo, layouts, n))
         model.apply(finished(n, demo.all_trials[n - 1].trial_id, answer, predicted, 0.5,
                              practice=demo.all_trials[n - 1].practice))
-    model.apply(SessionEnded(model.folder, "complete", {"status": "complete", "agreement": 0.5, "n_fixations": 7,
-                                                         "counters": {"received": 990, "lost": 10}}))
+    done = SessionStatus.COMPLETE
+    model.apply(SessionEnded(model.folder, done, RunMetadata(
+        "T", "01", "pov", 1, status=done, n_trials_done=3, agreement=0.5, n_fixations=7,
+        counters=CountersRecord(received=990, lost=10, invalid=0))))
     rows = dict(model.summary_rows())
     assert rows["status"] == "complete"
     assert rows["trials"].startswith(f"3 of {len(demo.all_trials)}")

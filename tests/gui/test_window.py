@@ -11,6 +11,7 @@ import pytest
 from app.core.errors import PovLabError, TrackerError
 from app.core.gaze import GazeRingBuffer
 from app.core.paths import DEMO_PROTOCOL
+from app.core.run_metadata import CountersRecord, RunMetadata, SessionStatus
 from app.gui.backend import Backend, SetupChoice, TrackerChoice
 from app.gui.main_window import MainWindow
 from app.session.updates import SessionEnded, SessionWarning
@@ -69,9 +70,10 @@ class ScriptedSession:
         emit(SessionWarning("disk_low", "low disk space: 400 MiB left"))
         if self.hold is not None:
             self.stop.wait(10.0)
-        emit(SessionEnded(self.folder, "aborted" if self.stop.is_set() else "complete",
-                          {"status": "complete", "n_trials_done": 2, "agreement": None, "n_fixations": 8,
-                           "counters": {"received": 400, "lost": 0}}))
+        status = SessionStatus.ABORTED if self.stop.is_set() else SessionStatus.COMPLETE
+        emit(SessionEnded(self.folder, status, RunMetadata(
+            "T", "01", "pov", 1, status=status, n_trials_done=2, agreement=None, n_fixations=8,
+            counters=CountersRecord(received=400, lost=0, invalid=0))))
 
 
 @pytest.fixture
@@ -169,7 +171,7 @@ def test_pause_and_stop_reach_the_session(make_window, qtbot) -> None:  # type: 
     assert w.run_page.pause_button.text() == "Pause after this trial" and made["session"].pauses == 2
     w.run_page.stop_button.click()
     qtbot.waitUntil(lambda: w.controller.page == "end", timeout=10000)
-    assert w.end_page.summary_labels["status"].text() == "complete"  # the summary dict decides
+    assert w.end_page.summary_labels["status"].text() == "aborted"  # stopped before the last trial
     assert made["session"].stop.is_set()
 
 

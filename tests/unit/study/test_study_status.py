@@ -6,13 +6,14 @@ import csv
 import json
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from app.cli import main
-from app.runfolder.folder import find_runs, read_meta, write_json_atomic
+from app.runfolder.folder import find_runs, read_meta, write_meta
 from app.runfolder.recover import recover_session
 from app.runfolder.synthetic import make_session
 
@@ -85,7 +86,7 @@ def test_a_session_still_writing_is_not_called_crashed(tmp_path: Path, capsys: p
 def test_folder_mixing_protocols_is_one_error(study: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (run,) = find_runs(study / "sub-02" / "ses-01")
     meta = read_meta(run.session_json)
-    write_json_atomic(run.session_json, {**meta, "protocol_sha256": "ab" * 32, "protocol_name": "Other study"})
+    write_meta(run.session_json, replace(meta, protocol_sha256="ab" * 32, protocol_name="Other study"))
     before = {p: p.read_bytes() for p in study.rglob("*") if p.is_file()}
     assert main(["study", "status", str(study)]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
