@@ -7,7 +7,8 @@ github.com/r-zemblys/irf, ``etdata/lookAtPoint_EL``), every sample labelled by a
 samples (Hooge et al. 2018, "Is human classification by experienced untrained observers a gold
 standard in fixation detection?", Behav Res Methods 50:1864, use the same measure).
 
-``python -m app.detection.evaluation [DATA_DIR]`` prints the table that docs/detection.md holds.
+``python -m app.detection.report`` prints the tables that docs/detection.md holds (with the
+Hooge et al. 2018 set of :mod:`app.detection.hooge`).
 """
 
 from __future__ import annotations
@@ -114,32 +115,9 @@ CONDITIONS: dict[str, dict[str, float]] = {  # name -> degrade() arguments
 
 
 def main(argv: list[str]) -> int:
-    from app.detection.pipeline import METHODS
+    from app.detection.report import main as report
 
-    robustness = "--robustness" in argv
-    argv = [a for a in argv if a != "--robustness"]
-    folder = Path(argv[0]) if argv else Path(__file__).resolve().parents[3] / "shared/data/irf_lookatpoint"
-    recs = load_irf(folder)
-    if robustness:
-        print("| condition | " + " | ".join(f"{m} fixation / saccade" for m in METHODS) + " |")
-        print("|---|" + "---|" * len(METHODS))
-        for name, kw in CONDITIONS.items():
-            worse = [degrade(r, **kw) for r in recs]  # type: ignore[arg-type]
-            cells = []
-            for method in METHODS:
-                r = evaluate(worse, method)
-                cells.append(f"{r['fixation_pooled']:.3f} / {r['saccade_pooled']:.3f}")
-            print(f"| {name} | " + " | ".join(cells) + " |")
-        return 0
-    print("| method | fixation kappa (pooled / mean / worst file) | saccade kappa (pooled / mean / worst) "
-          "| PSO kappa (pooled) | blink kappa (pooled) |")
-    print("|---|---|---|---|---|")
-    for method in METHODS:
-        r = evaluate(recs, method)
-        print(f"| {method} | {r['fixation_pooled']:.3f} / {r['fixation_mean']:.3f} / {r['fixation_min']:.3f} "
-              f"| {r['saccade_pooled']:.3f} / {r['saccade_mean']:.3f} / {r['saccade_min']:.3f} "
-              f"| {r['pso_pooled']:.3f} | {r['blink_pooled']:.3f} |")
-    return 0
+    return report(argv)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Online (streaming) I-VT and I-DT: events as the samples arrive, the same as offline.
+"""Online (streaming) detection, every method: events as the samples arrive, the same as offline.
 
 The live session calls :meth:`OnlineDetector.feed` with each new chunk taken from the gaze
 ring buffer (:class:`app.core.gaze.GazeRingBuffer`) and gets the events that this chunk
@@ -8,7 +8,12 @@ the chunk plus a constant (the differentiator's ``2k`` samples of history, the I
 - velocity: :func:`~app.detection.velocity.smoothed_velocity` over the last ``2k`` samples
   and the new chunk; each sample's velocity is computed from the same values in the same
   order as offline, so it is bit-identical;
-- labels: the same element-wise I-VT rule, or the incremental I-DT of :class:`IdtLabeller`;
+- the differentiator's window: fixed, or (``velocity_window_s=None``, as offline by default) chosen
+  from the noise of the first :data:`~app.detection.velocity.NOISE_FROM_S` seconds, which are held
+  back until then;
+- labels: the same element-wise I-VT rule, the incremental I-DT of :class:`IdtLabeller`, or the
+  default detector's :class:`NhLabeller` (its adaptive thresholds come from the first 2 s, then from
+  the 10 s before each second: it holds back the first 2 s, then labels as the samples come);
 - events: runs of equal labels go through the same :class:`EventAssembler` as offline.
 
 A fixation is reported once it can no longer merge with a later one (Tobii's 75 ms rule), so
@@ -17,6 +22,7 @@ its latency after the last fixation sample is at most ``merge_gap_s`` plus ``k``
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -29,12 +35,13 @@ from app.core.geometry import ScreenGeometry
 from app.detection.gapfill import GapFiller, max_fill_samples, max_fill_span_s
 from app.detection.idt import IdtLabeller
 from app.detection.ivt import IvtLabeller
-from app.detection.pipeline import GAP_FILL_S, VELOCITY_WINDOW_S, angle_fn, describe, make_params
+from app.detection.nh import NhLabeller
+from app.detection.pipeline import DEFAULT_METHOD, GAP_FILL_S, METHODS, angle_fn, default_post, describe, make_params
 from app.detection.segments import FIX, EventAssembler, PostParams, Run, runs_from_codes
-from app.detection.velocity import half_window, smoothed_velocity
+from app.detection.velocity import NOISE_FROM_S, adaptive_half_window, half_window, noise_sd_deg, smoothed_velocity
 
 F64 = NDArray[np.float64]
-ONLINE_METHODS = ("ivt", "idt")
+ONLINE_METHODS = tuple(METHODS)
 
 
 class ColumnFifo:
@@ -70,33 +77,41 @@ class ColumnFifo:
 class OnlineDetector:
     """Streaming fixation/saccade detection with constant amortised work per sample."""
 
-    def __init__(self, geometry: ScreenGeometry, rate_hz: float, method: str = "ivt", params: Any = None,
-                 post: PostParams | None = None, velocity_window_s: float = VELOCITY_WINDOW_S,
+    def __init__(self, geometry: ScreenGeometry, rate_hz: float, method: str = DEFAULT_METHOD, params: Any = None,
+                 post: PostParams | None = None, velocity_window_s: float | None = None,
                  drop_disordered: bool = False, gap_fill_s: float = GAP_FILL_S) -> None:
-        """``drop_disordered``: drop (and count in :attr:`dropped`) samples whose time is not after the
-        previous sample's, instead of raising; for live streams whose clock may stutter. Event sample
-        indices then count the kept samples only."""
+        """``velocity_window_s=None``: the differentiator's window follows the noise of the first seconds,
+        as :func:`~app.detection.pipeline.detect` does by default. ``drop_disordered``: drop (and count in
+        :attr:`dropped`) samples whose time is not after the previous sample's, instead of raising; for
+        live streams whose clock may stutter. Event sample indices then count the kept samples only."""
         if method not in ONLINE_METHODS:
-            raise GazeDataError(f"online detection: method must be one of {ONLINE_METHODS}, got {method!r} "
-                                f"(adaptive methods need the whole recording)")
-        if not (isinstance(rate_hz, (int, float)) and rate_hz > 0):
-            raise GazeDataError(f"online detection: rate_hz must be positive, got {rate_hz!r}")
+            raise GazeDataError(f"online detection: method must be one of {ONLINE_METHODS}, got {method!r}")
+        if not (isinstance(rate_hz, (int, float)) and not isinstance(rate_hz, bool) and math.isfinite(rate_hz)
+                and rate_hz > 0):
+            raise GazeDataError(f"online detection: rate_hz must be a positive number, got {rate_hz!r}")
         self.geometry = geometry
         self.rate_hz = float(rate_hz)
         self.method = method
         self.params = make_params(method) if params is None else params
-        self.post = PostParams() if post is None else post
-        self.k = half_window(self.rate_hz, velocity_window_s)
+        self.post = default_post(method) if post is None else post
+        self.velocity_window_s = velocity_window_s
+        self.noise_deg = np.nan
+        # the window and the merge distance may follow the noise of the first seconds: hold those back
+        self._hold = velocity_window_s is None or self.post.merge_noise_sd > 0
+        self.k = 0 if self._hold or velocity_window_s is None else half_window(self.rate_hz, velocity_window_s)
         self.gap_fill_s = gap_fill_s
         self._filler = GapFiller(max_fill_samples(self.rate_hz, gap_fill_s), max_fill_span_s(self.rate_hz, gap_fill_s))
-        self.labeller: IvtLabeller | IdtLabeller = (
-            IvtLabeller(self.params) if method == "ivt" else IdtLabeller(self.params))
+        self.labeller: IvtLabeller | IdtLabeller | NhLabeller = (
+            IvtLabeller(self.params) if method == "ivt" else IdtLabeller(self.params) if method == "idt"
+            else NhLabeller(self.params, self.rate_hz))
         self.assembler = EventAssembler(self.post, angle_fn(geometry))
         self._vbuf = ColumnFifo(5)  # t, x, y, xd, yd from index self._vfirst
-        self._vbuf.append([np.full(self.k, np.nan)] * 5)  # the stream's start: no history
-        self._vfirst = -self.k
+        self._early: list[tuple[F64, F64, F64, F64, F64]] = []  # samples before the window is chosen
+        if not self._hold:
+            self._start_velocity()
         self._next_v = 0  # first sample whose velocity is not yet known
         self._n = 0  # samples received
+        self._t0 = np.nan
         self._lbuf = ColumnFifo(4)  # t, x, y, v of samples waiting for their label, from self._lfirst
         self._lfirst = 0
         self._open: Run | None = None
@@ -108,7 +123,8 @@ class OnlineDetector:
 
     @property
     def params_used(self) -> dict[str, float | int | str]:
-        return describe(self.method, self.params, self.post, self.geometry, self.rate_hz, self.k, self.gap_fill_s)
+        return describe(self.method, self.params, self.post, self.geometry, self.rate_hz, self.k, self.gap_fill_s,
+                        self.noise_deg)
 
     def feed(self, block: GazeBlock) -> list[GazeEvent]:
         """Add a chunk of samples (later than all before); returns the events it completed."""
@@ -131,8 +147,35 @@ class OnlineDetector:
         self._take(*self._filler.push(t, x, y))
         return self.assembler.take()
 
-    def _take(self, t: F64, x: F64, y: F64) -> None:
+    def _start_velocity(self) -> None:
+        self._vbuf.append([np.full(self.k, np.nan)] * 5)  # the stream's start: no history
+        self._vfirst = -self.k
+
+    def _choose_window(self) -> None:
+        """The adaptive window from the noise of the first seconds (as :func:`~app.detection.velocity.prepare`)."""
+        t, x, y, xd, yd = (np.concatenate(c) for c in zip(*self._early, strict=True))
+        first = int(np.searchsorted(t, t[0] + NOISE_FROM_S))
+        self.noise_deg = noise_sd_deg(xd[:first], yd[:first])
+        self.k = (adaptive_half_window(self.rate_hz, self.noise_deg) if self.velocity_window_s is None
+                  else half_window(self.rate_hz, self.velocity_window_s))
+        self.post = self.post.for_noise(self.noise_deg)
+        self.assembler = EventAssembler(self.post, angle_fn(self.geometry))
+        self._early = []
+        self._hold = False
+        self._start_velocity()
+        self._vbuf.append([t, x, y, xd, yd])
+        self._n += len(t)
+        self._advance(self._n - self.k)
+
+    def _take(self, t: F64, x: F64, y: F64, final: bool = False) -> None:
         """Samples out of the gap filler into the velocity stage."""
+        if self._hold:  # still measuring the noise of the first seconds
+            if len(t):
+                self._t0 = float(t[0]) if not self._early else self._t0
+                self._early.append((t, x, y, *self.geometry.px_to_deg(x, y)))
+            if self._early and (final or self._early[-1][0][-1] >= self._t0 + NOISE_FROM_S):
+                self._choose_window()
+            return
         if len(t) == 0:
             return
         xd, yd = self.geometry.px_to_deg(x, y)
@@ -144,7 +187,10 @@ class OnlineDetector:
         """End of the stream: label what is left and return the remaining events."""
         if self._closed:
             return []
-        self._take(*self._filler.finish())
+        self._take(*self._filler.finish(), final=True)
+        if self._hold:  # no samples at all
+            self._closed = True
+            return self.assembler.finish()
         self._vbuf.append([np.full(self.k, np.nan)] * 5)  # as offline: the last k samples have no velocity
         self._advance(self._n, final=True)
         self._label(self.labeller.finish())

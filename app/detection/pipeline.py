@@ -34,6 +34,7 @@ METHODS: dict[str, tuple[type, str]] = {
 DEFAULT_METHOD = "nh"
 VELOCITY_WINDOW_S = 0.01
 GAP_FILL_S = 0.02
+MERGE_NOISE_SD = 4.0
 
 
 def make_params(method: str, overrides: Mapping[str, float] | None = None) -> Any:
@@ -44,6 +45,11 @@ def make_params(method: str, overrides: Mapping[str, float] | None = None) -> An
         return cls(**dict(overrides or {}))
     except TypeError as exc:
         raise GazeDataError(f"detection: bad parameter for {method}: {exc}") from exc
+
+
+def default_post(method: str) -> PostParams:
+    """Post-processing defaults: the default detector merges fixations only within 4 noise SDs (at most 0.5 deg)."""
+    return PostParams(merge_noise_sd=MERGE_NOISE_SD) if method == DEFAULT_METHOD else PostParams()
 
 
 def codes_for(method: str, g: PreparedGaze, params: Any) -> np.ndarray:
@@ -72,13 +78,18 @@ def angle_fn(geometry: ScreenGeometry):  # noqa: ANN201 - a plain callable
 
 
 def describe(method: str, params: Any, post: PostParams, geometry: ScreenGeometry, rate_hz: float,
-             k: int, gap_fill_s: float) -> dict[str, float | int | str]:
+             k: int, gap_fill_s: float, noise_deg: float) -> dict[str, float | int | str]:
     out: dict[str, float | int | str] = {"method": method, "method_source": METHODS[method][1]}
-    out.update({f"{method}.{key}": value for key, value in asdict(params).items()})
+    for key, value in asdict(params).items():
+        if isinstance(value, dict):  # nested parameters (the default detector's thresholds)
+            out.update({f"{method}.{key}.{k2}": v2 for k2, v2 in value.items()})
+        else:
+            out[f"{method}.{key}"] = value
     out.update({f"post.{key}": value for key, value in asdict(post).items()})
     out.update({"velocity.window_samples": 2 * k + 1, "velocity.window_s": round((2 * k + 1) / rate_hz, 6),
                 "velocity.filter": "least-squares slope (Savitzky-Golay first derivative)",
                 "sampling_rate_hz": rate_hz, "gap_fill_s": gap_fill_s,
+                "noise_sd_deg_first_2s": round(noise_deg, 6),
                 "gap_fill_max_samples": max_fill_samples(rate_hz, gap_fill_s)})
     out.update({f"screen.{key}": value for key, value in asdict(geometry).items()})
     return out
@@ -98,13 +109,14 @@ def detect(block: GazeBlock, geometry: ScreenGeometry, method: str = DEFAULT_MET
     if not block.valid.any():
         raise GazeDataError(f"detection: no usable gaze samples: x/y are missing in all {len(block)} samples")
     params = make_params(method) if params is None else params
-    post = PostParams() if post is None else post
+    post = default_post(method) if post is None else post
     g = prepare(block, geometry, rate_hz, velocity_window_s, gap_fill_s)
     codes = codes_for(method, g, params)
+    post = post.for_noise(g.noise_deg)
     assembler = EventAssembler(post, angle_fn(geometry))
     for run in runs_from_codes(codes, g.t, g.x, g.y, g.v, 1.0 / g.rate_hz):
         assembler.feed(run)
     events = tuple(assembler.finish())
     labels = labels_from_events(len(block), events)
     return DetectionResult(method, events, labels, describe(method, params, post, geometry, g.rate_hz, g.k,
-                                                            gap_fill_s))
+                                                            gap_fill_s, g.noise_deg))

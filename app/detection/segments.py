@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,6 +41,9 @@ class PostParams:
     merge_angle_deg: float = 0.5
     blink_min_s: float = 0.03
     blink_max_s: float = 0.5
+    #: if > 0, fixations merge only when closer than this many SDs of the position noise (and than
+    #: merge_angle_deg): see :meth:`for_noise`
+    merge_noise_sd: float = 0.0
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
@@ -48,6 +51,17 @@ class PostParams:
                 raise GazeDataError(f"post-processing: {name} must be a non-negative number, got {value!r}")
         if self.blink_max_s < self.blink_min_s:
             raise GazeDataError("post-processing: blink_max_s must not be below blink_min_s")
+
+    def for_noise(self, noise_deg: float) -> PostParams:
+        """The parameters for a recording with this position noise (per-axis SD, degrees).
+
+        Merging joins fixations that noise split apart; two fixations further apart than the noise can
+        explain (``merge_noise_sd`` SDs) are two, however close: a clean tracker resolves microsaccades.
+        """
+        if self.merge_noise_sd <= 0 or not math.isfinite(noise_deg):
+            return self
+        return replace(self, merge_angle_deg=min(self.merge_angle_deg, self.merge_noise_sd * max(noise_deg, 0.0)),
+                       merge_noise_sd=0.0)
 
 
 class Run:

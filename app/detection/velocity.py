@@ -28,6 +28,9 @@ from app.detection.gapfill import fill_gaps, max_fill_samples, max_fill_span_s
 
 F64 = NDArray[np.float64]
 _BLOCK = 1 << 13
+#: the adaptive window is chosen from the noise of the samples in the first NOISE_FROM_S seconds (all
+#: the online detector has when it must choose)
+NOISE_FROM_S = 2.0
 
 
 def half_window(rate_hz: float, window_s: float) -> int:
@@ -102,6 +105,7 @@ class PreparedGaze:
     ok: NDArray[np.bool_]  # position and velocity defined
     rate_hz: float
     k: int
+    noise_deg: float = 0.0  # per-axis SD of the position noise in the first NOISE_FROM_S seconds
 
 
 def check_time(t: F64) -> None:
@@ -162,14 +166,17 @@ def prepare(block: GazeBlock, geometry: ScreenGeometry, rate_hz: float | None = 
             window_s: float | None = 0.01, gap_fill_s: float = 0.0) -> PreparedGaze:
     """Degrees, velocity and validity for a whole recording (the offline path).
 
-    ``window_s=None`` picks the window from the recording's own noise (:func:`adaptive_half_window`);
+    ``window_s=None`` picks the window from the noise of the first :data:`NOISE_FROM_S` seconds
+    (:func:`adaptive_half_window`), as the online detector must;
     ``gap_fill_s`` interpolates shorter runs of missing samples first (:mod:`app.detection.gapfill`).
     """
     check_time(block.t)
     rate = nominal_rate(block.t) if rate_hz is None else float(rate_hz)
     x, y = fill_gaps(block.t, block.x, block.y, max_fill_samples(rate, gap_fill_s), max_fill_span_s(rate, gap_fill_s))
     xd, yd = geometry.px_to_deg(x, y)
-    k = adaptive_half_window(rate, noise_sd_deg(xd, yd)) if window_s is None else half_window(rate, window_s)
+    first = int(np.searchsorted(block.t, block.t[0] + NOISE_FROM_S))
+    noise = noise_sd_deg(xd[:first], yd[:first])
+    k = adaptive_half_window(rate, noise) if window_s is None else half_window(rate, window_s)
     v = fill_edges(smoothed_velocity(block.t, xd, yd, k, rate), k)
     ok = np.isfinite(v) & np.isfinite(xd) & np.isfinite(yd)
-    return PreparedGaze(block.t, x, y, xd, yd, v, ok, rate, k)
+    return PreparedGaze(block.t, x, y, xd, yd, v, ok, rate, k, noise)

@@ -79,7 +79,7 @@ class SessionConfig:
     tracker_timeout_s: float = 5.0  # for the session's own streams to appear on LSL
     channels: str | None = None  # explicit channel mapping for undescribed streams
     preset: str | None = None
-    detection: str = "ivt"
+    detection: str = "nh"  # the default detector (app.detection.pipeline.DEFAULT_METHOD), online form
 
     def __post_init__(self) -> None:
         if not self.tracker_timeout_s > 0:

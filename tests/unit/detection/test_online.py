@@ -42,10 +42,13 @@ def _stream(det: OnlineDetector, b: GazeBlock, seed: int) -> list:
     pytest.param("ivt", 250.0, True, id="ivt-uneven"),
     pytest.param("idt", 1000.0, False, id="idt-1000Hz"),
     pytest.param("idt", 120.0, True, id="idt-uneven"),
+    pytest.param("nh", 1000.0, False, id="nh-1000Hz"),
+    pytest.param("nh", 300.0, True, id="nh-uneven"),
+    pytest.param("nh", 60.0, False, id="nh-60Hz"),
 ])
 def test_online_equals_offline(method: str, rate: float, jitter: bool) -> None:
     b = _gaze(rate, seed=int(rate), jitter=jitter)
-    offline = detect(b, GEOM, method=method, rate_hz=rate, velocity_window_s=VELOCITY_WINDOW_S)
+    offline = detect(b, GEOM, method=method, rate_hz=rate)  # both with the window chosen from the noise
     online = _stream(OnlineDetector(GEOM, rate, method=method), b, seed=7)
     assert len(offline.events) > 20
     assert [(e.kind, e.start_index, e.stop_index) for e in online] == \
@@ -61,22 +64,37 @@ def test_online_equals_offline_on_expert_data(shared_data) -> None:
 
     rec = load_irf(shared_data / "irf_lookatpoint")[1]
     b = rec.block.between(rec.block.t[0], rec.block.t[0] + 20.0)
-    for method in ("ivt", "idt"):
-        offline = detect(b, rec.geometry, method=method, rate_hz=1000.0, velocity_window_s=VELOCITY_WINDOW_S)
+    for method in ("ivt", "idt", "nh"):
+        offline = detect(b, rec.geometry, method=method, rate_hz=1000.0)
         online = _stream(OnlineDetector(rec.geometry, 1000.0, method=method), b, seed=3)
         assert [(e.kind, e.start_index, e.stop_index) for e in online] == \
             [(e.kind, e.start_index, e.stop_index) for e in offline.events]
 
 
-def test_fixations_are_reported_soon_after_they_end() -> None:
-    b = _gaze(500.0, seed=5)
-    det = OnlineDetector(GEOM, 500.0, method="ivt")
+def _lags(det: OnlineDetector, b: GazeBlock) -> list[tuple[float, float]]:
+    """(offset, how long after it the fixation was reported) for every fixation, fed 5 samples at a time."""
     lags = []
     for i in range(0, len(b), 5):
         chunk = GazeBlock(b.t[i:i + 5], b.x[i:i + 5], b.y[i:i + 5], b.pupil[i:i + 5])
-        lags += [chunk.t[-1] - e.offset for e in det.feed(chunk) if e.kind == "fixation"]
+        lags += [(e.offset, chunk.t[-1] - e.offset) for e in det.feed(chunk) if e.kind == "fixation"]
+    return lags
+
+
+def test_fixations_are_reported_soon_after_they_end() -> None:
+    b = _gaze(500.0, seed=5)
+    lags = [lag for _, lag in _lags(OnlineDetector(GEOM, 500.0, method="ivt", velocity_window_s=VELOCITY_WINDOW_S), b)]
     # the merge window (75 ms) bounds the wait; plus the differentiator's 5 samples and one chunk
     assert lags and max(lags) < 0.075 + 0.01 + 0.01 + 0.005
+
+
+def test_default_detector_reports_fixations_soon_after_the_warm_up() -> None:
+    """The default detector holds back its first 2 s (noise and thresholds), then labels as the samples come:
+    a fixation is reported within the merge window plus the saccade and PSO window that follow it."""
+    b = _gaze(500.0, seed=5)
+    lags = _lags(OnlineDetector(GEOM, 500.0), b)
+    assert min(off for off, _ in lags) < b.t[0] + 2.0  # fixations of the warm-up come out once it is over
+    late = [lag for off, lag in lags if off > b.t[0] + 2.5]
+    assert len(late) > 10 and max(late) < 0.075 + 0.1 + 0.04 + 0.01
 
 
 def test_bad_chunks_are_rejected() -> None:
@@ -87,8 +105,11 @@ def test_bad_chunks_are_rejected() -> None:
     det.flush()
     with pytest.raises(GazeDataError, match="after flush"):
         det.feed(GazeBlock.from_arrays([2.0], [1], [1]))
-    with pytest.raises(GazeDataError, match="adaptive"):
-        OnlineDetector(GEOM, 500.0, method="nh")
+    with pytest.raises(GazeDataError, match="method"):
+        OnlineDetector(GEOM, 500.0, method="nh2")
+    for rate in (0.0, -5.0, float("inf"), float("nan"), True):
+        with pytest.raises(GazeDataError, match="rate"):
+            OnlineDetector(GEOM, rate)
 
 
 def test_column_fifo_keeps_order_across_growth() -> None:

@@ -1,0 +1,187 @@
+"""Adaptive velocity thresholds from the recording's own noise, estimated causally as the stream goes.
+
+Nystrom & Holmqvist 2010 set the peak threshold at ``mean + 6 SD`` of the velocities below it,
+iterated from 100 deg/s. On data with many saccade samples of medium speed (small saccades at
+300 Hz, the decelerating flanks of saccades) the mean and SD of "velocities below PT" are dragged
+up by saccade samples, PT rises, more saccade samples fall below it, and the iteration runs away:
+on the adult Tobii recordings of Hooge et al. 2018 it ended at 130-420 deg/s and missed most
+saccades (docs/detection.md). Here the same rule is written with the median, which saccade samples
+barely move: for fixation noise whose speed is Rayleigh distributed (white noise on x and y) the
+mean is ``1.2533 s``, the SD ``0.6551 s`` and the median ``1.1774 s``, so NH's ``mean + 6 SD`` is
+``4.40 x median`` and its onset threshold ``mean + 3 SD`` is ``2.73 x median``. PT is iterated as
+``4.40 x median`` of the samples slower than PT, from the ceiling down.
+
+Floors (40 / 20 deg/s, NH's) keep very clean data from turning drift into saccades; the ceiling
+(300 deg/s) keeps very noisy data from losing every saccade. The median is read from velocity
+histograms (bins of 0.25 deg/s), so it is an exact integer computation that any chunking of the
+stream reproduces.
+
+Schedule (the same offline and online, so live events equal offline ones): time is cut into
+updates of ``update_s`` (1 s) from the first sample. The first ``warmup_s`` (2 s) take thresholds
+from themselves (the online detector holds them back until then); every later update takes them
+from the ``window_s`` (10 s) before it: past samples only, so the online detector labels at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from app.core.errors import GazeDataError
+from app.detection.kernels import median_thresholds
+
+F64 = NDArray[np.float64]
+RAYLEIGH_MEDIAN = math.sqrt(2 * math.log(2))  # median / scale of a Rayleigh distribution
+RAYLEIGH_MEAN = math.sqrt(math.pi / 2)
+RAYLEIGH_SD = math.sqrt(2 - math.pi / 2)
+
+
+@dataclass(frozen=True)
+class ThresholdParams:
+    peak_sd: float = 6.0  # NH: PT = mean + 6 SD of the noise speed
+    onset_sd: float = 3.0  # NH: onset = mean + 3 SD
+    min_peak_deg_s: float = 40.0
+    min_onset_deg_s: float = 20.0
+    max_peak_deg_s: float = 300.0
+    initial_peak_deg_s: float = 100.0  # where there are too few samples to estimate the noise
+    update_s: float = 1.0
+    window_s: float = 10.0
+    warmup_s: float = 2.0
+    bin_deg_s: float = 0.25
+
+    def __post_init__(self) -> None:
+        for name, v in asdict(self).items():
+            if not (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0):
+                raise GazeDataError(f"thresholds: {name} must be a positive number, got {v!r}")
+        if self.onset_sd > self.peak_sd or self.min_onset_deg_s > self.min_peak_deg_s:
+            raise GazeDataError("thresholds: the onset threshold must not be above the peak threshold")
+        if self.max_peak_deg_s < self.min_peak_deg_s:
+            raise GazeDataError("thresholds: max_peak_deg_s must not be below min_peak_deg_s")
+
+    @property
+    def peak_factor(self) -> float:
+        """PT as a multiple of the median noise speed."""
+        return (RAYLEIGH_MEAN + self.peak_sd * RAYLEIGH_SD) / RAYLEIGH_MEDIAN
+
+    @property
+    def onset_factor(self) -> float:
+        return (RAYLEIGH_MEAN + self.onset_sd * RAYLEIGH_SD) / RAYLEIGH_MEDIAN
+
+    @property
+    def bins(self) -> int:
+        return int(math.ceil(self.max_peak_deg_s / self.bin_deg_s))
+
+    @property
+    def window_updates(self) -> int:
+        return max(1, int(round(self.window_s / self.update_s)))
+
+    @property
+    def warmup_updates(self) -> int:
+        return max(1, int(round(self.warmup_s / self.update_s)))
+
+
+def _thresholds(p: ThresholdParams, hist: NDArray[np.int64]) -> tuple[F64, F64]:
+    """Thresholds for each row of (non-cumulative) histograms; the same call offline and online."""
+    cum = np.cumsum(hist, axis=1)
+    return median_thresholds(cum, p.bin_deg_s, p.peak_factor, p.onset_factor, p.min_peak_deg_s,
+                             p.min_onset_deg_s, p.max_peak_deg_s, p.initial_peak_deg_s, 10, 32)
+
+
+class ThresholdSchedule:
+    """Per-sample peak and onset thresholds for a stream of velocities (see the module docstring).
+
+    :meth:`push` takes the next samples and returns the thresholds of the samples, from the oldest
+    not yet served, whose thresholds are now known; :meth:`finish` those of the rest.
+    """
+
+    def __init__(self, params: ThresholdParams) -> None:
+        self.p = params
+        self.t0: float | None = None
+        self.hist: deque[NDArray[np.int64]] = deque()  # the last window_updates + 1 updates, ending at self.top
+        self.top = -1  # update index of the last histogram in self.hist
+        self.warm: tuple[F64, F64] | None = None  # thresholds of the warm-up updates once known
+        self.pending: list[NDArray[np.int64]] = []  # update index of each sample not yet served
+        self.known: dict[int, tuple[float, float]] = {}
+
+    def _units(self, t: F64) -> NDArray[np.int64]:
+        assert self.t0 is not None
+        return np.floor((t - self.t0) / self.p.update_s).astype(np.int64)
+
+    def _bin(self, v: F64, ok: NDArray[np.bool_]) -> NDArray[np.int64]:
+        b = np.full(len(v), self.p.bins, dtype=np.int64)
+        good = ok & (v < self.p.max_peak_deg_s)
+        b[good] = np.minimum((v[good] / self.p.bin_deg_s).astype(np.int64), self.p.bins - 1)
+        return b
+
+    def push(self, t: F64, v: F64, ok: NDArray[np.bool_]) -> tuple[F64, F64]:
+        if len(t) == 0:
+            return self._serve(final=False)
+        if self.t0 is None:
+            self.t0 = float(t[0])
+        units = self._units(t)
+        bins = self._bin(v, ok)
+        counted = ok & np.isfinite(v)
+        first = int(units[0])
+        span = int(units[-1]) - first + 1
+        h = np.bincount((units[counted] - first) * (self.p.bins + 1) + bins[counted],
+                        minlength=span * (self.p.bins + 1)).reshape(span, self.p.bins + 1)
+        for r in range(span):
+            u = first + r
+            while self.top < u:
+                self._close_top()
+                self.hist.append(np.zeros(self.p.bins + 1, dtype=np.int64))
+                self.top += 1
+            self.hist[-1] += h[r]
+        self.pending.append(units)
+        return self._serve(final=False)
+
+    def finish(self) -> tuple[F64, F64]:
+        return self._serve(final=True)
+
+    def _close_top(self) -> None:
+        """The update ``self.top`` is complete: fix the thresholds that depend on it being complete."""
+        p = self.p
+        nxt = self.top + 1  # thresholds of update nxt use updates [nxt - window, nxt)
+        if nxt >= p.warmup_updates:
+            if nxt == p.warmup_updates:
+                self._warmup()
+            window = list(self.hist)[-p.window_updates:]
+            pt, on = _thresholds(p, np.sum(window, axis=0, keepdims=True))
+            self.known[nxt] = (float(pt[0]), float(on[0]))
+        while len(self.hist) > p.window_updates:
+            self.hist.popleft()
+
+    def _warmup(self) -> None:
+        """The warm-up updates take the thresholds of all of them (only a stream's start waits for these)."""
+        hist = list(self.hist)[-self.p.warmup_updates:] if self.hist else [np.zeros(self.p.bins + 1, np.int64)]
+        pt, on = _thresholds(self.p, np.sum(hist, axis=0, keepdims=True))
+        for u in range(self.p.warmup_updates):
+            self.known[u] = (float(pt[0]), float(on[0]))
+
+    def _serve(self, final: bool) -> tuple[F64, F64]:
+        if final and self.t0 is not None and self.top + 1 <= self.p.warmup_updates and 0 not in self.known:
+            self._warmup()
+        units = np.concatenate(self.pending) if self.pending else np.empty(0, dtype=np.int64)
+        if len(units) == 0:
+            return np.empty(0), np.empty(0)
+        # units of samples not yet served are non-decreasing; known thresholds cover a prefix
+        known_upto = len(units)
+        distinct = units[np.concatenate(([0], np.flatnonzero(np.diff(units)) + 1))]
+        missing = [u for u in distinct.tolist() if u not in self.known]
+        if missing:
+            known_upto = int(np.searchsorted(units, missing[0]))
+        served = units[:known_upto]
+        rest = units[known_upto:]
+        self.pending = [rest] if len(rest) else []
+        if len(served) == 0:
+            return np.empty(0), np.empty(0)
+        lo = int(served[0])
+        table_pt = np.array([self.known[u][0] if u in self.known else np.nan for u in range(lo, int(served[-1]) + 1)])
+        table_on = np.array([self.known[u][1] if u in self.known else np.nan for u in range(lo, int(served[-1]) + 1)])
+        for u in [u for u in self.known if u < lo - 1]:
+            del self.known[u]
+        return table_pt[served - lo], table_on[served - lo]

@@ -1,0 +1,99 @@
+"""The adaptive velocity thresholds of the default detector (app/detection/thresholds.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.core.errors import GazeDataError
+from app.detection.thresholds import ThresholdParams, ThresholdSchedule
+
+P = ThresholdParams()
+
+
+def _speeds(scale: float, n: int, seed: int = 0) -> np.ndarray:
+    """Speed of white 2-D velocity noise (Rayleigh distributed) with per-axis SD ``scale``."""
+    rng = np.random.default_rng(seed)
+    return np.hypot(rng.normal(0, scale, n), rng.normal(0, scale, n))
+
+
+def _served(v: np.ndarray, rate: float = 500.0, chunks: list[int] | None = None,
+            params: ThresholdParams = P) -> tuple[np.ndarray, np.ndarray]:
+    s = ThresholdSchedule(params)
+    t = np.arange(len(v)) / rate
+    ok = np.ones(len(v), dtype=bool)
+    bounds = np.cumsum([0, *(chunks or [len(v)])])
+    parts = [s.push(t[a:b], v[a:b], ok[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=False)]
+    parts.append(s.finish())
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def test_factors_are_nh_mean_plus_6_and_3_sd_of_rayleigh_noise() -> None:
+    v = _speeds(10.0, 200_000)
+    assert P.peak_factor * np.median(v) == pytest.approx(v.mean() + 6 * v.std(), rel=0.01)
+    assert P.onset_factor * np.median(v) == pytest.approx(v.mean() + 3 * v.std(), rel=0.01)
+
+
+def test_thresholds_follow_the_noise_between_floor_and_ceiling() -> None:
+    pt_quiet, on_quiet = _served(_speeds(12.0, 5000))
+    pt_noisy, _ = _served(_speeds(30.0, 5000))
+    assert pt_noisy[-1] / pt_quiet[-1] == pytest.approx(2.5, rel=0.05)
+    assert on_quiet[0] < pt_quiet[0]
+    assert _served(_speeds(1.0, 5000))[0][0] == P.min_peak_deg_s  # the floor holds on clean data
+    assert _served(_speeds(1.0, 5000))[1][0] == P.min_onset_deg_s
+    assert _served(_speeds(200.0, 5000))[0][0] == P.max_peak_deg_s  # and the ceiling on very noisy data
+
+
+def test_many_saccade_samples_do_not_make_the_threshold_run_away() -> None:
+    """A fifth of the samples at 40-200 deg/s (small saccades at 300 Hz) moves PT by less than a tenth."""
+    rng = np.random.default_rng(1)
+    noise = _speeds(12.0, 3000)
+    mixed = noise.copy()
+    mixed[rng.choice(3000, 600, replace=False)] = rng.uniform(40, 200, 600)
+    clean_pt, mixed_pt = _served(noise, 300.0)[0][0], _served(mixed, 300.0)[0][0]
+    assert clean_pt < mixed_pt < 1.1 * clean_pt * 1.25
+    # NH's own rule, mean + 6 SD of the samples below PT iterated from 100 deg/s, runs away on the same data
+    pt = 100.0
+    for _ in range(100):
+        below = mixed[mixed < pt]
+        pt = max(below.mean() + 6 * below.std(), 40.0)
+    assert pt > 2 * mixed_pt
+
+
+def test_schedule_is_causal_after_the_warm_up_and_independent_of_chunking() -> None:
+    rate = 250.0
+    v = np.concatenate([_speeds(10.0, int(20 * rate)), _speeds(40.0, int(20 * rate), seed=2)])
+    pt, on = _served(v, rate)
+    again, _ = _served(v, rate, chunks=[1, 7, 300, 3, 2000, 5000, 17, len(v) - 7328])
+    np.testing.assert_array_equal(pt, again)
+    assert len(pt) == len(v)
+    t = np.arange(len(v)) / rate
+    assert np.all(pt[t < P.warmup_s] == pt[0])  # the warm-up takes its own estimate
+    changed = v.copy()
+    changed[t >= 12.0] *= 3  # only the future changes
+    pt2, _ = _served(changed, rate)
+    np.testing.assert_array_equal(pt2[t < 12.0], pt[t < 12.0])
+    assert pt[t >= 30.5].min() > 2 * pt[t < 20].max()  # and the estimate follows the noise within 10 s
+
+
+def test_the_online_schedule_serves_after_the_warm_up_then_at_once() -> None:
+    s = ThresholdSchedule(P)
+    rate = 100.0
+    v = _speeds(10.0, 500)
+    t = np.arange(500) / rate
+    ok = np.ones(500, dtype=bool)
+    assert len(s.push(t[:150], v[:150], ok[:150])[0]) == 0  # 1.5 s: still warming up
+    assert len(s.push(t[150:201], v[150:201], ok[150:201])[0]) == 201  # 2 s reached: everything so far
+    assert len(s.push(t[201:203], v[201:203], ok[201:203])[0]) == 2
+
+
+@pytest.mark.parametrize("kwargs", [
+    pytest.param({"peak_sd": 0}, id="zero"),
+    pytest.param({"window_s": float("inf")}, id="inf"),
+    pytest.param({"onset_sd": 7.0}, id="onset-above-peak"),
+    pytest.param({"max_peak_deg_s": 30.0}, id="ceiling-below-floor"),
+    pytest.param({"update_s": True}, id="bool"),
+])
+def test_bad_threshold_parameters(kwargs: dict) -> None:
+    with pytest.raises(GazeDataError):
+        ThresholdParams(**kwargs)
