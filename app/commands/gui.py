@@ -39,6 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sim-rate", type=float, default=1000.0, help="simulated tracker rate in Hz (demo)")
     p.add_argument("--seed", type=int, default=None, help="seed of the simulated tracker and participant")
     p.add_argument("--edit-aois", action="store_true", help="open --protocol in the AOI editor")
+    p.add_argument("--study", type=Path, default=None, metavar="DIR",
+                   help="open the study page on a folder of sessions (participants, status, quality, agreement)")
     p.add_argument("--review", type=Path, default=None, metavar="SESSION",
                    help="play back a recorded run (its .xdf, or its session folder) on the review page")
     p.set_defaults(func=run)
@@ -163,13 +165,26 @@ def remote_control(port: int, root: Path) -> _RemoteHandle:
     return _RemoteHandle(RemoteControlServer(controller, port=port, data_root=root).start(), controller)
 
 
+def recover_report(folder: Path) -> str:
+    """Recover a session folder's crashed runs (``povlab recover``); one line saying what was done."""
+    from app.runfolder.recover import recover_session
+
+    lines = []
+    for r in recover_session(folder):
+        lines.append(f"{r.stem}: recovered {r.duration_s:.1f} s, {r.trials} trials" if r.recovered
+                     else f"{r.stem}: ended cleanly ({r.status_before})")
+    return "; ".join(lines) or f"{folder}: nothing to recover"
+
+
 def backend() -> Any:
     from app.formats.protocol_toml import save_aois
     from app.gui.backend import Backend
     from app.runfolder.review import load_review
+    from app.study.status import study_status
 
     return Backend(start_session=start_session, list_trackers=list_trackers, export_session=export_session,
-                   save_aois=save_aois, remote_control=remote_control, load_review=load_review)
+                   save_aois=save_aois, remote_control=remote_control, load_review=load_review,
+                   study_status=study_status, recover_session=recover_report)
 
 
 # -- running the window -----------------------------------------------------------------------------
@@ -253,6 +268,8 @@ def run(args: argparse.Namespace) -> int:
     window.show()
     if args.edit_aois and not window.edit_aois():
         raise PovLabError(f"--edit-aois: {window.setup_page.error.text()}")
+    if args.study is not None:
+        window.open_study(args.study)
     if args.review is not None and (problem := window.review(args.review)):
         raise PovLabError(f"--review {args.review}: {problem}")
     if args.demo or shot is not None:

@@ -118,3 +118,7 @@ class Backend:
     remote_control: Callable[[int, Path], RemoteServer] | None = None
     # read a recorded run (XDF or session folder) for the review page (app.runfolder.review.SessionReview)
     load_review: Callable[[Path], Any] | None = None
+    # where a study folder stands (app.study.status.StudyStatus); raises PovLabError
+    study_status: Callable[[Path], Any] | None = None
+    # recover the crashed runs of a session folder; returns a one-line report
+    recover_session: Callable[[Path], str] | None = None

@@ -92,6 +92,19 @@ class Controller(QObject):
         thread.start()
         return thread
 
+    def background(self, name: str, work: Callable[[], object],
+                   done: Callable[[object | None, str], None]) -> threading.Thread:
+        """Run ``work`` on a worker thread, then ``done(result, error message)`` in the GUI thread."""
+        def run() -> None:
+            try:
+                result = work()
+            except PovLabError as exc:
+                message = str(exc)
+                self._later(lambda: done(None, message))
+                return
+            self._later(lambda: done(result, ""))
+        return self._in_worker(name, run)
+
     # -- set-up -------------------------------------------------------------------------------------
     def choose_protocol(self, path: str | Path) -> Protocol | None:
         try:

@@ -18,6 +18,7 @@ from app.gui.pages.end_page import EndPage
 from app.gui.pages.review_page import ReviewPage
 from app.gui.pages.run_page import RunPage
 from app.gui.pages.setup_page import SetupPage
+from app.gui.pages.study_page import StudyPage
 
 
 class MainWindow(QMainWindow):
@@ -37,8 +38,10 @@ class MainWindow(QMainWindow):
         self.review_page = ReviewPage(self.images.get, frame_ms)
         self.load_review = backend.load_review
         self._page_before_review: QWidget = self.setup_page
+        self.study_page = StudyPage()
+        self.backend = backend
         self.stack = QStackedWidget()
-        for page in (self.setup_page, self.run_page, self.end_page, self.aoi_page, self.review_page):
+        for page in (self.setup_page, self.run_page, self.end_page, self.aoi_page, self.review_page, self.study_page):
             self.stack.addWidget(page)
         self.setCentralWidget(self.stack)
         self.duration_s: float | None = None
@@ -62,6 +65,11 @@ class MainWindow(QMainWindow):
         self.aoi_page.back_requested.connect(self._back_from_aois)
         self.review_page.back_requested.connect(lambda: self.stack.setCurrentWidget(self._page_before_review))
         self.end_page.review_requested.connect(self._review_last_session)
+        self.setup_page.study_requested.connect(self.open_study)
+        self.study_page.refresh_requested.connect(self.refresh_study)
+        self.study_page.recover_requested.connect(self._recover)
+        self.study_page.review_requested.connect(lambda folder: self._review_from_study(folder))
+        self.study_page.back_requested.connect(lambda: self.stack.setCurrentWidget(self.setup_page))
         self.run_page.stop_requested.connect(c.stop)
         self.run_page.pause_toggled.connect(c.toggle_pause)
         c.on_session_ready = self.run_page.set_pausable
@@ -124,6 +132,50 @@ class MainWindow(QMainWindow):
         problem = self.review(folder) if folder is not None else "no session recorded yet"
         if problem:
             self.end_page.show_export_progress(0.0, f"cannot review: {problem}")
+
+    def open_study(self, folder: str | Path) -> None:
+        """Show the study page on ``folder`` (its table fills in when the worker has read it)."""
+        self.stack.setCurrentWidget(self.study_page)
+        self.study_page.open(folder)
+
+    def refresh_study(self, folder: str) -> None:
+        status_of = self.backend.study_status
+        if status_of is None:
+            self.study_page.show_error("the study overview is not available in this installation")
+            return
+        if not folder:
+            self.study_page.show_error("choose a study folder")
+            return
+        self.study_page.show_busy(f"reading {folder} …")
+
+        def done(result: object | None, error: str, message: str = "") -> None:
+            if result is None:
+                self.study_page.show_error(error)
+            else:
+                self.study_page.show_status(result, message)
+
+        self.controller.background("study", lambda: status_of(Path(folder)), done)
+
+    def _recover(self, run_folder: str) -> None:
+        recover = self.backend.recover_session
+        if recover is None:
+            self.study_page.show_error("recovery is not available in this installation")
+            return
+        self.study_page.show_busy(f"recovering {run_folder} …")
+
+        def done(result: object | None, error: str) -> None:
+            if result is None:
+                self.study_page.show_error(f"recovery failed: {error}")
+            else:
+                self.study_page.message.setText(str(result))
+                self.refresh_study(self.study_page.folder.text().strip())
+
+        self.controller.background("recover", lambda: recover(Path(run_folder)), done)
+
+    def _review_from_study(self, run_folder: str) -> None:
+        problem = self.review(Path(run_folder))
+        if problem:
+            self.study_page.show_error(f"cannot review: {problem}")
 
     def _show_page(self, page: str) -> None:
         self.stack.setCurrentWidget({"setup": self.setup_page, "run": self.run_page, "end": self.end_page}[page])

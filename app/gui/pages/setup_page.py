@@ -36,6 +36,7 @@ class SetupPage(QWidget):
     refresh_trackers = Signal()
     start_requested = Signal()
     edit_aois_requested = Signal()
+    study_requested = Signal(str)  # the output folder, opened as a study
 
     def __init__(self, protocols: list[Path], out: Path, model: Path | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,6 +81,10 @@ class SetupPage(QWidget):
         out_browse.clicked.connect(self._browse_out)
         row = QHBoxLayout()
         row.addWidget(self.out, 1)
+        self.study_button = QPushButton("Study overview…")
+        self.study_button.setToolTip("participants and sessions recorded in this folder: status, quality, agreement")
+        self.study_button.clicked.connect(lambda: self.study_requested.emit(self.out.text().strip()))
+        row.addWidget(self.study_button)
         row.addWidget(out_browse)
         form.addRow("Output folder", row)
 

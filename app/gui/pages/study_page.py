@@ -1,0 +1,139 @@
+"""The study page: every participant and session of a study folder, with status, data quality and model agreement.
+
+One row per run (what ``povlab study status DIR`` prints): participant, session, run, status, trials done,
+validation, samples lost, gaps, model agreement. A run that crashed (or stopped on a full disk) has a
+"Recover" button in its row; recovery runs on a worker thread and the table is read again afterwards.
+A double-click on a row opens that run on the review page.
+
+The page reads nothing itself: it asks (signals) and the window answers with ``show_status`` (a
+:class:`~app.study.status.StudyStatus`) or ``show_error``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+COLUMNS = ("participant", "session", "run", "status", "trials", "validation", "lost %", "gaps", "agreement", "")
+
+
+def _f(value: float | None, fmt: str) -> str:
+    return "–" if value is None else format(value, fmt)
+
+
+class StudyPage(QWidget):
+    refresh_requested = Signal(str)  # the study folder
+    recover_requested = Signal(str)  # a run's session folder
+    review_requested = Signal(str)  # a run's session folder
+    back_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("study folder (the output folder of its sessions)")
+        browse, self.refresh_button = QPushButton("Browse…"), QPushButton("Refresh")
+        self.back_button = QPushButton("Back")
+        browse.clicked.connect(self._browse)
+        self.refresh_button.clicked.connect(lambda: self.refresh_requested.emit(self.folder.text().strip()))
+        self.back_button.clicked.connect(self.back_requested.emit)
+        self.folder.returnPressed.connect(lambda: self.refresh_requested.emit(self.folder.text().strip()))
+        top = QHBoxLayout()
+        for w in (QLabel("Study"), self.folder, browse, self.refresh_button, self.back_button):
+            top.addWidget(w, 1 if w is self.folder else 0)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.cellDoubleClicked.connect(self._review_row)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        outer = QVBoxLayout(self)
+        outer.addLayout(top)
+        outer.addWidget(self.summary)
+        outer.addWidget(self.table, 1)
+        outer.addWidget(self.message)
+        self.run_folders: list[str] = []
+        self.recover_buttons: dict[int, QPushButton] = {}
+
+    def open(self, folder: str | Path) -> None:
+        self.folder.setText(str(folder))
+        self.refresh_requested.emit(str(folder))
+
+    def show_busy(self, message: str) -> None:
+        self.message.setStyleSheet("")
+        self.message.setText(message)
+        self.refresh_button.setEnabled(False)
+        for b in self.recover_buttons.values():
+            b.setEnabled(False)
+
+    def show_error(self, message: str) -> None:
+        self.refresh_button.setEnabled(True)
+        self.message.setStyleSheet("color: #b3261e; font-weight: bold;")
+        self.message.setText(message)
+
+    def show_status(self, status: Any, message: str = "") -> None:
+        """Fill the table from a StudyStatus (app.study.status)."""
+        self.refresh_button.setEnabled(True)
+        self.message.setStyleSheet("")
+        self.message.setText(message)
+        totals = status.to_dict()["totals"]
+        agree = ("–" if totals["agreement"] is None
+                 else f"{totals['agreement']:.0%} of {totals['agreement_trials']} answered trials")
+        self.summary.setText(f"protocol {status.protocol_name or '?'}: {totals['participants']} participants, "
+                             f"{totals['sessions']} sessions, {totals['trials_done']} trials done, "
+                             f"{totals['needs_recovery']} to recover; model agreement {agree}")
+        self.table.setRowCount(len(status.runs))
+        self.run_folders, self.recover_buttons = [], {}
+        for row, r in enumerate(status.runs):
+            q = r.quality
+            validation = "–" if q.validation_mean_deg is None else \
+                f"{q.validation or '?'} {q.validation_mean_deg:.2f}° (max {_f(q.validation_max_deg, '.2f')}°)"
+            trials = f"{r.trials_done}/{'?' if r.trials_total is None else r.trials_total}"
+            gaps = f"{q.gaps} ({q.gap_s:.1f} s)" if q.gaps else "0"
+            agreement = "–" if r.agreement is None else f"{r.agreement:.0%} ({r.agreement_trials})"
+            cells = (f"sub-{r.participant}", f"ses-{r.session}", str(r.run), r.status, trials, validation,
+                     _f(q.lost_pct, ".2f"), gaps, agreement)
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if col == 3 and r.action is not None:
+                    item.setForeground(Qt.GlobalColor.red)
+                    item.setToolTip(r.action)
+                if r.notes:
+                    item.setToolTip("\n".join(r.notes))
+                self.table.setItem(row, col, item)
+            self.run_folders.append(r.folder)
+            if r.action is not None:
+                button = QPushButton("Recover")
+                button.setToolTip(r.action)
+                button.clicked.connect(lambda _=False, f=r.folder: self.recover_requested.emit(f))
+                self.table.setCellWidget(row, len(COLUMNS) - 1, button)
+                self.recover_buttons[row] = button
+            else:
+                self.table.setCellWidget(row, len(COLUMNS) - 1, None)
+
+    def _review_row(self, row: int, _col: int) -> None:
+        if 0 <= row < len(self.run_folders):
+            self.review_requested.emit(self.run_folders[row])
+
+    def _browse(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Study folder", self.folder.text())
+        if path:
+            self.open(path)
