@@ -25,6 +25,7 @@ from app.core.layout import TrialLayout
 from app.core.run_metadata import SessionStatus
 from app.session.updates import (
     FixationMapped,
+    PersonalisationUpdated,
     PredictionUpdated,
     ScreenShown,
     SessionEnded,
@@ -93,6 +94,7 @@ class LiveModel:
         self.received = 0
         self.lost = 0
         self.validation: str | None = None
+        self.personalisation: tuple[int, tuple[float, float, float]] | None = None  # answered trials, bias
 
     # -- subscriptions --------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[str], None]) -> None:
@@ -152,6 +154,9 @@ class LiveModel:
             self.done = max(self.done, o.number)
             self.agreement = event.agreement
             self._notify("answer")
+        elif isinstance(event, PersonalisationUpdated):
+            self.personalisation = (event.n_trials, event.bias)
+            self._notify("personalisation")
         elif isinstance(event, SessionWarning):
             self.warn(event.kind, event.message)
         elif isinstance(event, ValidationMeasured):

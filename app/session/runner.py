@@ -49,6 +49,7 @@ from app.runfolder.files import (
     write_meta,
 )
 from app.session.updates import (
+    PersonalisationUpdated,
     ScreenShown,
     SessionEnded,
     SessionEvent,
@@ -220,6 +221,8 @@ class Session:
         agree: list[bool] = []
         self.recorder = recorder
 
+        answered: list[tuple[str, Any, str]] = []
+
         def on_trial(outcome: TrialOutcome) -> None:
             probs = live.final_prediction(outcome.number)
             predicted = None if probs is None else ANSWERS[max(range(3), key=lambda i: probs[i])]
@@ -234,10 +237,13 @@ class Session:
                           "n_fixations": 0 if state is None else len(state.fixations)})
             outcomes.append(outcome)
             self.emit(TrialFinished(outcome, predicted, sum(agree) / len(agree) if agree else None))
-            if self.predictor is not None and outcome.practice and outcome.response in ANSWERS and state:
-                practice = [(st.trial.trial_id, st.fixations, o.response) for o in outcomes if o.practice
-                            and o.response in ANSWERS and (st := live.states.get(o.number)) is not None]
-                self.predictor.personalise(cfg.participant, practice)
+            if self.predictor is not None and outcome.response in ANSWERS and state is not None:
+                # few-shot personalisation: refitted after every answered trial, practice and main alike; a
+                # trial's own prediction was made before its answer, so the answer only shapes later trials
+                answered.append((state.trial.trial_id, state.fixations, outcome.response))
+                bias = self.predictor.personalise(cfg.participant, answered)
+                self.emit(PersonalisationUpdated(cfg.participant, len(answered),
+                                                 (float(bias[0]), float(bias[1]), float(bias[2]))))
 
         timer = None
         if cfg.duration_s is not None:

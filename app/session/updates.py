@@ -66,6 +66,15 @@ class TrialFinished:
 
 
 @dataclass(frozen=True)
+class PersonalisationUpdated:
+    """The participant's logit bias was refitted from every trial they have answered so far."""
+
+    participant: str
+    n_trials: int  # answered trials the bias was fitted on (timeouts teach nothing and are left out)
+    bias: tuple[float, float, float]  # added to the model's yes, no, unclear logits
+
+
+@dataclass(frozen=True)
 class ValidationMeasured:
     """Accuracy and precision around the validation targets (app.core.validation), as a dict."""
 
@@ -87,4 +96,4 @@ class SessionEnded:
 
 
 SessionEvent = SessionStarted | TrialStarted | ScreenShown | FixationMapped | PredictionUpdated | TrialFinished | \
-    ValidationMeasured | SessionWarning | SessionEnded
+    PersonalisationUpdated | ValidationMeasured | SessionWarning | SessionEnded

@@ -10,7 +10,7 @@ from app.gui.images import ImageStore
 from app.gui.live_model import LiveModel
 from app.gui.pages.run_page import RunPage
 from app.gui.widgets.stimulus_view import StimulusView
-from app.session.updates import ScreenShown, SessionWarning, ValidationMeasured
+from app.session.updates import PersonalisationUpdated, ScreenShown, SessionWarning, ValidationMeasured
 from tests.gui.conftest import finished, mapped, prediction, started, trial_started
 
 
@@ -45,6 +45,15 @@ def test_answer_and_running_agreement(page, demo, layouts) -> None:  # type: ign
     assert page.panel.agreement_label.text() == "agreement: 0%"
     table = page.panel.table
     assert table.rowCount() == 2 and table.item(1, 3).text() == "✗" and table.item(0, 3).text() == "✓"
+
+
+def test_personalisation_after_each_answer_is_shown(page) -> None:  # type: ignore[no-untyped-def]
+    label = page.panel.personal_label
+    assert label.text() == "personalised: not yet (no answered trial)"
+    page.model.apply(PersonalisationUpdated("P01", 1, (0.31, -0.2, -0.11)))
+    assert label.text() == "personalised from 1 answered trial: yes +0.31, no -0.20, unclear -0.11"
+    page.model.apply(PersonalisationUpdated("P01", 4, (-0.5, 0.75, -0.25)))
+    assert label.text() == "personalised from 4 answered trials: yes -0.50, no +0.75, unclear -0.25"
 
 
 def test_trial_progress(page, demo, layouts) -> None:  # type: ignore[no-untyped-def]

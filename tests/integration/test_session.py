@@ -13,10 +13,12 @@ from app.acquisition.tracker_spec import LslTrackerConnector, TrackerSpec, parse
 from app.cli import main
 from app.core.markers import parse_marker
 from app.core.paths import BUNDLED_MODEL
+from app.core.protocol import ANSWERS
 from app.presentation.headless import HeadlessPresenter
 from app.session.runner import Session, SessionConfig
 from app.session.updates import (
     FixationMapped,
+    PersonalisationUpdated,
     PredictionUpdated,
     ScreenShown,
     SessionEnded,
@@ -85,6 +87,11 @@ def test_headless_session_records_everything(short_protocol: Path, tmp_path: Pat
         assert len(preds) >= 1
         np.testing.assert_allclose(preds[:, 1:4].sum(axis=1), 1.0, atol=1e-5)
         assert any(isinstance(e, PredictionUpdated) for e in events)
+        # personalisation is refitted after every answered trial, on all answers so far
+        answered = [e.outcome for e in events if isinstance(e, TrialFinished) and e.outcome.response in ANSWERS]
+        fits = [e for e in events if isinstance(e, PersonalisationUpdated)]
+        assert [f.n_trials for f in fits] == list(range(1, len(answered) + 1)) and fits[-1].participant == "P01"
+        assert all(abs(sum(f.bias)) < 1e-9 for f in fits) and any(max(map(abs, f.bias)) > 0 for f in fits)
 
     # a second run never overwrites the first
     again = Session(SessionConfig(short_protocol, "P01", out=tmp_path / "out", model=None, duration_s=1.0),

@@ -72,7 +72,8 @@ class RunPage(QWidget):
         self.pause_toggled.emit()
 
     def refresh(self) -> None:
-        for topic in ("session", "trial", "screen", "prediction", "answer", "banners", "quality", "gaze"):
+        for topic in ("session", "trial", "screen", "prediction", "answer", "personalisation", "banners", "quality",
+                      "gaze"):
             self.on_model(topic)
 
     def on_model(self, topic: str) -> None:
@@ -92,6 +93,8 @@ class RunPage(QWidget):
                 self.panel.show_trial(None, "", False, [], None, None)
             else:
                 self.panel.show_trial(t.number, t.trial_id, t.practice, t.probs_history, t.answer, t.predicted)
+        if topic in ("personalisation", "session"):
+            self.panel.show_personalisation(m.personalisation)
         if topic in ("answer", "session"):
             rows = [(f"{v.number} {v.trial_id}", v.predicted or "–", v.answer or "–", v.agrees)
                     for v in sorted(m.trials.values(), key=lambda v: v.number) if v.answer is not None]

@@ -81,8 +81,11 @@ class PredictionPanel(QGroupBox):
         font = self.agreement_label.font()
         font.setBold(True)
         self.agreement_label.setFont(font)
+        self.personal_label = QLabel("personalised: not yet (no answered trial)")
+        self.personal_label.setToolTip("a per-participant bias on the model's logits, refitted after every answer")
         lay.addWidget(self.answer_label)
         lay.addWidget(self.agreement_label)
+        lay.addWidget(self.personal_label)
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["trial", "model", "answer", ""])
         self.table.verticalHeader().setVisible(False)
@@ -112,6 +115,14 @@ class PredictionPanel(QGroupBox):
         else:
             said = f" (model: {predicted})" if predicted else ""
             self.answer_label.setText(f"answer: {answer}{said}")
+
+    def show_personalisation(self, personalisation: tuple[int, tuple[float, float, float]] | None) -> None:
+        if personalisation is None:
+            self.personal_label.setText("personalised: not yet (no answered trial)")
+            return
+        n, bias = personalisation
+        shifts = ", ".join(f"{name} {b:+.2f}" for name, b in zip(CLASSES, bias, strict=True))
+        self.personal_label.setText(f"personalised from {n} answered trial{'s' if n != 1 else ''}: {shifts}")
 
     def show_agreement(self, agreement: float | None, rows: list[tuple[str, str, str, bool | None]]) -> None:
         self.agreement_label.setText("agreement: –" if agreement is None else f"agreement: {agreement:.0%}")
