@@ -58,6 +58,12 @@ def _protocol_check() -> ModuleType:
     return protocol_check
 
 
+def _remote() -> ModuleType:
+    from app.bench import remote
+
+    return remote
+
+
 def _gui() -> ModuleType:
     from app.bench import gui
 
@@ -73,6 +79,7 @@ BENCHMARKS: dict[str, tuple[Callable[[], ModuleType], str]] = {
     "latency": (_latency, "LSL arrival of a fixation's last sample -> updated prediction (ms)"),
     "presentation": (_presentation, "participant screen: flip vs marker time stamps (ms)"),
     "protocol-check": (_protocol_check, "protocol new + protocol check on 100 trials of 1920x1080 JPEGs (s)"),
+    "remote": (_remote, "remote-control server under hostile clients: peak memory, threads, refusals"),
     "gui": (_gui, "operator window at 2000 Hz gaze: frame time p50/p99 (ms), display lag (ms)"),
 }
 

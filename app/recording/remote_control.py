@@ -28,6 +28,7 @@ import logging
 import selectors
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -85,8 +86,9 @@ class RemoteControl:
                 else:
                     log.info("remote control: ignored %r (not a LabRecorder command)", line[:80])
             except PovLabError as exc:
-                log.error("remote control: %s", exc)
-                return f"ERROR {exc}"
+                msg = str(exc)
+                log.error("%s", msg if msg.startswith("remote control") else f"remote control: {msg}")
+                return f"ERROR {msg}"
             except (OSError, ValueError) as exc:  # a path the file system refuses, a stream that went away
                 log.error("remote control: %s failed: %s", cmd.kind, exc)
                 return f"ERROR {cmd.kind} failed: {exc}"
@@ -140,6 +142,7 @@ class RemoteControlServer:
         self._sel.register(self._listener, selectors.EVENT_READ, None)
         self._sel.register(self._wake_r, selectors.EVENT_READ, "wake")
         self._clients: dict[socket.socket, _Client] = {}
+        self._refused, self._refused_logged = 0, -1e9
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="povlab-rcs", daemon=True)
 
@@ -193,7 +196,12 @@ class RemoteControlServer:
         except OSError:
             return  # the client gave up before we got to it
         if len(self._clients) >= self.max_clients:
-            log.warning("remote control: more than %d clients at once; one refused", self.max_clients)
+            self._refused += 1
+            now = time.monotonic()
+            if now - self._refused_logged >= 10.0:  # one line per burst, not one per connection
+                log.warning("remote control: more than %d clients at once; %d connection(s) refused",
+                            self.max_clients, self._refused)
+                self._refused, self._refused_logged = 0, now
             try:
                 sock.send(f"ERROR more than {self.max_clients} connections".encode())
             except OSError:
