@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from app.core.answers import LABELS
 from app.core.features import (
     DWELL_FEATURES,
     FEATURE_VERSION,
@@ -46,8 +47,6 @@ from app.core.features import (
     MAX_POSITION,
     REGION_DIM,
 )
-
-LABELS = ("YES", "NO", "UNCLEAR")
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,10 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from app.core.answers import ANSWER_CODES
 from app.core.layout import TrialLayout
 from app.core.protocol import Trial
 
-ANSWER_CODES = {"yes": 0, "no": 1, "unclear": 2, "timeout": -1}
 CODE_ANSWERS = {v: k for k, v in ANSWER_CODES.items()}
 
 MARKER_STREAM_NAME = "PovLab-Markers"

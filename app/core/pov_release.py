@@ -30,7 +30,6 @@ from app.core.features import Fixation, Token
 
 HEADER = ("ImageID", "Respondent Name", "AOI Label", "Fixation X", "Fixation Y", "Fixation Dispersion",
           "Fixation Duration", "Answers")
-LABELS = ("YES", "NO", "UNCLEAR")  # Answers column: 0, 1, 2
 _PREFIX_FIX = {"txt": "txt", "tct": "txt", "txl": "txt", "vis": "vis", "vix": "vis"}
 _COUNT_SUFFIX = re.compile(r"^(?P<word>.*?\S)\s*(?P<k>\d+)$")
 LINE_GAP_PX = 30.0  # mean-y difference that starts a new caption line

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol as TypingProtocol
 
+from app.core.answers import RESPONSES
 from app.core.protocol import Protocol
 
 
@@ -25,11 +26,11 @@ class TrialOutcome:
     practice: bool
     stim_onset: float  # LSL seconds (flip time)
     stim_offset: float  # LSL seconds (flip time)
-    response: str  # yes | no | unclear | timeout
+    response: str  # one of app.core.answers.RESPONSES: yes | no | unclear | timeout
     rt_s: float | None  # from stim_onset; None on timeout
 
     def __post_init__(self) -> None:
-        if self.response not in ("yes", "no", "unclear", "timeout"):
+        if self.response not in RESPONSES:
             raise ValueError(f"trial outcome: unknown response {self.response!r}")
         if self.stim_offset < self.stim_onset:
             raise ValueError("trial outcome: offset before onset")

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core.answers import ANSWERS
 from app.core.errors import PovLabError, ProtocolError
 from app.core.geometry import ScreenGeometry
 from app.core.imagefile import image_size
 from app.core.study_metadata import StudyMetadata, study_from_table
 
 SCHEMA_VERSION = 1
-ANSWERS = ("yes", "no", "unclear")
 
 
 @dataclass(frozen=True)

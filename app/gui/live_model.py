@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from app.core.answers import ANSWERS, RESPONSES
 from app.core.aoi import map_points
 from app.core.geometry import ScreenGeometry
 from app.core.layout import TrialLayout
@@ -36,7 +37,6 @@ from app.session.updates import (
     ValidationMeasured,
 )
 
-ANSWERS = ("yes", "no", "unclear")
 # banner kinds that stay until cleared, most serious first
 BANNER_ORDER = ("disk_full", "stream_lost", "recorder", "disk_low", "samples_lost", "stream_back", "error")
 
@@ -224,7 +224,7 @@ class LiveModel:
         return [
             ("status", (SessionStatus.RECORDING if self.ended is None else self.ended.status).value),
             ("trials", f"{len(answered)} of {self.n_trials} ({len(main)} main, {len(answered) - len(main)} practice)"),
-            ("answers", ", ".join(f"{a} {sum(t.answer == a for t in answered)}" for a in (*ANSWERS, "timeout"))),
+            ("answers", ", ".join(f"{a} {sum(t.answer == a for t in answered)}" for a in RESPONSES)),
             ("gaze samples", f"{received} received, {lost} lost ({loss})"),
             ("fixations", str(sum(len(t.fixations) for t in self.trials.values()) if n_fixations is None
                               else n_fixations)),

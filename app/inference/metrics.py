@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-LABELS = ("YES", "NO", "UNCLEAR")
+from app.core.answers import LABELS
 
 
 def classification_report(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray,

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from app.core.answers import LABELS
 from app.core.errors import ModelError
 from app.core.features import FEATURE_VERSION, INPUT_NAMES, INPUT_NAMES_V1, batch_inputs, trial_features
 from app.core.features import Fixation as _Fixation
@@ -109,7 +110,7 @@ def load_fusion_model(path: str | Path, prefer_cuda: bool = True) -> FusionModel
     try:
         version = int(meta.get("povlab.feature_version", "-1"))
         config = json.loads(meta["povlab.config"])
-        labels = tuple(json.loads(meta.get("povlab.labels", '["YES", "NO", "UNCLEAR"]')))
+        labels = tuple(json.loads(meta.get("povlab.labels", json.dumps(LABELS))))
         participants = {str(k): int(v) for k, v in json.loads(meta.get("povlab.participants", "{}")).items()}
     except (ValueError, TypeError) as exc:
         raise ModelError(f"{p}: POV Lab metadata is unreadable ({exc})") from exc

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from app.core.answers import ANSWER_INDEX
 from app.core.errors import ModelError
 from app.core.features import REGION_DIM, Fixation, Token, batch_inputs, participant_index, trial_features
 from app.core.hashing import sha256_file
@@ -45,8 +46,6 @@ from app.inference.onnx_model import FusionModel, load_fusion_model, softmax
 from app.inference.personalise import fit_logit_bias
 from app.inference.region_encoder import RegionEncoder, object_polygons, token_regions
 from app.inference.text_encoder import EmbeddingCache
-
-ANSWER_INDEX = {"yes": 0, "no": 1, "unclear": 2}
 
 
 def default_cache_dir() -> Path:

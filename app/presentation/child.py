@@ -26,10 +26,11 @@ import time
 import traceback
 from typing import Any
 
+from app.core.answers import ANSWERS
 from app.core.errors import PovLabError, PresentationError
 from app.core.markers import response_markers, trial_start_markers
 from app.core.presenting import TrialOutcome
-from app.core.protocol import ANSWERS, Protocol, Responses, Trial
+from app.core.protocol import Protocol, Responses, Trial
 from app.core.validation import VALIDATION_END, target_positions, validation_target_marker
 from app.presentation.messages import (
     Abort,

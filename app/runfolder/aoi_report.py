@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from app.core.answers import ANSWERS, most_probable
 from app.core.aoi import map_points, polygon_area, trial_metrics
 from app.core.errors import BundleError
 from app.core.gaze_events import GazeEvent
@@ -31,7 +32,6 @@ from app.formats.xdf_reader import XdfContents, read_session_xdf
 from app.runfolder.folder import SessionRun, fmt_cell
 from app.runfolder.trial_records import TrialRecord, attach_predictions, parse_markers
 
-ANSWERS = ("yes", "no", "unclear")
 AOI_COLUMNS = ("participant", "session", "run", "trial_number", "trial_id", "practice", "ia_id", "ia_label",
                "ia_kind", "ia_text", "ia_left", "ia_top", "ia_right", "ia_bottom", "ia_area_px",
                "dwell_time_ms", "dwell_time_pct", "fixation_count", "fixation_pct", "first_fixation_time_ms",
@@ -163,7 +163,7 @@ def run_report(run: SessionRun, margin_deg: float = 0.5, contents: XdfContents |
                 "run_count": m.revisits[k] + 1 if m.fixation_count[k] else 0, "revisits": m.revisits[k],
                 "fixated": int(m.fixation_count[k] > 0), **answer})
         probs = (tr.p_yes, tr.p_no, tr.p_unclear)
-        predicted = ANSWERS[int(np.argmax(probs))] if all(math.isfinite(p) for p in probs) else None
+        predicted = most_probable(probs) if all(math.isfinite(p) for p in probs) else None
         words = [k for k, a in enumerate(aois) if a.kind == "word"]
         objects = [k for k, a in enumerate(aois) if a.kind == "object"]
         trial_rows.append({

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from app import __version__
+from app.core.answers import most_probable
 from app.core.errors import BundleError, ProtocolError
 from app.core.streams import GAZE_TYPE, MARKERS, PREDICTIONS
 from app.core.study_metadata import StudyMetadata, load_study
@@ -142,7 +143,7 @@ def _predictions(trials: list[TrialRecord]) -> tuple[bytes, dict[str, Any]]:
     rows = []
     for tr in trials:
         probs = (tr.p_yes, tr.p_no, tr.p_unclear)
-        pred = ("yes", "no", "unclear")[int(np.argmax(probs))] if all(np.isfinite(probs)) else None
+        pred = most_probable(probs) if all(np.isfinite(probs)) else None
         rows.append((tr.number, tr.trial_id or None, tr.response or None,
                      tr.rt_ms / 1000 if np.isfinite(tr.rt_ms) else None, tr.expected or None,
                      *(float(p) if np.isfinite(p) else None for p in probs), pred))

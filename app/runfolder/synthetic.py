@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from app import __version__
+from app.core.answers import ANSWERS
 from app.core.geometry import ScreenGeometry
 from app.core.paths import ASSETS_DIR, DEMO_PROTOCOL
 from app.core.run_metadata import CountersRecord, RunMetadata, SessionStatus, TrackerRecord
@@ -73,7 +74,7 @@ def make_session(root: Path, participant: str = "01", session: str = "01", run: 
     markers: list[tuple[float, str]] = [(t0, "SESSION_START POV demo"), (t0 + 0.2, "VALIDATION_END")]
     fix_rows, pred_rows, trials = [], [], []
     n_trials = max(1, int((duration_s - 1) // trial_s))
-    answers = ("yes", "no", "unclear")
+    answers = ANSWERS
     for i in range(n_trials):
         num, ts = i + 1, t0 + 1 + i * trial_s
         img = IMAGES[i % len(IMAGES)]

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
+from app.core.answers import ANSWERS, most_probable
 from app.core.errors import PovLabError, RecordingError, TrackerError
 from app.core.hashing import sha256_file
 from app.core.layout import layout_trial
@@ -61,7 +62,6 @@ from app.session.updates import (
 )
 
 log = logging.getLogger(__name__)
-ANSWERS = ("yes", "no", "unclear")
 LOW_DISK_BYTES = 500 * 2**20
 # markers that change what the participant screen shows -> the screen the operator window draws
 SCREENS = {"FIXCROSS_ONSET": "fixation_cross", "STIM_ONSET": "stimulus", "STIM_OFFSET": "blank",
@@ -225,7 +225,7 @@ class Session:
 
         def on_trial(outcome: TrialOutcome) -> None:
             probs = live.final_prediction(outcome.number)
-            predicted = None if probs is None else ANSWERS[max(range(3), key=lambda i: probs[i])]
+            predicted = None if probs is None else most_probable(probs)
             if predicted is not None and outcome.response in ANSWERS and not outcome.practice:
                 agree.append(predicted == outcome.response)
             trial = protocol.all_trials[outcome.number - 1]

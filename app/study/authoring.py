@@ -29,8 +29,9 @@ from pathlib import Path
 
 import tomlkit
 
+from app.core.answers import ANSWERS
 from app.core.errors import ProtocolError
-from app.core.protocol import ANSWERS, SCHEMA_VERSION
+from app.core.protocol import SCHEMA_VERSION
 from app.study.check import ProtocolCheck, ProtocolCheckError, check_protocol
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")

@@ -23,13 +23,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core.answers import ANSWERS, most_probable
 from app.core.errors import PovLabError, StudyError
 from app.core.protocol import load_protocol
 from app.core.run_metadata import RunMetadata
 from app.runfolder.folder import SessionRun, find_runs
 
 STALE_S = 30.0
-ANSWERS = ("yes", "no", "unclear")
 NEEDS_RECOVERY = ("crashed", "disk_full")
 
 
@@ -125,7 +125,7 @@ def agreement(rows: list[dict[str, str]]) -> tuple[float | None, int]:
             continue
         probs = [_float(row.get(f"p_{a}")) for a in ANSWERS]
         if all(math.isfinite(p) for p in probs):
-            hits.append(ANSWERS[max(range(3), key=lambda i: probs[i])] == row["response"])
+            hits.append(most_probable(probs) == row["response"])
     return (sum(hits) / len(hits) if hits else None), len(hits)
 
 

@@ -21,7 +21,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
-from app.core.protocol import ANSWERS
+from app.core.answers import most_probable
 from app.gui.widgets.stimulus_view import StimulusView
 from app.runfolder.review import SessionReview
 
@@ -267,6 +267,6 @@ class ReviewPage(QWidget):
         if probs is None:
             self.model_info.setText(f"model: no prediction yet · answer: {answer}")
         else:
-            best = ANSWERS[max(range(3), key=lambda i: probs[i])]
+            best = most_probable(probs)
             self.model_info.setText(f"model: {best} (P yes {probs[0]:.2f}, no {probs[1]:.2f}, unclear "
                                     f"{probs[2]:.2f}) · answer: {answer}")

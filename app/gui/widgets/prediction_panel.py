@@ -18,7 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-CLASSES = ("yes", "no", "unclear")
+from app.core.answers import ANSWERS
+
+CLASSES = ANSWERS
 COLOURS = {"yes": QColor("#2e9d4a"), "no": QColor("#d0433a"), "unclear": QColor("#c99a12")}
 
 
