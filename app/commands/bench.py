@@ -64,6 +64,12 @@ def _remote() -> ModuleType:
     return remote
 
 
+def _study() -> ModuleType:
+    from app.bench import study
+
+    return study
+
+
 def _gui() -> ModuleType:
     from app.bench import gui
 
@@ -80,6 +86,7 @@ BENCHMARKS: dict[str, tuple[Callable[[], ModuleType], str]] = {
     "presentation": (_presentation, "participant screen: flip vs marker time stamps (ms)"),
     "protocol-check": (_protocol_check, "protocol new + protocol check on 100 trials of 1920x1080 JPEGs (s)"),
     "remote": (_remote, "remote-control server under hostile clients: peak memory, threads, refusals"),
+    "study": (_study, "simulated study: retrained model vs id-only prior on held-out participants (pipeline check)"),
     "gui": (_gui, "operator window at 2000 Hz gaze: frame time p50/p99 (ms), display lag (ms)"),
 }
 
