@@ -91,9 +91,12 @@ def stream_header_xml(name: str, type_: str, channels: tuple[str, ...], channel_
             f"<hostname>localhost</hostname><desc><channels>{chans}</channels></desc></info>")
 
 
-def write_streams(path: Path, streams: list[XdfStream], chunk_s: float = 0.5) -> None:
-    """Write whole streams to a new XDF (never overwriting), in chunks of ``chunk_s`` seconds like LabRecorder."""
-    w = XdfWriter(path)
+def write_streams(path: Path, streams: list[XdfStream], chunk_s: float = 0.5, recorded_at: str = "") -> None:
+    """Write whole streams to a new XDF (never overwriting), in chunks of ``chunk_s`` seconds like LabRecorder.
+
+    ``recorded_at``: the original file header's datetime, kept when a recording is rewritten (recover).
+    """
+    w = XdfWriter(path, recorded_at)
     try:
         _write_streams(w, streams, chunk_s)
     except OSError as exc:

@@ -43,6 +43,7 @@ class XdfContents:
     size_bytes: int
     unread_bytes: int = 0
     losses: list[str] = field(default_factory=list)
+    recorded_at: str = ""  # the FileHeader's <datetime> as written (LabRecorder: %Y-%m-%dT%H:%M:%S%z), if any
 
     @property
     def complete(self) -> bool:
@@ -209,6 +210,7 @@ def _read_all(path: Path, buf: memoryview, size: int, clock_correct: bool) -> Xd
     parts: dict[int, _Partial] = {}
     losses: list[str] = []
     unread = 0
+    recorded_at = ""
     p = 4
     while p < size:
         start = p
@@ -257,7 +259,7 @@ def _read_all(path: Path, buf: memoryview, size: int, clock_correct: bool) -> Xd
             elif tag == TAG_BOUNDARY and bytes(buf[body + 2:end]) != BOUNDARY_UUID:
                 raise _Corrupt(f"boundary chunk with a wrong signature at byte {start}")
             elif tag == TAG_FILE_HEADER:
-                pass
+                recorded_at = _header_datetime(bytes(buf[body + 2:end])) or recorded_at
             p = end
         except EOFError:
             losses.append(f"file ends inside a chunk that starts at byte {start} of {size}: "
@@ -291,7 +293,17 @@ def _read_all(path: Path, buf: memoryview, size: int, clock_correct: bool) -> Xd
         while key in streams:
             key, k = f"{s.name}#{k}", k + 1
         streams[key] = s
-    return XdfContents(path=path, streams=streams, size_bytes=size, unread_bytes=unread, losses=losses)
+    return XdfContents(path=path, streams=streams, size_bytes=size, unread_bytes=unread, losses=losses,
+                       recorded_at=recorded_at)
+
+
+def _header_datetime(xml: bytes) -> str:
+    """The ``<datetime>`` of a FileHeader chunk, or "" (a header without one, or not XML)."""
+    try:
+        node = ET.fromstring(xml).find("datetime")
+    except ET.ParseError:
+        return ""
+    return (node.text or "").strip()[:64] if node is not None else ""
 
 
 def _offset_line(ct: np.ndarray, cv: np.ndarray, t: np.ndarray) -> np.ndarray:

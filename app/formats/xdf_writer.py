@@ -44,7 +44,8 @@ def _varlen(n: int) -> bytes:
 class XdfWriter:
     """Low-level writer; not thread-safe (the recorder's one writer thread owns it)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, recorded_at: str = "") -> None:
+        """``recorded_at``: the header's datetime of the recording this file rewrites (kept if well formed)."""
         self.path = Path(path)
         try:
             self._fh: BinaryIO = open(self.path, "xb")  # noqa: SIM115 - closed in close()
@@ -54,7 +55,7 @@ class XdfWriter:
             raise RecordingError(f"{self.path}: cannot create recording ({exc.strerror})") from exc
         self.bytes_written = 0
         self._write(b"XDF:")
-        self._chunk(1, file_header_xml().encode())
+        self._chunk(1, file_header_xml(_parse_stamp(recorded_at)).encode())
         self.flush()
 
     def _write(self, data: bytes) -> None:
@@ -117,6 +118,13 @@ def file_header_xml(now: _dt.datetime | None = None) -> str:
     """LabRecorder's FileHeader: XDF version and the local time, ``strftime("%Y-%m-%dT%H:%M:%S%z")``."""
     stamp = (now or _dt.datetime.now(_dt.UTC).astimezone()).strftime("%Y-%m-%dT%H:%M:%S%z")
     return f'<?xml version="1.0"?><info><version>1.0</version><datetime>{stamp}</datetime></info>'
+
+
+def _parse_stamp(text: str) -> _dt.datetime | None:
+    try:
+        return _dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z") if text else None
+    except ValueError:
+        return None
 
 
 def _num(x: float) -> str:

@@ -70,7 +70,8 @@ def recover_run(run: SessionRun) -> RunRecovery:
             raise BundleError(f"{crashed}: already exists; recovery was started before (move it away to retry)")
         run.xdf.rename(crashed)
         try:
-            write_streams(run.xdf, sorted(contents.streams.values(), key=lambda s: s.stream_id))
+            write_streams(run.xdf, sorted(contents.streams.values(), key=lambda s: s.stream_id),
+                          recorded_at=contents.recorded_at)  # the recording's own date, not the recovery's
         except BaseException:
             run.xdf.unlink(missing_ok=True)
             crashed.rename(run.xdf)

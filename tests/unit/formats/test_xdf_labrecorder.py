@@ -82,3 +82,22 @@ def test_session_xdf_opens_in_mne_xdf_and_pyxdf(session_dir: Path) -> None:
     np.testing.assert_allclose(raw.annotations.onset, markers.time_stamps - gaze.time_stamps[0], atol=1e-3)
     want = dt.datetime.strptime(header["info"]["datetime"][0], "%Y-%m-%dT%H:%M:%S%z")
     assert raw.info["meas_date"] == want.astimezone(dt.UTC)
+
+
+def test_rewritten_file_keeps_the_recordings_datetime(tmp_path: Path) -> None:
+    from app.formats.xdf_format import write_streams
+
+    src = tmp_path / "a.xdf"
+    w = XdfWriter(src, recorded_at="2025-06-07T08:09:10+0200")
+    w.stream_header(1, minimal_info_xml("M", "Markers", 1, 0.0, "string"))
+    w.samples(1, "string", np.array([1.0, 2.0]), [["a"], ["b"]])
+    w.close()  # no footer: a crashed recording
+    contents = read_session_xdf(src)
+    assert contents.recorded_at == "2025-06-07T08:09:10+0200" and not contents.complete
+    write_streams(tmp_path / "b.xdf", list(contents.streams.values()), recorded_at=contents.recorded_at)
+    _, header = pyxdf.load_xdf(str(tmp_path / "b.xdf"))
+    assert header["info"]["datetime"] == ["2025-06-07T08:09:10+0200"]
+    # a malformed stamp is not copied: the file gets the time it is written
+    XdfWriter(tmp_path / "c.xdf", recorded_at="yesterday").close()
+    _, header = pyxdf.load_xdf(str(tmp_path / "c.xdf"))
+    dt.datetime.strptime(header["info"]["datetime"][0], "%Y-%m-%dT%H:%M:%S%z")

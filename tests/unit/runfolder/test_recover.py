@@ -35,6 +35,10 @@ def _crash(session_dir: Path, keep_fraction: float, trials_left: int) -> tuple[b
 
 @pytest.mark.parametrize("keep_fraction", [pytest.param(0.97, id="near-the-end"), pytest.param(0.6, id="mid-run")])
 def test_recover_after_crash(session_dir: Path, keep_fraction: float) -> None:
+    xdf = session_dir / f"{STEM}.xdf"
+    data = xdf.read_bytes()
+    stamp = read_session_xdf(xdf).recorded_at.encode()
+    xdf.write_bytes(data.replace(stamp, b"2020-01-02T03:04:05+0000", 1))  # recorded long before it is recovered
     full, n_full = _crash(session_dir, keep_fraction, trials_left=0)
     cut_bytes = (session_dir / f"{STEM}.xdf").read_bytes()
     [rec] = recover_session(session_dir)
@@ -43,6 +47,8 @@ def test_recover_after_crash(session_dir: Path, keep_fraction: float) -> None:
     assert (session_dir / f"{STEM}.xdf.crashed").read_bytes() == cut_bytes
     again = read_session_xdf(session_dir / f"{STEM}.xdf")
     assert again.complete
+    # the header keeps the recording's date (what mne-xdf takes as meas_date), not the recovery's
+    assert again.recorded_at == "2020-01-02T03:04:05+0000"
     streams, _ = pyxdf.load_xdf(str(session_dir / f"{STEM}.xdf"))
     gaze = next(s for s in streams if s["info"]["name"][0] == "PovLab-SimTracker")
     assert len(gaze["time_stamps"]) == rec.samples["PovLab-SimTracker"]
