@@ -23,6 +23,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from app.commands.gaze_args import add_gaze_file_args
+
     p = sub.add_parser("run", help="record a session (prints the session folder on its last line)")
     p.add_argument("--protocol", type=Path, required=True, help="protocol TOML file")
     p.add_argument("--participant", required=True, help="participant label (letters and digits)")
@@ -31,8 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tracker", default="sim",
                    help="sim | lsl (the one gaze stream) | lsl:NAME | lsl-id:SOURCE_ID | replay:FILE (default sim)")
     p.add_argument("--tracker-timeout", type=float, default=5.0, metavar="S", help="wait this long for the stream")
-    p.add_argument("--channels", default=None, help="explicit channel mapping, e.g. left_x=0,left_y=1,right_x=2,right_y=3")
-    p.add_argument("--preset", default=None, help="channel preset for undescribed streams (tobii, pupil, eyelink)")
+    add_gaze_file_args(p, stream=False)
     p.add_argument("--sim-rate", type=float, default=1000.0, help="simulated tracker rate in Hz (60-2000)")
     p.add_argument("--simulate-participant", action="store_true",
                    help="answer trials automatically after a plausible delay (headless runs always do)")

@@ -13,6 +13,8 @@ import time
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from app.commands.gaze_args import add_gaze_file_args
+
     p = sub.add_parser("streams", help="list the gaze streams visible on LSL (--check: read one)")
     p.add_argument("--timeout", type=float, default=2.0, metavar="S", help="seconds to wait for streams (default 2)")
     p.add_argument("--all", action="store_true", help="list every stream, not only gaze streams")
@@ -20,9 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", default=None, metavar="NAME", help="only the stream with this name")
     p.add_argument("--check", action="store_true", help="connect to the one tracker stream and read it")
     p.add_argument("--seconds", type=float, default=1.0, metavar="S", help="how long --check reads (default 1)")
-    p.add_argument("--channels", default=None, metavar="MAP",
-                   help="channel mapping, e.g. left_x=0,left_y=1,right_x=2,right_y=3[,unit=normalized]")
-    p.add_argument("--preset", default=None, choices=("tobii", "pupil", "eyelink"), help="channel layout preset")
+    add_gaze_file_args(p, stream=False)
     p.add_argument("--screen", default="1920x1080", metavar="WxH", help="screen size in px for normalised units")
     p.set_defaults(func=run)
 

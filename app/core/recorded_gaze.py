@@ -57,6 +57,27 @@ def channel_desc(channels: list[dict[str, str]], **extra: Any) -> dict[str, Any]
     return tree
 
 
+def flatten_desc(tree: Any) -> dict[str, str]:
+    """A pyxdf-style ``desc`` tree as flat ``a/b/c -> text`` values, as the channel-map rules read a stream header."""
+    flat: dict[str, str] = {}
+
+    def walk(node: Any, prefix: str, depth: int) -> None:
+        if not isinstance(node, dict):
+            return
+        for key, values in node.items():
+            if key == "channels" and not prefix:
+                continue
+            for v in values if isinstance(values, list) else [values]:
+                if isinstance(v, dict):
+                    if depth < 3:
+                        walk(v, f"{prefix}{key}/", depth + 1)
+                else:
+                    flat.setdefault(f"{prefix}{key}", "" if v is None else str(v).strip())
+
+    walk(tree, "", 0)
+    return flat
+
+
 @dataclass(frozen=True, eq=False)
 class RecordedGaze:
     """The gaze channels of one recording, as the file holds them (see the module's docstring)."""
@@ -105,6 +126,11 @@ class RecordedGaze:
             out.append({k: str(v[0]).strip() if isinstance(v, list) and v and v[0] is not None else ""
                         for k, v in entry.items()})
         return out
+
+    @property
+    def flat_desc(self) -> dict[str, str]:
+        """The ``desc`` values as ``path/to/key -> text`` (top-level ``channels`` left out, three levels deep)."""
+        return flatten_desc(self.desc)
 
     @property
     def labels(self) -> list[str]:

@@ -13,8 +13,9 @@
 :func:`map_recording` turns its channels into screen pixels with the acquisition's channel-map
 rules (``--channels``, ``--preset``, Gaze Meta-Data, vendor layouts recognised from the
 labels), so ``detect``, ``replay`` and ``run --tracker replay:`` read a file the same way. A
-stream of two channels without any metadata (a LabRecorder file of a simple tracker) is taken
-as x, y of one eye; its unit (0..1 of the screen or pixels) is read from the values. A stream
+gaze stream of two channels without any metadata (a LabRecorder file of a simple tracker: no
+channel descriptions, no vendor app recognised) is taken as x, y of one eye; its unit (0..1 of
+the screen or pixels) is read from the values. A stream
 whose type is not gaze and whose channels say nothing of gaze is refused.
 """
 
@@ -28,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from app.acquisition.channels import ChannelMap, resolve_channel_map
+from app.acquisition.vendor_layouts import identify
 from app.core.errors import GazeDataError, TrackerError
 from app.core.gaze import GazeBlock
 from app.core.recorded_gaze import GAZE_STREAM_TYPES, RecordedGaze, channel_desc
@@ -147,10 +149,13 @@ def resolve_map(rec: RecordedGaze, mapping: str | None = None, preset: str | Non
     chans = rec.channels
     gaze_typed = rec.type.strip().lower() in GAZE_STREAM_TYPES
     try:
-        cmap = resolve_channel_map(rec.name, rec.n_channels, chans, screen, mapping=mapping, preset_name=preset)
+        cmap = resolve_channel_map(rec.name, rec.n_channels, chans, screen, mapping=mapping, preset_name=preset,
+                                   desc=rec.flat_desc, stream_type=rec.type)
     except TrackerError as exc:
         described = any(c.get("type", "").lower() in ("screenx", "screeny") for c in chans)
-        if mapping or preset or described or rec.n_channels != 2 or not gaze_typed:
+        bare = not any(v for c in chans for v in c.values()) and identify(rec.name, rec.type, chans,
+                                                                          rec.flat_desc) is None
+        if mapping or preset or described or rec.n_channels != 2 or not gaze_typed or not bare:
             if not gaze_typed and not (mapping or preset or described):
                 raise GazeDataError(f"{rec.path}: stream {rec.name!r} (type {rec.type or 'none'}, "
                                     f"{rec.n_channels} channels) is not a gaze stream; choose the gaze stream "

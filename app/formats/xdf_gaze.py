@@ -7,8 +7,9 @@ refused with one line. The stream is chosen as follows:
 - ``stream`` given: the stream of that name (or source_id); strings are refused;
 - else the numeric streams whose type says gaze (``Gaze``, ``Eyetracker``, ...), else those
   whose channels describe gaze (Gaze Meta-Data or a vendor layout recognised from the labels);
-- several candidates: the one whose channels map to the screen; if that leaves more than one,
-  the error names them all and asks for ``--stream NAME``.
+- several candidates: a vendor's primary gaze stream over that same app's other streams
+  (:func:`app.acquisition.vendor_layouts.pick_primary`), else the one whose channels map to the
+  screen; if that leaves more than one, the error names them all and asks for ``--stream NAME``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from app.core.errors import GazeDataError, TrackerError
-from app.core.recorded_gaze import GAZE_STREAM_TYPES, RecordedGaze
+from app.core.recorded_gaze import GAZE_STREAM_TYPES, RecordedGaze, flatten_desc
 from app.formats.quiet import captured_logs
 
 
@@ -43,15 +44,28 @@ def _channels_of(desc: Any) -> list[dict[str, str]]:
     return out
 
 
-def describes_gaze(name: str, n_channels: int, channels: list[dict[str, str]]) -> bool:
+def describes_gaze(s: dict[str, Any]) -> bool:
     """Whether the stream's own description (metadata or a vendor layout) maps it onto the screen."""
     from app.acquisition.channels import resolve_channel_map
 
+    info = s["info"]
     try:
-        resolve_channel_map(name, n_channels, channels, (1920, 1080))
+        resolve_channel_map(_first(info, "name"), _n(s), _channels_of(_desc(s)), (1920, 1080),
+                            desc=flatten_desc(_desc(s)), stream_type=_first(info, "type"))
     except TrackerError:
         return False
     return True
+
+
+def _primary(candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The vendor's primary gaze stream among its own other streams (Pupil Capture's three outlets), if any."""
+    from app.acquisition.vendor_layouts import identify, pick_primary
+
+    found = [(_first(s["info"], "hostname"), identify(_first(s["info"], "name"), _first(s["info"], "type"),
+                                                      _channels_of(_desc(s)), flatten_desc(_desc(s))))
+             for s in candidates]
+    i = pick_primary(found)
+    return None if i is None else candidates[i]
 
 
 def _summary(s: dict[str, Any]) -> str:
@@ -88,12 +102,13 @@ def read_xdf_gaze(path: Path, stream: str | None = None) -> RecordedGaze:
     else:
         chosen = [s for s in numeric if _first(s["info"], "type").strip().lower() in GAZE_STREAM_TYPES]
         if not chosen:
-            chosen = [s for s in numeric if describes_gaze(_first(s["info"], "name"), _n(s), _channels_of(_desc(s)))]
+            chosen = [s for s in numeric if describes_gaze(s)]
         if not chosen:
             raise GazeDataError(f"{path}: no gaze stream (streams: {listing}); a gaze stream has type Gaze or "
                                 "ScreenX/ScreenY channels; choose one with --stream NAME")
         if len(chosen) > 1:
-            mapped = [s for s in chosen if describes_gaze(_first(s["info"], "name"), _n(s), _channels_of(_desc(s)))]
+            primary = _primary(chosen)
+            mapped = [primary] if primary is not None else [s for s in chosen if describes_gaze(s)]
             if len(mapped) != 1:
                 names = ", ".join(_summary(s) for s in chosen)
                 raise GazeDataError(f"{path}: several gaze streams ({names}); choose one with --stream NAME")
