@@ -25,10 +25,13 @@ def edf(name: str):  # noqa: ANN201 - a RecordedGaze, read once per test session
     return read_recording(EDF_DIR / name)
 
 
+SLOW = pytest.mark.slow  # the two larger EDFs (12 s and 20 s of reading on a loaded 2-core machine)
+
+
 @pytest.mark.parametrize(("name", "rate", "eyes", "n"), [
     ("test_raw.edf", 1000.0, ("left",), 66827),
-    ("test_2_raw.edf", 1000.0, ("left",), 124740),
-    ("test_raw_binocular.edf", 500.0, ("left", "right"), 99823),
+    pytest.param("test_2_raw.edf", 1000.0, ("left",), 124740, marks=SLOW),
+    pytest.param("test_raw_binocular.edf", 500.0, ("left", "right"), 99823, marks=SLOW),
 ])
 def test_edf_files_of_the_eyelinkio_wheel(name: str, rate: float, eyes: tuple[str, ...], n: int) -> None:
     rec = edf(name)
@@ -48,31 +51,43 @@ def test_edf_files_of_the_eyelinkio_wheel(name: str, rate: float, eyes: tuple[st
 
 
 # Sample-level fixation kappa of the default detector against EyeLink's own parser (EFIX) per eye.
-# 0.85 is the target of issue 12. Where the default does not reach it today, the check is a strict
-# xfail (it turns into a failure the day it passes, so the marker gets removed) plus a floor at the
-# measured value, so that a regression is caught either way. Figures: README, "Files from other tools".
-AGREEMENT = [
-    pytest.param("test_raw.edf", "left", 0.88, id="test_raw-left"),
-    pytest.param("test_raw_binocular.edf", "right", 0.82, id="binocular-right",
-                 marks=pytest.mark.xfail(strict=True, reason="default detector: kappa 0.82; it keeps saccades under "
-                                         "0.5 deg that this eye's low noise resolves (the irf expert codes them: "
-                                         "0.900 vs 0.869 with fixed 0.5 deg merging, docs/detection.md), which "
-                                         "EyeLink's parser does not report")),
-    pytest.param("test_2_raw.edf", "left", 0.80, id="test_2_raw-left",
-                 marks=pytest.mark.xfail(strict=True, reason="default detector: kappa 0.82 (blink rule on lid "
-                                         "artefacts that EyeLink calls fixation)")),
-    pytest.param("test_raw_binocular.edf", "left", 0.86, id="binocular-left"),  # 0.871 (0.76 before issue 13)
-]
+# 0.85 is the target of issue 12; where the default detector does not reach it the target check is an
+# xfail (non-strict: another change of the default may meet it; pytest then reports XPASS). The floors
+# (measured value minus a margin) are asserted everywhere so that a regression is caught.
+# Figures (README, "Files from other tools"): test_raw 0.886, test_2_raw 0.820, binocular 0.871 (left) /
+# 0.823 (right), with the default detector of a610cc8.
+EYES = [pytest.param("test_raw.edf", "left", 0.85, id="test_raw-left"),
+        pytest.param("test_2_raw.edf", "left", 0.78, id="test_2_raw-left", marks=SLOW),
+        pytest.param("test_raw_binocular.edf", "left", 0.83, id="binocular-left", marks=SLOW),
+        pytest.param("test_raw_binocular.edf", "right", 0.78, id="binocular-right", marks=SLOW)]
 
 
-@pytest.mark.parametrize(("name", "eye", "floor"), AGREEMENT)
-def test_fixations_agree_with_eyelinks_parser(name: str, eye: str, floor: float) -> None:
+@cache
+def kappa(name: str, eye: str) -> float:
     rec = edf(name)
     mapped = map_recording(rec)
     (found,) = [a for a in fixation_agreement(mapped.eyes, rec.events, ScreenGeometry(), rate_hz=rec.rate_hz)
                 if a.eye == eye]
-    assert found.kappa >= floor  # the floor holds today
-    assert found.kappa >= 0.85  # the target
+    return found.kappa
+
+
+@pytest.mark.parametrize(("name", "eye", "floor"), EYES)
+def test_fixation_agreement_with_eyelinks_parser_holds_its_floor(name: str, eye: str, floor: float) -> None:
+    assert kappa(name, eye) >= floor
+
+
+@pytest.mark.parametrize(("name", "eye"), [
+    pytest.param("test_raw.edf", "left", id="test_raw-left"),
+    pytest.param("test_raw_binocular.edf", "left", id="binocular-left", marks=SLOW),
+    pytest.param("test_2_raw.edf", "left", id="test_2_raw-left", marks=[SLOW, pytest.mark.xfail(
+        reason="default detector: kappa 0.82; its blink rule labels lid artefacts (slow downward swoops without "
+               "data loss) that EyeLink's parser keeps inside fixations")]),
+    pytest.param("test_raw_binocular.edf", "right", id="binocular-right", marks=[SLOW, pytest.mark.xfail(
+        reason="default detector: kappa 0.82; it keeps saccades under 0.5 deg that this eye's low noise resolves "
+               "(the irf expert codes them, docs/detection.md), which EyeLink's parser does not report")]),
+])
+def test_fixation_agreement_with_eyelinks_parser_reaches_the_target(name: str, eye: str) -> None:
+    assert kappa(name, eye) >= 0.85
 
 
 def test_detect_cli_reads_an_edf_and_reports_the_agreement(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
