@@ -238,9 +238,8 @@ class RemoteControlServer:
             if len(raw) > self.max_line:
                 self._answer(client, f"ERROR line longer than {self.max_line} bytes")
                 continue
-            line = raw.decode("utf-8", "replace").strip()
-            if line:
-                self._answer(client, self.control.handle(line))
+            # LabRecorder answers every line, an empty one too
+            self._answer(client, self.control.handle(raw.decode("utf-8", "replace")))
         if client.closing and not client.outbox:
             self._drop(client)
 

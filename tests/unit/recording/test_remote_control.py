@@ -164,7 +164,7 @@ def test_every_line_is_answered_ok_without_newline(tmp_path: Path) -> None:
             socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
         lines = [b"select all\n", b"filename {root:C:\\Data\\} {template:exp%n\\%p_block_%b.xdf} {run:2} "
                  b"{participant:P003} {task:MemoryGuided}\n", b"start\n", b"stop\n", b"update\n", b"select none\n",
-                 b"dance\n", b"\xff\xfe not utf-8\n"]
+                 b"dance\n", b"\xff\xfe not utf-8\n", b"\r\n", b"\n"]
         s.sendall(b"".join(lines))  # all at once, as a script that never waits does
         assert _recv_exactly(s, 2 * len(lines)) == b"OK" * len(lines)
         s.settimeout(0.3)
