@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -87,9 +87,10 @@ def summarise(reports: list[dict]) -> dict:
 
 def run_cv(examples: list[Example], variants: dict[str, tuple[dict, TrainConfig]], k: int = 5, seed: int = 0,
            baselines: bool = True, cache: EmbeddingCache | None = None,
-           prefix_shares: Sequence[float] = ()) -> dict:
+           prefix_shares: Sequence[float] = (), progress: Callable[[int, dict], None] | None = None) -> dict:
     """Figures per variant; with ``prefix_shares`` also the accuracy on test trials cut to that share of their
-    fixations (what the live predictor sees part-way through a trial)."""
+    fixations (what the live predictor sees part-way through a trial). ``progress`` is called after every
+    training epoch of every fold (as :func:`models.train.fit` calls it)."""
     labels = np.array([e.label for e in examples])
     folds = stratified_folds(labels, k, seed)
     cache = cache or EmbeddingCache()
@@ -120,7 +121,7 @@ def run_cv(examples: list[Example], variants: dict[str, tuple[dict, TrainConfig]
             inputs = encode_examples(examples + aug, parts, cache, stims)
             fit_idx = np.concatenate([train, len(examples) + np.arange(len(aug))]).astype(np.int64)
             mcfg = ModelConfig(n_participants=len(parts) + 1, n_stimuli=len(stims) + 1, **overrides)
-            model, _ = fit(inputs, fit_idx, mcfg, tcfg)
+            model, _ = fit(inputs, fit_idx, mcfg, tcfg, progress)
             pred = predict_proba(model, inputs, test).argmax(1)
             reports.append(classification_report(labels[test], pred))
             for share in prefix_shares:

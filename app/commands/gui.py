@@ -165,6 +165,16 @@ def remote_control(port: int, root: Path) -> _RemoteHandle:
     return _RemoteHandle(RemoteControlServer(controller, port=port, data_root=root).start(), controller)
 
 
+def training_available() -> bool:
+    """PyTorch installed and the source checkout's models/ package at hand."""
+    import importlib.util
+
+    from app.core.paths import SOURCE_ROOT
+
+    return importlib.util.find_spec("torch") is not None and SOURCE_ROOT is not None and \
+        (SOURCE_ROOT / "models" / "study_training.py").is_file()
+
+
 def recover_report(folder: Path) -> str:
     """Recover a session folder's crashed runs (``povlab recover``); one line saying what was done."""
     from app.runfolder.recover import recover_session
@@ -177,14 +187,17 @@ def recover_report(folder: Path) -> str:
 
 
 def backend() -> Any:
+    from app.commands.study import train_study
     from app.formats.protocol_toml import save_aois
     from app.gui.backend import Backend
     from app.runfolder.review import load_review
     from app.study.status import study_status
+    from app.study.trained_models import study_models
 
     return Backend(start_session=start_session, list_trackers=list_trackers, export_session=export_session,
                    save_aois=save_aois, remote_control=remote_control, load_review=load_review,
-                   study_status=study_status, recover_session=recover_report)
+                   study_status=study_status, recover_session=recover_report,
+                   train_study=train_study if training_available() else None, study_models=study_models)
 
 
 # -- running the window -----------------------------------------------------------------------------

@@ -122,3 +122,8 @@ class Backend:
     study_status: Callable[[Path], Any] | None = None
     # recover the crashed runs of a session folder; returns a one-line report
     recover_session: Callable[[Path], str] | None = None
+    # cross-validate and train on a study in a worker process: (study, progress, cancel event) -> figures;
+    # raises PovLabError (also when cancelled). None: training is not available (no torch / no checkout).
+    train_study: Callable[[Path, Progress, Any], dict[str, Any]] | None = None
+    # the models trained on a study, newest first (app.study.trained_models.TrainedModel)
+    study_models: Callable[[Path], list[Any]] | None = None

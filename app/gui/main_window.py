@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from PySide6.QtGui import QCloseEvent
@@ -70,6 +71,10 @@ class MainWindow(QMainWindow):
         self.study_page.recover_requested.connect(self._recover)
         self.study_page.review_requested.connect(lambda folder: self._review_from_study(folder))
         self.study_page.back_requested.connect(lambda: self.stack.setCurrentWidget(self.setup_page))
+        self.study_page.train_requested.connect(self.train_on_study)
+        self.study_page.cancel_training_requested.connect(self.cancel_training)
+        self.study_page.use_model_requested.connect(self.use_model)
+        self.training_cancel: threading.Event | None = None
         self.run_page.stop_requested.connect(c.stop)
         self.run_page.pause_toggled.connect(c.toggle_pause)
         c.on_session_ready = self.run_page.set_pausable
@@ -153,8 +158,59 @@ class MainWindow(QMainWindow):
                 self.study_page.show_error(error)
             else:
                 self.study_page.show_status(result, message)
+                self._show_models(folder)
 
         self.controller.background("study", lambda: status_of(Path(folder)), done)
+
+    def _show_models(self, folder: str) -> None:
+        if self.backend.study_models is not None and folder:
+            self.study_page.show_models(self.backend.study_models(Path(folder)))
+
+    def train_on_study(self, folder: str) -> None:
+        """Cross-validate and train on the study in a worker process, with progress and a cancel button."""
+        train = self.backend.train_study
+        if train is None:
+            self.study_page.show_training_error("training is not available in this installation (it needs PyTorch "
+                                                "and POV Lab's source checkout)")
+            return
+        if not folder:
+            self.study_page.show_training_error("choose a study folder")
+            return
+        if self.training_cancel is not None:
+            return  # one training at a time
+        cancel = self.training_cancel = threading.Event()
+        self.study_page.show_training(True, 0.0, "starting the training process …")
+
+        def progress(fraction: float, message: str) -> None:
+            self.controller._later(lambda: self.study_page.show_training(True, fraction, message))
+
+        def done(result: object | None, error: str) -> None:
+            self.training_cancel = None
+            if result is None:
+                self.study_page.show_training_error(error)
+                return
+            f = result if isinstance(result, dict) else {}
+            m, prior = f.get("model", {}), f.get("participant_image_prior", {})
+            self.study_page.show_training(False, 1.0, (
+                f"{f.get('trials')} trials, {f.get('folds')}-fold cross-validation: model "
+                f"{m.get('accuracy_mean', float('nan')):.3f} ± {m.get('accuracy_std', float('nan')):.3f} vs the "
+                f"participant-and-image prior {prior.get('accuracy_mean', float('nan')):.3f}; kept in "
+                f"{f.get('folder')}"))
+            self._show_models(folder)
+
+        self.controller.background("train", lambda: train(Path(folder), progress, cancel), done)
+
+    def cancel_training(self) -> None:
+        if self.training_cancel is not None:
+            self.training_cancel.set()
+            self.study_page.show_training(True, self.study_page.train_progress.value() / 1000, "cancelling …")
+
+    def use_model(self, onnx: str) -> None:
+        """The chosen trained model becomes the live model of the next sessions (the set-up page's model field)."""
+        self.setup_page.model.setText(onnx)
+        self.setup_page.no_model.setChecked(False)
+        self.study_page.train_status.setStyleSheet("")
+        self.study_page.train_status.setText(f"next sessions use {onnx}")
 
     def _recover(self, run_folder: str) -> None:
         recover = self.backend.recover_session

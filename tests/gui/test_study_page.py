@@ -82,3 +82,80 @@ def test_double_click_reviews_a_run_and_errors_are_shown(window: MainWindow, stu
     window.open_study(tmp_path / "no-such-study")
     qtbot.waitUntil(lambda: "study folder not found" in page.message.text(), timeout=10_000)
     assert page.refresh_button.isEnabled()
+
+
+def _fake_figures(study: Path, folder: Path) -> dict:
+    return {"study": str(study), "folder": str(folder), "trials": 36, "folds": 3, "participants": ["01", "02"],
+            "model": {"accuracy_mean": 0.61, "accuracy_std": 0.05},
+            "participant_image_prior": {"accuracy_mean": 0.55, "accuracy_std": 0.04},
+            "always_yes": {"accuracy_mean": 0.4, "accuracy_std": 0.0}, "created_utc": "2026-12-01T10:00:00Z"}
+
+
+def test_training_from_the_window_with_progress_cancel_and_model_choice(qtbot, study: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import threading
+
+    from app.core.errors import ModelError
+    from app.study.trained_models import study_models
+
+    release = threading.Event()
+    calls: list[Path] = []
+
+    def train(folder: Path, progress, cancel) -> dict:  # type: ignore[no-untyped-def]
+        calls.append(folder)
+        progress(0.25, "cross-validation: epoch 3 of 12")
+        while not release.wait(0.01):
+            if cancel.is_set():
+                raise ModelError("training cancelled; no model was written")
+        out = folder / "models" / "model-20261201-100000"
+        out.mkdir(parents=True)
+        (out / "model.onnx").write_bytes(b"onnx")
+        figures = _fake_figures(folder, out)
+        (out / "figures.json").write_text(json.dumps(figures))
+        return figures
+
+    backend = Backend(lambda c, listener: None, lambda timeout: [], None,  # type: ignore[arg-type,return-value]
+                      study_status=study_status, train_study=train, study_models=study_models)
+    w = MainWindow(backend, [], study, None, frame_ms=10)
+    qtbot.addWidget(w)
+    w.show()
+    w.open_study(study)
+    page = w.study_page
+    qtbot.waitUntil(lambda: page.table.rowCount() == 3, timeout=10_000)
+    assert page.models.rowCount() == 0 and not page.use_button.isEnabled()
+
+    # a run that is cancelled leaves the page ready to train again, with the reason shown
+    qtbot.mouseClick(page.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.train_progress.value() == 250, timeout=10_000)
+    assert "epoch 3 of 12" in page.train_status.text() and not page.train_button.isEnabled()
+    qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "cancelled" in page.train_status.text(), timeout=10_000)
+    assert page.train_button.isEnabled() and not page.cancel_button.isEnabled()
+
+    # a run that finishes shows its cross-validated figures and lists the model
+    release.set()
+    qtbot.mouseClick(page.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.models.rowCount() == 1, timeout=10_000)
+    assert calls == [study, study]
+    assert "model 0.610 ± 0.050 vs the participant-and-image prior 0.550" in page.train_status.text()
+    assert [page.models.item(0, c).text() for c in (3, 4, 6)] == ["0.610 ± 0.050", "0.550", "+0.060"]
+    qtbot.mouseClick(page.use_button, Qt.MouseButton.LeftButton)
+    chosen = study / "models" / "model-20261201-100000" / "model.onnx"
+    assert w.setup_page.model.text() == str(chosen) and not w.setup_page.no_model.isChecked()
+
+
+@pytest.mark.slow
+def test_real_training_on_a_study_writes_a_model_the_predictor_loads(study: Path) -> None:
+    from app.commands.study import train_study
+    from app.inference.onnx_model import load_fusion_model
+    from app.study.trained_models import study_models
+
+    seen: list[float] = []
+    figures = train_study(study, lambda f, m: seen.append(f), None, folds=2, epochs=2, ensemble=1)
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    (m,) = study_models(study)
+    assert m.onnx == Path(figures["folder"]) / "model.onnx" and m.trials == figures["trials"] > 0
+    assert m.accuracy == figures["model"]["accuracy_mean"] and m.prior_accuracy == \
+        figures["participant_image_prior"]["accuracy_mean"]
+    loaded = load_fusion_model(m.onnx, prefer_cuda=False)
+    assert set(loaded.participants) >= {"01", "02", "03"}

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -28,6 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+MODEL_COLUMNS = ("created (UTC)", "trials", "participants", "model accuracy", "participant+image prior",
+                 "always yes", "gain")
 COLUMNS = ("participant", "session", "run", "status", "trials", "validation", "lost %", "gaps", "agreement", "")
 
 
@@ -40,6 +43,9 @@ class StudyPage(QWidget):
     recover_requested = Signal(str)  # a run's session folder
     review_requested = Signal(str)  # a run's session folder
     back_requested = Signal()
+    train_requested = Signal(str)  # the study folder
+    cancel_training_requested = Signal()
+    use_model_requested = Signal(str)  # a trained model's .onnx
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,11 +71,38 @@ class StudyPage(QWidget):
         self.table.cellDoubleClicked.connect(self._review_row)
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        self.train_button, self.cancel_button = QPushButton("Train on this study"), QPushButton("Cancel")
+        self.train_button.setToolTip("cross-validate on this study's answered trials against the participant-and-"
+                                     "image prior, then train a model on all of them (kept in the study's models/)")
+        self.cancel_button.setEnabled(False)
+        self.train_progress = QProgressBar()
+        self.train_progress.setRange(0, 1000)
+        self.train_status = QLabel("")
+        self.train_status.setWordWrap(True)
+        self.train_button.clicked.connect(lambda: self.train_requested.emit(self.folder.text().strip()))
+        self.cancel_button.clicked.connect(self.cancel_training_requested.emit)
+        train_row = QHBoxLayout()
+        for w in (self.train_button, self.train_progress, self.cancel_button):
+            train_row.addWidget(w, 1 if w is self.train_progress else 0)
+        self.models = QTableWidget(0, len(MODEL_COLUMNS))
+        self.models.setHorizontalHeaderLabels(list(MODEL_COLUMNS))
+        self.models.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.models.horizontalHeader().setStretchLastSection(True)
+        self.models.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.models.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.use_button = QPushButton("Use the selected model for the next sessions")
+        self.use_button.clicked.connect(self._use_selected)
+        self.model_paths: list[str] = []
         outer = QVBoxLayout(self)
         outer.addLayout(top)
         outer.addWidget(self.summary)
         outer.addWidget(self.table, 1)
         outer.addWidget(self.message)
+        outer.addWidget(QLabel("Models trained on this study (cross-validated on its own trials)"))
+        outer.addLayout(train_row)
+        outer.addWidget(self.train_status)
+        outer.addWidget(self.models)
+        outer.addWidget(self.use_button)
         self.run_folders: list[str] = []
         self.recover_buttons: dict[int, QPushButton] = {}
 
@@ -128,6 +161,39 @@ class StudyPage(QWidget):
                 self.recover_buttons[row] = button
             else:
                 self.table.setCellWidget(row, len(COLUMNS) - 1, None)
+
+    # -- training ------------------------------------------------------------------------------------
+    def show_training(self, running: bool, fraction: float = 0.0, message: str = "") -> None:
+        self.train_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        self.train_progress.setValue(round(fraction * 1000))
+        self.train_status.setStyleSheet("")
+        self.train_status.setText(message)
+
+    def show_training_error(self, message: str) -> None:
+        self.show_training(False, 0.0, "")
+        self.train_status.setStyleSheet("color: #b3261e; font-weight: bold;")
+        self.train_status.setText(message)
+
+    def show_models(self, models: list[Any]) -> None:
+        """Trained models (app.study.trained_models.TrainedModel), newest first."""
+        self.models.setRowCount(len(models))
+        self.model_paths = [str(m.onnx) for m in models]
+        for row, m in enumerate(models):
+            cells = (m.created_utc, str(m.trials), str(m.participants), f"{m.accuracy:.3f} ± {m.accuracy_std:.3f}",
+                     f"{m.prior_accuracy:.3f}", f"{m.always_yes:.3f}", f"{m.gain:+.3f}")
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(str(m.folder))
+                self.models.setItem(row, col, item)
+        if models:
+            self.models.selectRow(0)
+        self.use_button.setEnabled(bool(models))
+
+    def _use_selected(self) -> None:
+        row = self.models.currentRow()
+        if 0 <= row < len(self.model_paths):
+            self.use_model_requested.emit(self.model_paths[row])
 
     def _review_row(self, row: int, _col: int) -> None:
         if 0 <= row < len(self.run_folders):
