@@ -2,7 +2,8 @@
 
 One frame timer (30 Hz by default) does all the GUI-thread work: it drains the session's events
 into the :class:`LiveModel`, polls the gaze ring buffer once (never one signal per sample), and
-runs the results that worker threads (session, stream discovery, plots, export) hand back.
+runs the results that worker threads (session, stream discovery, export) hand back. The session
+writes its plots itself (``app/session/trial_plots.py``); the end page only lists them.
 Widgets never see the session, the backend or the disk.
 """
 
@@ -24,14 +25,13 @@ from app.gui.backend import Backend, RunningSession, SetupChoice
 from app.gui.images import ImageStore
 from app.gui.live_model import LiveModel
 from app.gui.polling import EventQueue, GazePoller
-from app.runfolder.plots import TrialGaze, write_trial_plots
 
 log = logging.getLogger(__name__)
 
 
 class Controller(QObject):
     page_changed = Signal(str)  # setup | run | end
-    session_finished = Signal()  # the session thread is done and its plots are written
+    session_finished = Signal()  # the session thread is done (its plots are written by then)
 
     def __init__(self, backend: Backend, model: LiveModel, images: ImageStore, frame_ms: int = 33,
                  parent: QObject | None = None) -> None:
@@ -45,7 +45,6 @@ class Controller(QObject):
         self.session: RunningSession | None = None
         self.poller: GazePoller | None = None
         self.worker: threading.Thread | None = None
-        self.plot_worker: threading.Thread | None = None
         self.plots: list[tuple[str, Path, Path]] = []  # (trial label, scanpath, heatmap)
         self.export_busy = False
         self.page = "setup"
@@ -178,14 +177,11 @@ class Controller(QObject):
             self.session.request_stop()
 
     def wait(self, timeout_s: float = 30.0) -> bool:
-        """Block until the session thread and the plots it leaves are done (closing, screenshot mode)."""
+        """Block until the session thread (which writes the plots before it ends) is done (closing, screenshot mode)."""
         if self.worker is not None:
             self.worker.join(timeout_s)
-        self.frame()  # runs _finished, which starts the plots
-        if self.plot_worker is not None:
-            self.plot_worker.join(timeout_s)
-        self.frame()
-        return not self.running and not (self.plot_worker is not None and self.plot_worker.is_alive())
+        self.frame()  # runs _finished
+        return not self.running
 
     def _finished(self) -> None:
         self.events.drain(self.model)
@@ -194,30 +190,10 @@ class Controller(QObject):
         self.poller = None
         self._set_page("end")
         self.on_end()
-        m = self.model
-        if m.folder is None or m.geometry is None or not m.trials:
-            self.session_finished.emit()
-            return
-        # plots are drawn on a worker thread (matplotlib takes a while); the end page shows them when done
-        folder, stem, geometry = m.folder / "plots", (m.xdf.stem if m.xdf is not None else "session"), m.geometry
-        trials = [TrialGaze(t.number, t.trial_id, t.layout, t.image, tuple((x, y, d) for x, y, d, _ in t.fixations))
-                  for t in sorted(m.trials.values(), key=lambda t: t.number)]
-        background = self.protocol.display.background if self.protocol is not None else "#7f7f7f"
-        self.on_plots([], f"drawing scanpaths and heatmaps into {folder} …")
-
-        def work() -> None:
-            try:
-                pairs = write_trial_plots(folder, stem, trials, geometry, background)
-                plots = [(f"{t.number} {t.trial_id}", a, b) for t, (a, b) in zip(trials, pairs, strict=True)]
-                self._later(lambda: self._plots_done(plots, f"plots in {folder}"))
-            except PovLabError as exc:
-                message = f"plots not written: {exc}"
-                self._later(lambda: self._plots_done([], message))
-        self.plot_worker = self._in_worker("plots", work)
-
-    def _plots_done(self, plots: list[tuple[str, Path, Path]], message: str) -> None:
-        self.plots = plots
-        self.on_plots(plots, message)
+        ended = self.model.ended
+        if ended is not None:  # the session wrote its plots before it ended; the end page lists them
+            self.plots = [(p.label, p.scanpath, p.heatmap) for p in ended.plots]
+            self.on_plots(self.plots, ended.plots_note)
         self.session_finished.emit()
 
     # -- end of session ----------------------------------------------------------------------------

@@ -44,6 +44,20 @@ class TrialGaze:
                                     f"got {f!r}")
 
 
+@dataclass(frozen=True)
+class TrialPlots:
+    """The two figures of one trial, as written into the run folder's ``plots/``."""
+
+    number: int
+    trial_id: str
+    scanpath: Path
+    heatmap: Path
+
+    @property
+    def label(self) -> str:
+        return f"{self.number} {self.trial_id}"
+
+
 def dwell_map(fixations: Sequence[tuple[float, float, float]], screen_px: tuple[int, int], sigma_px: float,
               cell_px: int = 8) -> NDArray[np.float64]:
     """Duration-weighted Gaussian fixation map on a grid of ``cell_px`` cells, peak 1 (zeros if empty)."""

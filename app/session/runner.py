@@ -49,6 +49,8 @@ from app.runfolder.files import (
     next_run,
     write_meta,
 )
+from app.runfolder.plots import TrialPlots
+from app.session.trial_plots import TrialPlotter
 from app.session.updates import (
     PersonalisationUpdated,
     ScreenShown,
@@ -81,6 +83,7 @@ class SessionConfig:
     channels: str | None = None  # explicit channel mapping for undescribed streams
     preset: str | None = None
     detection: str = "nh"  # the default detector (app.detection.pipeline.DEFAULT_METHOD), online form
+    plots: bool = True  # write each trial's scanpath and heatmap into the run folder's plots/ at the end
 
     def __post_init__(self) -> None:
         if not self.tracker_timeout_s > 0:
@@ -137,12 +140,14 @@ class Session:
         self.tracker: TrackerConnection | None = None
         self.markers_source_id = f"povlab-{uuid.uuid4().hex[:10]}-markers"
         self._meta: RunMetadata | None = None
+        self._plotter = TrialPlotter()
         self._warnings: list[str] = []
         self._markers: _Markers | None = None
         self._meta_lock = threading.Lock()  # session.json is written from the run and from the validation timer
         self.acquisition: Any = None  # GazeAcquisition; the operator window polls .buffer and .counters
 
     def emit(self, event: SessionEvent) -> None:
+        self._plotter.observe(event)
         if isinstance(event, SessionWarning):
             self._warnings.append(event.message)
             log.warning(event.message)
@@ -296,7 +301,12 @@ class Session:
                 log.error("could not update %s: %s", files.session_json, exc)
         if stop_errors:
             raise stop_errors[0]
-        self.emit(SessionEnded(files.folder, status, self._meta))
+        plots: tuple[TrialPlots, ...] = ()
+        note = ""
+        if cfg.plots and status is not SessionStatus.DISK_FULL:
+            plots, note = self._plotter.write(files.folder / "plots", files.stem, protocol.screen,
+                                              protocol.display.background)
+        self.emit(SessionEnded(files.folder, status, self._meta, plots, note))
         if status is SessionStatus.DISK_FULL:
             raise RecordingError(f"{recorder.error}; session folder: {files.folder}")
         return SessionResult(files.folder, files, status, self._meta, outcomes)

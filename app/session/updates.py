@@ -14,6 +14,7 @@ from app.core.gaze_events import GazeEvent
 from app.core.layout import TrialLayout
 from app.core.presenting import TrialOutcome
 from app.core.run_metadata import RunMetadata, SessionStatus
+from app.runfolder.plots import TrialPlots
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ class SessionEnded:
     folder: Path
     status: SessionStatus  # complete | aborted | disk_full | failed
     meta: RunMetadata  # what session.json says now: counters, trials done, agreement, fixations
+    plots: tuple[TrialPlots, ...] = ()  # scanpath and heatmap of each trial, in the run folder's plots/
+    plots_note: str = ""  # where the plots are, or why there are none
 
 
 SessionEvent = SessionStarted | TrialStarted | ScreenShown | FixationMapped | PredictionUpdated | TrialFinished | \

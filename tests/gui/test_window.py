@@ -14,6 +14,7 @@ from app.core.paths import DEMO_PROTOCOL
 from app.core.run_metadata import CountersRecord, RunMetadata, SessionStatus
 from app.gui.backend import Backend, SetupChoice, TrackerChoice
 from app.gui.main_window import MainWindow
+from app.session.trial_plots import TrialPlotter
 from app.session.updates import SessionEnded, SessionWarning
 from tests.gui.conftest import finished, mapped, prediction, started, trial_started
 
@@ -55,7 +56,13 @@ class ScriptedSession:
         self.closed = True
 
     def run(self) -> None:
-        emit, demo, lay = self.listener, self.demo, self.layouts
+        plotter = TrialPlotter()  # as the real Session: it writes the plots, the window lists them
+
+        def emit(event: object) -> None:
+            plotter.observe(event)  # type: ignore[arg-type]
+            self.listener(event)
+
+        demo, lay = self.demo, self.layouts
         emit(started(demo, self.folder))
         for n in (1, 2):
             t = demo.all_trials[n - 1]
@@ -71,9 +78,11 @@ class ScriptedSession:
         if self.hold is not None:
             self.stop.wait(10.0)
         status = SessionStatus.ABORTED if self.stop.is_set() else SessionStatus.COMPLETE
+        plots, note = plotter.write(self.folder / "plots", "sub-T_ses-01_task-pov_run-001", demo.screen,
+                                    demo.display.background)
         emit(SessionEnded(self.folder, status, RunMetadata(
             "T", "01", "pov", 1, status=status, n_trials_done=2, agreement=None, n_fixations=8,
-            counters=CountersRecord(received=400, lost=0, invalid=0))))
+            counters=CountersRecord(received=400, lost=0, invalid=0)), plots, note))
 
 
 @pytest.fixture

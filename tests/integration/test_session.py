@@ -52,6 +52,15 @@ def test_headless_session_records_everything(short_protocol: Path, tmp_path: Pat
     assert meta["validation"]["judgement"] in ("GOOD", "FAIR"), meta["validation"]
     assert any(isinstance(e, ValidationMeasured) for e in events)
 
+    # the session itself leaves a scanpath and a heatmap per trial in plots/ (povlab run as the window)
+    ended = events[-1]
+    assert isinstance(ended, SessionEnded) and ended.plots_note == f"plots in {result.folder / 'plots'}"
+    assert [(p.number, p.trial_id) for p in ended.plots] == [(1, "practice-rocket"), (2, "astronaut"), (3, "coffee")]
+    pngs = sorted((result.folder / "plots").glob("*.png"))
+    assert len(pngs) == 6 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    assert {p.scanpath for p in ended.plots} | {p.heatmap for p in ended.plots} == set(pngs)
+    assert all(p.name.startswith(result.files.stem + "_trial-") for p in pngs)
+
     rows = result.files.trials_tsv.read_text().splitlines()
     assert len(rows) == 4 and rows[0].startswith("number\ttrial_id")
 
@@ -120,6 +129,18 @@ def test_cli_run_prints_session_folder_last(short_protocol: Path, tmp_path: Path
 
     copy = load_protocol(folder / "protocol.toml")
     assert all(t.image.parent == folder / "stimuli" for t in copy.all_trials)
+
+
+@pytest.mark.slow  # ~15 s: a whole run of the short protocol
+def test_povlab_run_leaves_the_plots(short_protocol: Path, tmp_path: Path, capsys) -> None:
+    """povlab run writes each trial's scanpath and heatmap into plots/, as a session in the window does."""
+    quick = short_protocol.with_name("quick.toml")
+    quick.write_text(short_protocol.read_text().replace("targets = 9", "targets = 5"))
+    assert main(["run", "--protocol", str(quick), "--participant", "P02", "--out", str(tmp_path),
+                 "--headless", "--no-model", "--seed", "1"]) == 0
+    folder = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    for kind in ("scanpath", "heatmap"):
+        assert len(list((folder / "plots").glob(f"*_trial-0[123]_*_{kind}.png"))) == 3, kind
 
 
 @pytest.mark.parametrize(
