@@ -168,8 +168,8 @@ class ChannelMap:
         lx, ly = eye(self.left_x, self.left_y, self.left_validity)
         rx, ry = eye(self.right_x, self.right_y, self.right_validity)
         with np.errstate(invalid="ignore"):
-            x = np.where(np.isnan(lx), rx, np.where(np.isnan(rx), lx, (lx + rx) / 2))
-            y = np.where(np.isnan(ly), ry, np.where(np.isnan(ry), ly, (ly + ry) / 2))
+            x = np.where(np.isnan(lx), rx, np.where(np.isnan(rx), lx, lx / 2 + rx / 2))  # halves first: no overflow
+            y = np.where(np.isnan(ly), ry, np.where(np.isnan(ry), ly, ly / 2 + ry / 2))
         pupils = [np.where(unusable(iv), np.nan, d[:, i])
                   for i, iv in ((self.left_pupil, self.left_validity), (self.right_pupil, self.right_validity))
                   if i is not None]

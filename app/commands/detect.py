@@ -13,6 +13,7 @@ sample-level fixation agreement with them is printed per eye.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -72,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
     for out in outs + [sidecar_path(args.events_out)]:
         if out.resolve() in protected:
             raise GazeDataError(f"detect: {out} would overwrite the input; choose another output path")
-    if args.rate is not None and not args.rate > 0:
-        raise GazeDataError(f"detect: --rate must be positive, got {args.rate}")
+    if args.rate is not None and not (math.isfinite(args.rate) and args.rate > 0):
+        raise GazeDataError(f"detect: --rate must be a positive finite number of Hz, got {args.rate}")
     rec = read_recording(args.input, stream=args.stream, rate=args.rate)
     try:
         geometry, assumed = _geometry(args, rec.geometry, rec.screen_px)

@@ -38,7 +38,14 @@ from app.detection.ivt import IvtLabeller
 from app.detection.nh import NhLabeller
 from app.detection.pipeline import DEFAULT_METHOD, GAP_FILL_S, METHODS, angle_fn, default_post, describe, make_params
 from app.detection.segments import FIX, EventAssembler, PostParams, Run, runs_from_codes
-from app.detection.velocity import NOISE_FROM_S, adaptive_half_window, half_window, noise_sd_deg, smoothed_velocity
+from app.detection.velocity import (
+    MAX_COORDINATE_PX,
+    NOISE_FROM_S,
+    adaptive_half_window,
+    half_window,
+    noise_sd_deg,
+    smoothed_velocity,
+)
 
 F64 = NDArray[np.float64]
 ONLINE_METHODS = tuple(METHODS)
@@ -144,6 +151,10 @@ class OnlineDetector:
             if len(t) == 0:
                 return []
         self._last_t = float(t[-1])
+        with np.errstate(invalid="ignore"):  # a live stream's garbage (1e308, inf) is missing data, not a position
+            far = (np.abs(x) > MAX_COORDINATE_PX) | (np.abs(y) > MAX_COORDINATE_PX)
+        if far.any():
+            x, y = np.where(far, np.nan, x), np.where(far, np.nan, y)
         self._take(*self._filler.push(t, x, y))
         return self.assembler.take()
 

@@ -16,6 +16,7 @@ the stream, get bit-identical velocities to the offline run.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,6 +122,41 @@ def check_time(t: F64) -> None:
                             f"({t[i]!r}, {t[i + 1]!r}); sort the file and drop duplicate rows")
 
 
+#: a given rate more than this factor away from the time stamps' own is refused
+RATE_TOLERANCE = 1.25
+#: coordinates further than this from the origin (px) are no screen positions (missing data must be NaN)
+MAX_COORDINATE_PX = 1e6
+
+
+def check_rate(rate_hz: object, t: F64) -> float:
+    """The sampling rate to use: the given one if it is a positive finite number that agrees with the
+    time stamps (within :data:`RATE_TOLERANCE`), else the time stamps' own (:func:`nominal_rate`)."""
+    measured = nominal_rate(t)
+    if rate_hz is None:
+        return measured
+    if isinstance(rate_hz, bool) or not isinstance(rate_hz, (int, float, np.floating, np.integer)):
+        raise GazeDataError(f"gaze data: the sampling rate must be a number, got {rate_hz!r}")
+    rate = float(rate_hz)
+    if not (math.isfinite(rate) and rate > 0):
+        raise GazeDataError(f"gaze data: the sampling rate must be a positive finite number of Hz, got {rate!r}")
+    if not (1 / RATE_TOLERANCE <= rate / measured <= RATE_TOLERANCE):
+        raise GazeDataError(f"gaze data: the sampling rate {rate:g} Hz does not match the time stamps "
+                            f"({measured:.4g} Hz from the median sample interval); correct the rate or leave it out")
+    return rate
+
+
+def check_coordinates(x: F64, y: F64) -> None:
+    """Reject coordinates that are no screen positions (infinite, or beyond :data:`MAX_COORDINATE_PX`)."""
+    for name, c in (("x", x), ("y", y)):
+        with np.errstate(invalid="ignore"):
+            bad = np.abs(c) > MAX_COORDINATE_PX
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise GazeDataError(f"gaze data: {name} of sample {i} is {float(c[i]):g} px, not a screen position "
+                                f"(more than {MAX_COORDINATE_PX:g} px from the origin; missing samples must be "
+                                f"empty or NaN; {int(bad.sum())} such samples)")
+
+
 def fill_edges(v: F64, k: int) -> F64:
     """The first and last ``k`` samples of a recording take the velocity of the nearest full window.
 
@@ -171,7 +207,8 @@ def prepare(block: GazeBlock, geometry: ScreenGeometry, rate_hz: float | None = 
     ``gap_fill_s`` interpolates shorter runs of missing samples first (:mod:`app.detection.gapfill`).
     """
     check_time(block.t)
-    rate = nominal_rate(block.t) if rate_hz is None else float(rate_hz)
+    check_coordinates(block.x, block.y)
+    rate = check_rate(rate_hz, block.t)
     x, y = fill_gaps(block.t, block.x, block.y, max_fill_samples(rate, gap_fill_s), max_fill_span_s(rate, gap_fill_s))
     xd, yd = geometry.px_to_deg(x, y)
     first = int(np.searchsorted(block.t, block.t[0] + NOISE_FROM_S))

@@ -52,6 +52,15 @@ def events_json_path(physio: Path) -> Path:
     return physio.with_name(stem + "_events.json")
 
 
+def _is_number(v: Any) -> bool:
+    """A JSON number (not a boolean, not a string), finite."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_int(v: Any) -> bool:
+    return _is_number(v) and float(v).is_integer()
+
+
 def _geometry_in(meta: dict[str, Any], path: Path) -> ScreenGeometry | None:
     for where in (meta, meta.get("StimulusPresentation")):
         if not isinstance(where, dict):
@@ -60,6 +69,12 @@ def _geometry_in(meta: dict[str, Any], path: Path) -> ScreenGeometry | None:
         if size is None or res is None or dist is None:
             continue
         try:
+            if not (isinstance(res, list) and len(res) == 2 and all(_is_int(v) for v in res)):
+                raise ValueError(f"ScreenResolution must be two whole numbers of pixels, got {res!r}")
+            if not (isinstance(size, list) and len(size) == 2 and all(_is_number(v) for v in size)):
+                raise ValueError(f"ScreenSize must be two numbers (m), got {size!r}")
+            if not _is_number(dist):
+                raise ValueError(f"ScreenDistance must be a number (m), got {dist!r}")
             return ScreenGeometry(int(res[0]), int(res[1]), float(size[0]) * 100, float(size[1]) * 100,
                                   float(dist) * 100)
         except (TypeError, ValueError, IndexError, KeyError, PovLabError) as exc:
@@ -176,8 +191,9 @@ def read_bids_physio(path: Path, rate_override: float | None = None) -> Recorded
     else:
         assert rate is not None
         start = side.get("StartTime", 0.0)
-        t = float(start if isinstance(start, (int, float)) and math.isfinite(start) else 0.0) \
-            + np.arange(len(table)) / rate
+        if not (_is_number(start) and abs(start) < 1e12):  # seconds; 1e12 s is 30 000 years
+            raise GazeDataError(f"{side_path}: StartTime must be a number of seconds, got {start!r}")
+        t = float(start) + np.arange(len(table)) / rate
     eye = str(side.get("RecordedEye", "")).strip().lower()
     eye = eye if eye in ("left", "right") else ""
     keep, chans = [], []

@@ -75,13 +75,15 @@ def _file(path: Path, text: str) -> Path:
     return path
 
 
-def _sidecar(tmp_path: Path, side: dict) -> Path:
+def _sidecar(tmp_path: Path, side: dict, fields: int = 3) -> Path:
     physio = tmp_path / "x_physio.tsv"
-    physio.write_text("".join(f"{i / 100:.2f}\t100\t100\n" for i in range(50)))
+    physio.write_text("".join((f"{i / 100:.2f}\t" if fields == 3 else "") + "100\t100\n" for i in range(50)))
     (tmp_path / "x_physio.json").write_text(json.dumps(side))
     return physio
 
 
+_SIDE = {"Columns": ["timestamp", "x_coordinate", "y_coordinate"]}
+_SIDE_RATE = {**_SIDE, "SamplingFrequency": 100}
 BAD = [
     pytest.param(lambda p: _write_csv(p / "a.csv", ["0.0,1,1", "0.002,1,1", "0.001,1,1"]), "unsorted", id="unsorted"),
     pytest.param(lambda p: _write_csv(p / "a.csv", ["0.0,1,1", "0.001,1,1", "0.001,1,1"]), "repeated", id="repeated"),
@@ -99,8 +101,55 @@ BAD = [
     pytest.param(lambda p: _sidecar(p, {"Columns": ["x_coordinate"], "SamplingFrequency": 100}), "Columns",
                  id="sidecar-no-columns"),
     pytest.param(lambda p: p / "missing.csv", "no such file", id="missing-file"),
+    pytest.param(lambda p: _write_csv(p / "a.csv", [f"{i / 500},{1e308 if i == 7 else 900},500" for i in range(600)]),
+                 "x of sample 7 is 1e+308 px, not a screen position", id="x-1e308"),
+    pytest.param(lambda p: _write_csv(p / "a.csv", [f"{i / 500},900,{-1e308 if i > 9 else 500}" for i in range(600)]),
+                 "y of sample 10 is", id="y-minus-1e308"),
+    pytest.param(lambda p: _sidecar(p, {**_SIDE, "SamplingFrequency": "fast"}), "SamplingFrequency must be a number",
+                 id="sidecar-rate-string"),
+    pytest.param(lambda p: _sidecar(p, {**_SIDE, "SamplingFrequency": True}), "SamplingFrequency must be a number",
+                 id="sidecar-rate-bool"),
+    pytest.param(lambda p: _sidecar(p, {**_SIDE, "SamplingFrequency": 0}), "SamplingFrequency must be positive",
+                 id="sidecar-rate-zero"),
+    pytest.param(lambda p: _sidecar(p, {**_SIDE, "SamplingFrequency": -100}), "SamplingFrequency must be positive",
+                 id="sidecar-rate-negative"),
+    pytest.param(lambda p: _sidecar(p, {**_SIDE, "SamplingFrequency": 1000}), "does not match the time stamps",
+                 id="sidecar-rate-inconsistent"),  # time stamps 10 ms apart: 100 Hz
+    pytest.param(lambda p: _sidecar(p, {"Columns": ["x_coordinate", "y_coordinate"], "SamplingFrequency": 100,
+                                        "StartTime": "zero"}, fields=2), "StartTime must be a number",
+                 id="sidecar-start-string"),
+    pytest.param(lambda p: _sidecar(p, {"Columns": ["x_coordinate", "y_coordinate"], "SamplingFrequency": 100,
+                                        "StartTime": None}, fields=2), "StartTime must be a number",
+                 id="sidecar-start-null"),
+    pytest.param(lambda p: _sidecar(p, {**_SIDE_RATE, "ScreenSize": [0.5, 0.3], "ScreenResolution": [True, 1080],
+                                        "ScreenDistance": 0.6}), "ScreenResolution must be two whole numbers",
+                 id="sidecar-resolution-bool"),
+    pytest.param(lambda p: _sidecar(p, {**_SIDE_RATE, "ScreenSize": "big", "ScreenResolution": [1920, 1080],
+                                        "ScreenDistance": 0.6}), "ScreenSize must be two numbers", id="sidecar-size"),
+    pytest.param(lambda p: _sidecar(p, {**_SIDE_RATE, "ScreenSize": [0.5, 0.3], "ScreenResolution": [1920, 1080],
+                                        "ScreenDistance": [0.6]}), "ScreenDistance must be a number",
+                 id="sidecar-distance-list"),
     pytest.param(lambda p: _file(p / "a.txt", "time,x,y\n"), "not a gaze file POV Lab reads", id="suffix"),
 ]
+
+
+@pytest.mark.parametrize(("rate", "message"), [
+    pytest.param("0", "--rate must be a positive finite number", id="zero"),
+    pytest.param("-500", "--rate must be a positive finite number", id="negative"),
+    pytest.param("inf", "--rate must be a positive finite number", id="infinite"),
+    pytest.param("nan", "--rate must be a positive finite number", id="nan"),
+    pytest.param("1000", "sampling rate 1000 Hz does not match the time stamps (500 Hz", id="twice-the-stamps"),
+    pytest.param("120", "sampling rate 120 Hz does not match the time stamps (500 Hz", id="a-quarter"),
+])
+def test_bad_rate_gives_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], rate: str,
+                                            message: str) -> None:
+    src = _write_csv(tmp_path / "gaze.csv", _csv_rows(_gaze(500.0)))
+    code = main(["detect", str(src), "--events-out", str(tmp_path / "ev.tsv"), "--rate", rate, *GEOM_ARGS])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and err.startswith("povlab: error:") and message in err
+    assert not (tmp_path / "ev.tsv").exists()
+    assert main(["detect", str(src), "--events-out", str(tmp_path / "ev.tsv"), "--rate", "510", *GEOM_ARGS]) == 0
 
 
 @pytest.mark.parametrize(("make", "message"), BAD)

@@ -114,3 +114,30 @@ def test_nh_finds_post_saccadic_oscillations() -> None:
     assert len(res.of_kind("pso")) > 10
     pso = cohen_kappa(res.labels == LABEL_CODES["pso"], truth == LABEL_CODES["pso"])
     assert pso > 0.3
+
+
+@pytest.mark.parametrize(("rate", "message"), [
+    pytest.param(0.0, "positive finite", id="zero"),
+    pytest.param(-500.0, "positive finite", id="negative"),
+    pytest.param(float("inf"), "positive finite", id="infinite"),
+    pytest.param(float("nan"), "positive finite", id="nan"),
+    pytest.param(True, "must be a number", id="bool"),
+    pytest.param("500", "must be a number", id="string"),
+    pytest.param(1000.0, "does not match the time stamps", id="twice"),
+    pytest.param(300.0, "does not match the time stamps", id="too-low"),
+])
+def test_bad_rates_are_refused(rate: object, message: str) -> None:
+    block = _step_signal()  # 500 Hz time stamps
+    for method in METHODS:
+        with pytest.raises(GazeDataError, match=message):
+            detect(block, GEOM, method=method, rate_hz=rate)  # type: ignore[arg-type]
+    assert detect(block, GEOM, rate_hz=520.0).params["sampling_rate_hz"] == 520.0  # jitter is fine
+
+
+@pytest.mark.parametrize("value", [1e308, -1e308, float("inf"), 2e6])
+def test_coordinates_that_are_no_screen_positions_are_refused(value: float) -> None:
+    block = _step_signal()
+    y = block.y.copy()
+    y[20] = value
+    with pytest.raises(GazeDataError, match="y of sample 20 is"):
+        detect(GazeBlock.from_arrays(block.t, block.x, y), GEOM)

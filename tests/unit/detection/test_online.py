@@ -135,3 +135,22 @@ def test_disordered_samples_can_be_dropped_instead() -> None:
     events += det.flush()
     assert det.dropped == 2 * len(range(0, len(b), 100))
     assert sum(e.kind == "fixation" for e in events) > 20
+
+
+def test_garbage_coordinates_in_a_live_stream_are_missing_data() -> None:
+    """Offline, 1e308 is refused (one error line); live, such samples count as lost and the session goes on."""
+    b = _gaze(500.0, seed=4)
+    x, y = b.x.copy(), b.y.copy()
+    x[1000:1010] = 1e308
+    y[1500] = -np.inf
+    bad = GazeBlock(b.t, x, y, b.pupil)
+    with pytest.raises(GazeDataError, match="x of sample 1000 is 1e\\+308 px"):
+        detect(bad, GEOM)
+    lost_x, lost_y = x.copy(), y.copy()
+    lost_x[1000:1010] = lost_y[1000:1010] = np.nan
+    lost_x[1500] = lost_y[1500] = np.nan
+    expected = detect(GazeBlock(b.t, lost_x, lost_y, b.pupil), GEOM).events
+    with np.errstate(all="raise"):  # no overflow anywhere on the way
+        online = _stream(OnlineDetector(GEOM, 500.0), bad, seed=2)
+    assert [(e.kind, e.start_index, e.stop_index) for e in online] == \
+        [(e.kind, e.start_index, e.stop_index) for e in expected]
