@@ -36,6 +36,8 @@ class RecordingLog:
         self.calls.append(("select", which))
 
     def refresh_streams(self) -> None:
+        if self.fail_start:
+            raise RuntimeError("liblsl: resolver broke")  # a library error no one expected
         self.calls.append(("update", None))
 
     def start_recording(self, path: Path) -> None:
@@ -147,6 +149,8 @@ def test_interpreter_answers_and_confinement(tmp_path: Path) -> None:
     log.fail_start = True
     assert rc.handle("filename {participant:P1}") == "OK"
     assert rc.handle("start") == "ERROR no LSL streams to record"
+    assert rc.handle("update") == "ERROR update failed: RuntimeError: liblsl: resolver broke"
+    assert rc.handle("stop") == "OK"  # and the interpreter goes on
 
 
 def _recv_exactly(s: socket.socket, n: int) -> bytes:
