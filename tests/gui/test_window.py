@@ -203,3 +203,17 @@ def test_setup_choice_validates_labels() -> None:
         SetupChoice(DEMO_PROTOCOL, "P01", session="0-1")
     with pytest.raises(PovLabError, match="participant screen"):
         SetupChoice(DEMO_PROTOCOL, "P01", presenter="beamer")
+
+
+def test_several_gaze_streams_are_named_and_none_is_chosen(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    make, _ = make_window
+    page = make().setup_page
+    page.show_trackers([TrackerChoice("Simulated tracker", "sim", 1000.0, 6, True, "sim"),
+                        TrackerChoice("Tobii on lab-pc", "lsl-id:t1", 600.0, 6, True, "Tobii Pro"),
+                        TrackerChoice("EyeLink on lab-pc", "lsl-id:e1", 500.0, 10, True, "EyeLink"),
+                        TrackerChoice("pupil_capture_fixations on lab-pc", "lsl-id:p1", 0.0, 7, False, "fixations")])
+    assert page.tracker_note.text() == ("2 gaze streams answer (Tobii on lab-pc; EyeLink on lab-pc): "
+                                        "choose the tracker to record")
+    assert page.tracker.currentIndex() == 0  # the simulator, not one of the trackers
+    page.tracker.setCurrentIndex(2)
+    assert page.tracker_note.text() == "ok: EyeLink"

@@ -139,8 +139,14 @@ class SetupPage(QWidget):
             mark = "" if t.ok else "  ⚠"
             rate = f"{t.rate_hz:g} Hz" if t.rate_hz > 0 else "irregular rate"
             self.tracker.addItem(f"{t.label}  ({rate}, {t.n_channels} ch){mark}")
-        self.tracker_note.setText(error)
-        self._tracker_note()
+        streams = [t for t in trackers if t.ok and t.tracker != "sim"]
+        if len(streams) > 1 and not error:  # never guess which one is the participant's tracker
+            error = (f"{len(streams)} gaze streams answer ({'; '.join(t.label for t in streams)}): "
+                     "choose the tracker to record")
+        if error:
+            self.tracker_note.setText(error)
+        else:
+            self._tracker_note()
 
     def show_error(self, message: str) -> None:
         self.error.setText(message)
