@@ -21,6 +21,14 @@ Usage (the session, the GUI and the benchmark all do this)::
   when samples come back (liblsl recovers a stream with the same source_id by itself; without
   one, the worker resolves it again by name, type and host) it calls ``on_gap(start, end)`` with
   the last time stamp before and the first after, and appends the pair to :attr:`gaps`.
+- Restarts: while the stream is stalled the worker also looks (every ``follow_s``) for a *new* stream
+  with the same name, type and host (``app.acquisition.follow``): a tracker app that comes back with
+  another source_id or another channel layout. It re-checks the layout, switches to it and calls
+  ``on_stream_changed(old, new, problem)`` (``problem`` is the reason it cannot be mapped, else None:
+  then the worker keeps the old stream and goes on looking), so the session can record it too.
+- Quality: every mapped chunk goes through :class:`app.core.gaze_quality.GazeQualityMonitor`
+  (all-NaN gaze for seconds, NaN or non-increasing time stamps, gaze far off the screen);
+  ``on_warning(QualityWarning)`` gets each warning once per episode.
 - Errors on the worker thread are logged and turn the acquisition off (``counters.error``); with
   ``POVLAB_RAISE_WORKER_ERRORS=1`` (set by the tests' conftest) they are re-raised on the worker
   and again by :meth:`stop`, so a test fails instead of passing over a dead stream.
@@ -42,6 +50,7 @@ from app.acquisition.channels import ChannelMap
 from app.acquisition.discovery import StreamDescription, describe, find_gaze_stream
 from app.core.errors import TrackerError
 from app.core.gaze import GazeRingBuffer
+from app.core.gaze_quality import GazeQualityMonitor, QualityWarning
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +79,8 @@ class GazeAcquisition:
                  buffer_s: float = 120.0, eye: str = "average",
                  on_gap: Callable[[float, float], None] | None = None,
                  on_gap_start: Callable[[float], None] | None = None,
+                 on_stream_changed: Callable[[StreamDescription, StreamDescription, str | None], None] | None = None,
+                 on_warning: Callable[[QualityWarning], None] | None = None, follow_s: float = 0.5,
                  wait_s: float = 0.05, gap_s: float = 0.25, stall_s: float = 0.5, dejitter: bool = False) -> None:
         self.stream = stream if isinstance(stream, StreamDescription) else describe(stream)
         if self.stream.channel_format not in _DTYPES:
@@ -92,6 +103,11 @@ class GazeAcquisition:
         self.eye = eye
         self.gaps: list[tuple[float, float]] = []
         self.on_gap, self.on_gap_start = on_gap, on_gap_start
+        self.on_stream_changed, self.on_warning, self.follow_s = on_stream_changed, on_warning, follow_s
+        self.quality = GazeQualityMonitor(screen_px)
+        self.quality_warnings: list[QualityWarning] = []
+        self._seen_uids = {self.stream.uid}
+        self._next_follow = 0.0
         self.wait_s, self.gap_s, self.stall_s, self.dejitter = wait_s, gap_s, stall_s, dejitter
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -193,13 +209,50 @@ class GazeAcquisition:
             n = len(ts)
             if n:
                 self._ingest(dest[:n], ts)
-            elif not self._stalled and time.monotonic() - self._last_rx > self.stall_s and self._last_ts is not None:
-                with self._lock:
-                    self._stalled = True
-                if self.on_gap_start is not None:
-                    self.on_gap_start(self._last_ts)
+            elif self._last_ts is not None and time.monotonic() - self._last_rx > self.stall_s:
+                if not self._stalled:
+                    with self._lock:
+                        self._stalled = True
+                    if self.on_gap_start is not None:
+                        self.on_gap_start(self._last_ts)
+                switched = self._follow()
+                if switched is not None:
+                    inlet.close_stream()
+                    inlet, dest = switched
             self._cpu_s = time.thread_time()
         self._cpu_s = time.thread_time()
+
+    def _follow(self) -> tuple[Any, np.ndarray] | None:
+        """While stalled: the tracker back under a new outlet (another source_id or layout), opened, or None."""
+        from app.acquisition.follow import choose_returned, find_returned
+
+        now = time.monotonic()
+        if now < self._next_follow:
+            return None
+        self._next_follow = now + self.follow_s
+        new = choose_returned(self.stream, find_returned(self.stream, self._seen_uids))
+        if new is None:
+            return None
+        self._seen_uids.add(new.uid)
+        old, problem = self.stream, None
+        try:
+            if new.channel_format not in _DTYPES:
+                raise TrackerError(f"stream {new.name!r}: channel format {new.channel_format} cannot carry gaze")
+            cmap = new.channel_map(self.screen_px, self.mapping, self.preset)
+            if self.eye != "average" and self.eye not in cmap.eyes:
+                raise TrackerError(f"stream {new.name!r} has no {self.eye} eye channels any more")
+        except TrackerError as exc:
+            problem = str(exc)
+        if problem is None:
+            inlet = self._open_inlet(new.resolved)
+            dest = np.empty((int(max(1024, self.rate_hz)), new.n_channels), dtype=_DTYPES[new.channel_format])
+            with self._lock:
+                self.stream, self.channel_map = new, cmap
+        log.warning("tracker %s came back as %s (%s)%s", old.name, new.source_id, new.uid,
+                    f": {problem}" if problem else "")
+        if self.on_stream_changed is not None:
+            self.on_stream_changed(old, new, problem)
+        return None if problem is not None else (inlet, dest)
 
     def _reconnect(self) -> Any:
         """Resolve the stream again (same source_id, or same name, type and host) until it is back."""
@@ -236,6 +289,10 @@ class GazeAcquisition:
             x, y = m.x, m.y
         invalid = int(np.count_nonzero(np.isnan(x) | np.isnan(y)))
         self.buffer.extend(ts, x, y, m.pupil)
+        for warning in self.quality.feed(ts, x, y, time.monotonic()):
+            self.quality_warnings.append(warning)
+            if self.on_warning is not None:
+                self.on_warning(warning)
         with self._lock:
             self._received += len(ts)
             self._lost += lost

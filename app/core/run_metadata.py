@@ -137,6 +137,9 @@ class RunMetadata(_Record):
     n_fixations: int | None = None
     warnings: list[str] | None = None
     recorder: RecorderRecord | None = None
+    # written as they happen
+    quality_warnings: list[dict[str, Any]] | None = None  # gaze quality: {kind, message, t} (app.core.gaze_quality)
+    tracker_changes: list[dict[str, Any]] | None = None  # the tracker came back as another outlet: {t, from, to, ...}
     recovery: RecoveryRecord | None = None
 
     def to_json(self) -> dict[str, Any]:

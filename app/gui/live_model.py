@@ -38,7 +38,8 @@ from app.session.updates import (
 )
 
 # banner kinds that stay until cleared, most serious first
-BANNER_ORDER = ("disk_full", "stream_lost", "recorder", "disk_low", "samples_lost", "stream_back", "error")
+BANNER_ORDER = ("disk_full", "stream_lost", "recorder", "no_gaze", "bad_timestamps", "off_screen", "stream_changed",
+                "disk_low", "samples_lost", "stream_back", "error")
 
 
 @dataclass

@@ -11,6 +11,10 @@ cannot subscribe to pylsl 1.18 outlets whose TCP and UDP ports differ ("Connecti
 subscribing) -- every outlet but the last that a process creates. A session publishes three. See
 README, "Architecture".
 
+A stream that comes back under another outlet (a tracker app restarted with another source_id or
+channel layout) is added to the same file as a new stream with :meth:`XdfRecorder.switch_stream`; the
+old one is closed (its footer is still written), so the file holds both, each with its own header.
+
 If the disk fills up, the recorder stops writing, closes the file (what was written stays
 readable) and reports ``error``; the session stops cleanly and says so.
 """
@@ -68,6 +72,8 @@ class XdfRecorder:
         self._threads: list[threading.Thread] = []
         self._inlets: list[Any] = []
         self._full: list[Any] = []
+        self._retired: set[int] = set()  # stream ids (1-based) no longer pulled (switched away from)
+        self._added: queue.Queue[tuple[Any, Any]] = queue.Queue()  # (inlet, full info) for the writer to add
         self._writer: XdfWriter | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -124,7 +130,8 @@ class XdfRecorder:
         try:
             for sid, full in enumerate(self._full, start=1):
                 self._writer.stream_header(sid, full.as_xml())
-                self.stats.append(StreamStats(full.name(), FORMATS.get(full.channel_format(), "double64")))
+                self.stats.append(StreamStats(self._unique_name(full.name()),
+                                              FORMATS.get(full.channel_format(), "double64")))
             self._writer.flush()
         except OSError as exc:
             self._writer.close()
@@ -140,6 +147,36 @@ class XdfRecorder:
         for inlet in self._inlets:
             inlet.close_stream()
         self._inlets = []
+
+    def _unique_name(self, name: str) -> str:
+        """Stats are reported per name: a second outlet of one tracker is ``NAME #2``."""
+        taken, out, k = {st.name for st in self.stats}, name, 2
+        while out in taken:
+            out, k = f"{name} #{k}", k + 1
+        return out
+
+    def _add(self, w: XdfWriter, inlet: Any, full: Any) -> None:
+        w.stream_header(len(self._inlets) + 1, full.as_xml())
+        self.stats.append(StreamStats(self._unique_name(full.name()), FORMATS.get(full.channel_format(), "double64")))
+        self._full.append(full)
+        self._inlets.append(inlet)
+
+    def switch_stream(self, old_uid: str, info: Any) -> None:
+        """Stop recording the stream ``old_uid`` and record ``info`` (a resolved StreamInfo) from now on."""
+        import pylsl
+
+        if self._writer is None:
+            raise RecordingError(f"{self.path}: the recording is not running")
+        inlet = pylsl.StreamInlet(info, max_buflen=360, recover=True)
+        try:
+            full = inlet.info(timeout=self.open_timeout)
+            inlet.open_stream(timeout=self.open_timeout)
+        except pylsl.util.TimeoutError as exc:  # type: ignore[attr-defined]
+            raise RecordingError(f"stream {info.name()!r} did not answer within {self.open_timeout:g} s") from exc
+        uids = [f.uid() for f in self._full]
+        if old_uid in uids:
+            self._retired.add(uids.index(old_uid) + 1)
+        self._added.put((inlet, full))
 
     def stop(self) -> None:
         """Drain the inlets, write clock offsets and footers, close the file."""
@@ -162,9 +199,19 @@ class XdfRecorder:
             w.close()
         except OSError as exc:
             self._fail(exc)
+        self._drain_added()
         for inlet in self._inlets:
             inlet.close_stream()
         self._writer = None
+
+    def _drain_added(self) -> None:
+        """Inlets handed over after the writer stopped are closed, not recorded."""
+        while True:
+            try:
+                inlet, _ = self._added.get_nowait()
+            except queue.Empty:
+                return
+            inlet.close_stream()
 
     # -- threads ------------------------------------------------------------------------------
     def _write_loop(self) -> None:
@@ -174,6 +221,7 @@ class XdfRecorder:
         try:
             while True:
                 stopping = self._stop.is_set()
+                self._add_queued(w)
                 got = self._pull_all(w)
                 self._drain_offsets(w)
                 now = time.monotonic()
@@ -190,9 +238,23 @@ class XdfRecorder:
         except OSError as exc:
             self._fail(exc)
 
+    def _add_queued(self, w: XdfWriter) -> None:
+        while True:
+            try:
+                inlet, full = self._added.get_nowait()
+            except queue.Empty:
+                return
+            self._pull_all(w)  # what the retired stream still holds goes in before it is closed
+            for sid in self._retired:
+                self._inlets[sid - 1].close_stream()
+            self._add(w, inlet, full)
+            log.info("recording %s as stream %d of %s", full.name(), len(self._inlets), self.path.name)
+
     def _pull_all(self, w: XdfWriter) -> bool:
         got = False
         for sid, (inlet, st) in enumerate(zip(self._inlets, self.stats, strict=True), start=1):
+            if sid in self._retired:
+                continue
             if st.channel_format == "string":
                 data, ts = inlet.pull_chunk(timeout=0.0, max_samples=4096)
             else:
@@ -212,9 +274,11 @@ class XdfRecorder:
         import pylsl
 
         while True:
-            for sid, inlet in enumerate(self._inlets, start=1):
+            for sid, inlet in list(enumerate(self._inlets, start=1)):
                 if self._stop.is_set():
                     return  # stop() waits for this thread: never for a lost stream's time-out
+                if sid in self._retired:
+                    continue
                 try:
                     offset = inlet.time_correction(timeout=1.0)
                     self._offsets.put((sid, pylsl.local_clock() - offset, offset))

@@ -182,7 +182,8 @@ class Session:
             mapping=None if replaying else cfg.channels, preset=None if replaying else cfg.preset,
             on_gap=self._on_gap,
             on_gap_start=lambda t: self.emit(SessionWarning(
-                "stream_lost", f"tracker stream lost at {t:.3f} s; waiting for it to come back")))
+                "stream_lost", f"tracker stream lost at {t:.3f} s; waiting for it to come back")),
+            on_stream_changed=self._on_stream_changed, on_warning=self._on_quality_warning)
         check_writable(cfg.out, cfg.participant, cfg.session)  # refuses an unwritable folder, creates nothing
 
     # -- the run ---------------------------------------------------------------------------------
@@ -210,8 +211,10 @@ class Session:
         recorder = XdfRecorder(files.xdf, [d.resolved or d.info for d in (tracker.stream, *own)],
                                on_error=lambda msg: self._on_disk_error(msg))
         self._meta = self._metadata(files, acq)
+        self._files = files
         self._update_meta(files)
         recorder.start()
+        self.recorder = recorder
         acq.start()
         # a reconnecting stream may repeat time stamps: the detector drops (and counts) those
         detector = OnlineDetector(protocol.screen, acq.rate_hz if acq.rate_hz > 0 else 1000.0, method=cfg.detection,
@@ -360,6 +363,49 @@ class Session:
             self._markers.push("GAP_END", end)
         self.emit(SessionWarning("stream_back", f"tracker stream back after a gap of {end - start:.1f} s "
                                  "(marked in the recording)"))
+
+    def _on_stream_changed(self, old: Any, new: Any, problem: str | None) -> None:
+        """The tracker came back as another outlet (acquisition worker thread): record it and say so."""
+        from app.acquisition.follow import layout_change
+
+        what = layout_change(old, new) or "a new outlet"
+        recorded = "not recorded"
+        recorder = getattr(self, "recorder", None)
+        if recorder is not None and (what != "a new outlet" or problem):
+            try:
+                recorder.switch_stream(old.uid, new.resolved)
+                recorded = "recorded as a new stream in the same XDF"
+            except RecordingError as exc:
+                recorded = f"not recorded ({exc})"
+        elif recorder is not None:
+            recorded = "recorded in the same stream"
+        if problem:
+            message = (f"tracker {new.name} on {new.hostname} came back ({what}) but cannot be used for gaze: "
+                       f"{problem}; {recorded}")
+        else:
+            message = (f"tracker {new.name} on {new.hostname} came back ({what}), {recorded}; layout: "
+                       f"{self.acquisition.channel_map.describe()}")
+        self.emit(SessionWarning("stream_changed", message))
+        record = {"from": {"source_id": old.source_id, "uid": old.uid, "n_channels": old.n_channels},
+                  "to": {"source_id": new.source_id, "uid": new.uid, "n_channels": new.n_channels},
+                  "change": what, "problem": problem, "recorded": recorded,
+                  "channel_map": None if problem else self.acquisition.channel_map.to_record()}
+        self._append_meta("tracker_changes", record)
+
+    def _on_quality_warning(self, warning: Any) -> None:
+        self.emit(SessionWarning(warning.kind, warning.message))
+        self._append_meta("quality_warnings", warning.to_record())
+
+    def _append_meta(self, key: str, record: dict[str, Any]) -> None:
+        files = getattr(self, "_files", None)
+        if files is None or self._meta is None:
+            return
+        try:
+            with self._meta_lock:
+                self._meta = replace(self._meta, **{key: [*(getattr(self._meta, key) or []), record]})
+                write_json_atomic(files.session_json, self._meta.to_json())
+        except OSError as exc:
+            log.error("could not update %s: %s", files.session_json, exc)
 
     def _on_disk_error(self, message: str) -> None:
         self.emit(SessionWarning("disk_full", message))

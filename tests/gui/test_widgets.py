@@ -172,3 +172,14 @@ def test_operator_sees_what_the_participant_sees(page, layouts) -> None:  # type
     page.model.apply(ScreenShown(1, "blank"))
     img = _render(view)
     assert not light(img, 100 + 10, 200) and word_ink() == 0, "nothing on a blank screen"
+
+
+def test_gaze_quality_and_tracker_warnings_are_banners(page) -> None:  # type: ignore[no-untyped-def]
+    page.model.apply(SessionWarning("disk_low", "low disk space: 100 MiB left"))
+    page.model.apply(SessionWarning("off_screen", "gaze far outside the 1920x1080 px screen"))
+    page.model.apply(SessionWarning("no_gaze", "no valid gaze for 3 s: every sample is NaN"))
+    page.model.apply(SessionWarning("bad_timestamps", "tracker time stamps are broken: 2 NaN/infinite"))
+    page.model.apply(SessionWarning("stream_changed", "tracker EyeLink came back (source_id a -> b)"))
+    assert page.banners.isVisibleTo(page)
+    assert set(page.banners.banners) == {"no_gaze", "bad_timestamps", "off_screen", "stream_changed", "disk_low"}
+    assert page.banners.banners["no_gaze"].text() == "no valid gaze for 3 s: every sample is NaN"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-SEVERE = {"disk_full", "stream_lost", "recorder", "error"}
+SEVERE = {"disk_full", "stream_lost", "recorder", "error", "no_gaze"}
 GOOD = {"stream_back"}
 
 
