@@ -403,7 +403,7 @@ class Session:
         try:
             with self._meta_lock:
                 self._meta = replace(self._meta, **{key: [*(getattr(self._meta, key) or []), record]})
-                write_json_atomic(files.session_json, self._meta.to_json())
+                write_meta(files.session_json, self._meta)
         except OSError as exc:
             log.error("could not update %s: %s", files.session_json, exc)
 

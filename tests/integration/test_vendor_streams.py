@@ -128,7 +128,7 @@ def test_streams_whose_coordinates_are_not_the_screen_are_refused(
 def test_streams_check_says_which_layout(capsys: pytest.CaptureFixture[str]) -> None:
     info = vs.tobii_tet_info()
     with vs.Publisher(info, lambda k: vs.tobii_tet_sample(0.25, 0.25)):
-        assert main(["streams", "--check", "--source-id", info.source_id(), "--seconds", "0.5"]) == 0
+        assert main(["streams", "--check", "--source-id", info.source_id(), "--seconds", "2"]) == 0
         assert main(["streams", "--source-id", info.source_id(), "--timeout", "1"]) == 0
     out = capsys.readouterr().out
     assert "layout: old Tobii LSL app, TET API (labstreaminglayer/App-Tobii) [tobii-tet]: both eyes, normalised" in out
