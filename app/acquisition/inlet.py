@@ -244,7 +244,12 @@ class GazeAcquisition:
         except TrackerError as exc:
             problem = str(exc)
         if problem is None:
-            inlet = self._open_inlet(new.resolved)
+            try:
+                inlet = self._open_inlet(new.resolved)
+            except Exception as exc:  # noqa: BLE001 - pylsl's TimeoutError/LostError: gone again, look again later
+                log.info("returned stream %s did not open (%s); looking again", new.source_id, exc)
+                self._seen_uids.discard(new.uid)
+                return None
             dest = np.empty((int(max(1024, self.rate_hz)), new.n_channels), dtype=_DTYPES[new.channel_format])
             with self._lock:
                 self.stream, self.channel_map = new, cmap

@@ -171,7 +171,8 @@ class XdfRecorder:
         try:
             full = inlet.info(timeout=self.open_timeout)
             inlet.open_stream(timeout=self.open_timeout)
-        except pylsl.util.TimeoutError as exc:  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - pylsl's TimeoutError/LostError: the stream went away again
+            inlet.close_stream()
             raise RecordingError(f"stream {info.name()!r} did not answer within {self.open_timeout:g} s") from exc
         uids = [f.uid() for f in self._full]
         if old_uid in uids:

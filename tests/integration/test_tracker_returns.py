@@ -154,8 +154,8 @@ def test_a_session_on_nan_gaze_warns_on_the_command_line_and_in_session_json(
     with vs.Publisher(info, lambda k: vs.tobii_pro_sample(0.25, 0.25, valid=False)):  # the eyes are never found
         code = main(["run", "--protocol", str(short_protocol), "--participant", "P04", "--out", str(tmp_path),
                      "--tracker", f"lsl-id:{info.source_id()}", "--headless", "--duration", "5", "--no-model"])
-    assert code == 0
     err = capsys.readouterr().err
+    assert code == 0, err
     line = next(ln for ln in err.splitlines() if "no valid gaze" in ln)
     assert line.startswith("warning: no valid gaze for 3 s: every sample is NaN")
     meta = json.loads(next(tmp_path.glob("sub-P04/ses-01/*_session.json")).read_text())
