@@ -2,14 +2,15 @@
 
 A simulated study (:mod:`app.study.simulated_study`): ``--participants`` attentive simulated participants
 (:mod:`app.core.attentive_participant`: each answers yes only when it looked long enough at every object the
-caption names; own thoroughness, threshold and lapse rate) on one protocol of 36 trials. The last
-``--held-out`` participants are never trained on. For each number of training participants in ``--steps``
+caption names; own thoroughness, threshold and lapse rate) on one protocol of 36 trials (default 72
+participants, 2592 trials). The last ``--held-out`` participants are never trained on. For each number of training participants in ``--steps``
 (sessions accumulating), the real commands run: ``povlab model train --sessions <their folders>`` (one member,
 no image regions) and ``povlab model export-onnx``; the ONNX model then predicts the held-out participants'
 answers from their recorded gaze (ONNX Runtime, as live). Reported beside it:
 
 - **id-only prior**: per trial, the majority answer of the training participants (what participant and
-  stimulus identities can give for a participant not seen in training: the stimulus's base rate);
+  stimulus identities can give for a participant not seen in training: the stimulus's base rate), and the
+  overall most frequent answer (``majority_accuracy``);
 - **rule ceiling**: each held-out participant's own rule applied to its recorded fixations without lapses
   (how much of the answers the gaze determines).
 
@@ -34,9 +35,9 @@ import numpy as np
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--participants", type=int, default=24, help="simulated participants in all (default 24)")
+    parser.add_argument("--participants", type=int, default=72, help="simulated participants in all (default 72)")
     parser.add_argument("--held-out", type=int, default=8, help="of them, never trained on (default 8)")
-    parser.add_argument("--steps", default="2,4,8,16", help="training participants per point (default 2,4,8,16)")
+    parser.add_argument("--steps", default="4,16,32,64", help="training participants per point (default 4,16,32,64)")
     parser.add_argument("--epochs", type=int, default=10, help="training epochs (default 10, as model train)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--figure", type=Path, metavar="PNG", help="write the learning curve here")
@@ -84,6 +85,7 @@ def _figure(path: Path, curve: list[dict[str, Any]], ceiling: float, held_out: i
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
     ax.plot(ks, [c["model_accuracy"] for c in curve], "o-", label="retrained model (gaze, ONNX)")
     ax.plot(ks, [c["prior_accuracy"] for c in curve], "s--", label="id-only prior (per-trial majority)")
+    ax.plot(ks, [c["majority_accuracy"] for c in curve], "^:", label="always the most frequent answer")
     ax.axhline(ceiling, color="grey", lw=1, ls=":", label="rule ceiling (no lapses)")
     ax.set_xscale("log", base=2)
     ax.set_xticks(ks, [str(k) for k in ks])
@@ -145,11 +147,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for tr in train:
                 counts.setdefault(tr.trial_id, Counter())[tr.answer] += 1
             overall = Counter(tr.answer for tr in train).most_common(1)[0][0]
+            majority = np.full(len(test), overall)
             prior = np.array([counts[tr.trial_id].most_common(1)[0][0] if tr.trial_id in counts else overall
                               for tr in test])
             curve.append({"train_participants": k, "train_trials": len(train),
                           "model_accuracy": round(float((pred == y).mean()), 4),
                           "prior_accuracy": round(float((prior == y).mean()), 4),
+                          "majority_accuracy": round(float((majority == y).mean()), 4),
                           "train_and_export_s": round(train_s, 1)})
         ceiling = _ceiling(test, protocol, traits)
         if args.figure is not None:

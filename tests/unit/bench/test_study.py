@@ -24,7 +24,7 @@ def test_bench_study_json_and_figure(tmp_path: Path, capsys: pytest.CaptureFixtu
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["held_out_trials"] == 2 * 36 and [c["train_participants"] for c in out["curve"]] == [1, 3]
     for c in out["curve"]:
-        assert 0 <= c["model_accuracy"] <= 1 and 0 <= c["prior_accuracy"] <= 1
+        assert 0 <= c["model_accuracy"] <= 1 and 0 <= c["prior_accuracy"] <= 1 and 0 <= c["majority_accuracy"] <= 1
     assert out["curve"][1]["train_trials"] == 3 * 36
     assert 0.8 < out["rule_ceiling_accuracy"] <= 1.0
     assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
