@@ -30,7 +30,8 @@ _FIELDS = {"xpos": ("x", "ScreenX"), "ypos": ("y", "ScreenY"), "ps": ("pupil", "
 _KINDS = {"fixations": "fixation", "saccades": "saccade", "blinks": "blink"}
 
 
-def _run_worker(path: Path, out: Path) -> None:
+def _run_worker(path: Path, out: Path) -> list[str]:
+    """Run the child; returns what edfapi printed on a successful read (its warnings), raises otherwise."""
     import app
 
     root = str(Path(app.__file__).resolve().parents[1])
@@ -42,13 +43,18 @@ def _run_worker(path: Path, out: Path) -> None:
         raise GazeDataError(f"{path}: reading the EDF file took more than {TIMEOUT_S:g} s; is it damaged?") from exc
     except OSError as exc:
         raise GazeDataError(f"{path}: cannot start the EDF reader ({exc})") from exc
+    lib = [ln.strip() for ln in proc.stdout.splitlines() if ln.strip() and not ln.startswith("loadEvents")]
     if proc.returncode == 0:
-        return
-    said = [ln.strip() for ln in (proc.stdout + "\n" + proc.stderr).splitlines() if ln.strip()]
-    said = [ln for ln in said if not ln.startswith("loadEvents")]  # stderr last: the worker's own line
+        return lib
+    own = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
+    said = lib + own  # the worker's own line last
     if proc.returncode == 3:
-        last = said[-1] if said else "no message"
-        raise GazeDataError(f"{path}: not a readable EDF file, truncated or corrupt (eyelinkio: {last})")
+        last = own[-1] if own else "no message"
+        detail = f"; edfapi: {lib[-1]}" if lib else ""
+        raise GazeDataError(f"{path}: not a readable EDF file, truncated or corrupt (eyelinkio: {last}{detail})")
+    if proc.returncode == 4:
+        raise GazeDataError(f"{path}: the EDF file ends inside a recording block (the block has no end): "
+                            "truncated or damaged; copy it from the Host PC again")
     how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"status {proc.returncode}"
     hint = f"; it said: {said[-1]}" if said else ""
     raise GazeDataError(f"{path}: the EDF library failed on this file ({how}): truncated or corrupt{hint}")
@@ -66,13 +72,19 @@ def read_edf(path: Path) -> RecordedGaze:
         raise GazeDataError(f"{path}: not an EyeLink EDF file (it does not start with {MAGIC.decode()})")
     with tempfile.TemporaryDirectory(prefix="povlab-edf-") as tmp:
         out = Path(tmp) / "edf.npz"
-        _run_worker(path, out)
+        printed = _run_worker(path, out)
         try:
             with np.load(out, allow_pickle=False) as z:
                 d = {k: z[k] for k in z.files}
         except (OSError, ValueError) as exc:
             raise GazeDataError(f"{path}: the EDF reader wrote no usable output ({exc})") from exc
-    return _recorded(path, d)
+    rec = _recorded(path, d)
+    if printed:
+        from dataclasses import replace
+
+        more = f" (and {len(printed) - 1} more)" if len(printed) > 1 else ""
+        rec = replace(rec, notes=(*rec.notes, f"edfapi: {printed[0]}{more}: the file may be damaged"))
+    return rec
 
 
 def _eye_of(field: str, recorded: str) -> str:

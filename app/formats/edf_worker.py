@@ -4,7 +4,12 @@ SR Research's edfapi (inside eyelinkio) prints on the process's stdout, and a tr
 corrupt file can crash it (a segmentation fault was seen on a file cut to 100 bytes). It
 therefore runs here, in its own process; the parent reads the arrays written to OUT.npz, or
 turns the exit status into one error line. Exit 0: written; 3: eyelinkio raised (its message is
-the last line on stderr); any other status or a signal: the library failed.
+the last line on stderr); 4: the file ends inside a recording block (truncated); any other
+status or a signal: the library failed.
+
+edfapi reads a file cut short without complaint, up to where it ends. A cleanly closed EDF ends
+every recording block with a RECORDING_INFO item of state 0 (recording stopped); the last
+block's state is checked with eyelinkio's own bindings of edfapi (``eyelinkio.edf._edf2py``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,22 @@ import warnings
 from typing import Any
 
 import numpy as np
+
+
+def last_recording_state(src: str) -> int | None:
+    """State of the file's last RECORDING_INFO item (1 recording, 0 stopped), None if there is none."""
+    from eyelinkio.edf._defines import event_constants
+    from eyelinkio.edf._edf2py import edf_get_float_data, edf_get_next_data
+    from eyelinkio.edf.read_edf import _edf_open
+
+    state = None
+    with _edf_open(src) as edf:
+        etype = None
+        while etype != event_constants.get("NO_PENDING_ITEMS"):
+            etype = edf_get_next_data(edf)
+            if event_constants.get(etype) == "RECORDING_INFO":
+                state = int(edf_get_float_data(edf).contents.rec.state)
+    return state
 
 
 def main(argv: list[str]) -> int:
@@ -27,9 +48,23 @@ def main(argv: list[str]) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             edf = eyelinkio.read_edf(src)
+    except OSError as exc:
+        if "Could not open file" in str(exc):
+            print("edfapi could not open the file", file=sys.stderr)
+        else:
+            print(f"OSError: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 3
     except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
         print(f"{type(exc).__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
         return 3
+    try:
+        state = last_recording_state(src)
+    except (ImportError, AttributeError, OSError) as exc:  # eyelinkio's internals moved: skip the check
+        print(f"note: recording blocks not checked ({exc})", file=sys.stderr)
+        state = None
+    if state == 1:
+        print("the last recording block has no end", file=sys.stderr)
+        return 4
     info = edf["info"]
     discrete = edf["discrete"]
     messages = discrete.get("messages")

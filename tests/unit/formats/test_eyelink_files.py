@@ -174,9 +174,11 @@ def test_bad_asc_gives_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Captur
     assert len(err.splitlines()) == 1 and err.startswith("povlab: error:") and message in err
 
 
-def _cut(tmp_path: Path, n: int) -> Path:
+def _cut(tmp_path: Path, n: int, tail: int = 0) -> Path:
+    """test_raw.edf cut after ``n`` bytes, then its last ``tail`` bytes (a copy that lost its middle)."""
     p = tmp_path / f"cut{n}.edf"
-    p.write_bytes((EDF_DIR / "test_raw.edf").read_bytes()[:n])
+    whole = (EDF_DIR / "test_raw.edf").read_bytes()
+    p.write_bytes(whole[:n] + (whole[-tail:] if tail else b""))
     return p
 
 
@@ -184,6 +186,8 @@ def _cut(tmp_path: Path, n: int) -> Path:
     pytest.param(lambda p: _cut(p, 0), "empty", id="empty"),
     pytest.param(lambda p: _cut(p, 100), "truncated or corrupt", id="cut-in-header-crashes-edfapi"),
     pytest.param(lambda p: _cut(p, 700_000), "truncated or corrupt", id="cut-in-samples"),
+    pytest.param(lambda p: _cut(p, 1_430_000), "truncated or corrupt", id="cut-near-the-end"),
+    pytest.param(lambda p: _cut(p, 700_000, tail=4096), "ends inside a recording block", id="middle-lost"),
     pytest.param(lambda p: _asc(p, "time,x,y\n0,1,1\n", "a.edf"), "not an EyeLink EDF file", id="not-edf"),
 ])
 def test_bad_edf_gives_one_line_and_exit_2(tmp_path: Path, capfd: pytest.CaptureFixture[str], make,
@@ -192,6 +196,14 @@ def test_bad_edf_gives_one_line_and_exit_2(tmp_path: Path, capfd: pytest.Capture
     assert main(["detect", str(src), "--events-out", str(tmp_path / "ev.tsv")]) == 2
     out, err = capfd.readouterr()  # file-descriptor level: edfapi's own prints would show here
     assert out == "" and len(err.strip().splitlines()) == 1 and err.startswith("povlab: error:") and message in err
+
+
+def test_edf_that_edfapi_reads_with_warnings_says_so(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    src = _cut(tmp_path, 700_000, tail=64)  # edfapi reads it, printing "Missing ... samples"
+    assert main(["detect", str(src), "--events-out", str(tmp_path / "ev.tsv")]) == 0
+    out, err = capfd.readouterr()
+    assert "Missing" not in out and "loadEvents" not in out  # edfapi's own prints stay in the child
+    assert "povlab detect: edfapi: Missing" in err and "the file may be damaged" in err
 
 
 def test_edf_without_samples_is_refused() -> None:
