@@ -72,18 +72,24 @@ def tobii_pro(t: np.ndarray, x: np.ndarray, y: np.ndarray, sid: int = 1) -> XdfS
                             TOBII_PRO_DESC), t, data)
 
 
+def _rate(t: np.ndarray) -> float:
+    return float(round(1.0 / np.median(np.diff(t)))) if len(t) > 1 else 500.0
+
+
 def eyelink_app(t: np.ndarray, x: np.ndarray, y: np.ndarray, sid: int = 2) -> XdfStream:
-    n = len(t)
+    """The app's SR argument sets the nominal rate (default 500); here the samples' own rate."""
+    n, rate = len(t), _rate(t)
     data = np.column_stack([x, y, np.zeros(n), np.zeros(n), np.full(n, 900.0), np.zeros(n), np.full(n, 37.0),
                             np.full(n, 37.0), 1e6 + np.arange(n) * 2.0, t])  # right eye not tracked: 0
-    return XdfStream(sid, "EyeLink", "Gaze", "double64", 500.0, "eyelink-labpc", EYELINK_LABELS, (),
-                     header("EyeLink", "Gaze", 10, "double64", 500.0, "eyelink-labpc", EYELINK_DESC), t, data)
+    return XdfStream(sid, "EyeLink", "Gaze", "double64", rate, "eyelink-labpc", EYELINK_LABELS, (),
+                     header("EyeLink", "Gaze", 10, "double64", rate, "eyelink-labpc", EYELINK_DESC), t, data)
 
 
 def tobii_4c(t: np.ndarray, x: np.ndarray, y: np.ndarray, sid: int = 3, normalised: bool = True) -> XdfStream:
     data = np.column_stack([x / SCREEN[0], y / SCREEN[1]] if normalised else [x, y]).astype(np.float32)
-    return XdfStream(sid, "Tobii4C", "Gaze", "float32", 90.0, "tobii4c-1", ("", ""), (),
-                     header("Tobii4C", "Gaze", 2, "float32", 90.0, "tobii4c-1"), t, data)
+    rate = _rate(t)
+    return XdfStream(sid, "Tobii4C", "Gaze", "float32", rate, "tobii4c-1", ("", ""), (),
+                     header("Tobii4C", "Gaze", 2, "float32", rate, "tobii4c-1"), t, data)
 
 
 def eeg(t: np.ndarray, sid: int = 4) -> XdfStream:
