@@ -94,6 +94,15 @@ def run(args: argparse.Namespace) -> int:
     if len(t) > 1 and float(np.median(np.diff(t))) >= 0.1:
         print(f"povlab detect: samples are {float(np.median(np.diff(t))):g} s apart; times must be in seconds "
               "(is the time column in milliseconds?)", file=sys.stderr)
+    if args.rate is None and rec.format == "xdf" and rate and len(t) > 1:
+        from app.detection.velocity import check_rate
+
+        try:
+            check_rate(rate, t)
+        except GazeDataError:  # an LSL stream's nominal rate is advisory; its time stamps are measured
+            print(f"povlab detect: stream {rec.name!r} declares {rate:g} Hz but its time stamps say "
+                  f"{1 / float(np.median(np.diff(t))):.4g} Hz; using the time stamps", file=sys.stderr)
+            rate = None
     result = detect(block, geometry, method=args.method, rate_hz=rate)
     side = write_events(args.events_out, result)
     if args.samples_out is not None:
