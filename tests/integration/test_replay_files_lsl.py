@@ -83,3 +83,26 @@ def test_session_on_a_replayed_two_channel_file_needs_no_flags(tmp_path: Path, s
         assert cm.source == "metadata" and cm.unit == "pixels" and cm.eyes == ("left",)
     finally:
         session.close()
+
+
+def test_streams_check_reads_a_replayed_two_channel_file_without_flags(tmp_path: Path, source_id: str,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from app.cli import main
+
+    n = 900
+    t = 2000.0 + np.arange(n) / 90.0
+    x, y = np.full(n, 480.0), np.full(n, 270.0)  # parked at (0.25, 0.25) of a 1920x1080 screen
+    f = vx.write(tmp_path / "4c.xdf", vx.tobii_4c(t, x, y))
+    rec, how = prepare_replay(f, screen_px=(1920, 1080))
+    assert "inferred" in how and "published in screen pixels" in how
+    rep = Replayer(rec, source_id=source_id)
+    rep.open()
+    runner = threading.Thread(target=rep.run, kwargs={"lead_s": 0.5}, daemon=True)
+    runner.start()
+    try:
+        assert main(["streams", "--check", "--source-id", source_id, "--seconds", "1.5", "--timeout", "5"]) == 0
+    finally:
+        rep.stop()
+        runner.join(10)
+    out = capsys.readouterr().out
+    assert "channel map (metadata)" in out and "mean gaze (480, 270) px" in out
