@@ -49,8 +49,11 @@ class MultiCoded:
 
 def _read_samples(path: Path) -> GazeBlock:
     try:
-        d = np.genfromtxt(path, names=True, delimiter="\t", dtype=np.float64)
-        return GazeBlock.from_arrays(d["time"] / 1000.0, d["x"], d["y"])
+        with open(path, encoding="utf-8") as fh:
+            header = fh.readline().rstrip("\r\n").split("\t")
+        d = np.genfromtxt(path, delimiter="\t", skip_header=1, dtype=np.float64, ndmin=2)
+        column = {name.strip(): d[:, k] for k, name in enumerate(header) if k < d.shape[1]}
+        return GazeBlock.from_arrays(column["time"] / 1000.0, column["x"], column["y"])
     except (OSError, ValueError, KeyError) as exc:
         raise GazeDataError(f"{path}: cannot read Hooge et al. samples ({exc})") from exc
 

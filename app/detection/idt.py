@@ -84,14 +84,14 @@ def idt_fixation_mask(t: F64, xd: F64, yd: F64, ok: NDArray[np.bool_], dispersio
     j_of = np.searchsorted(t, t + min_duration_s, side="left")
     bad_cum = np.concatenate(([0], np.cumsum(~ok)))
     start_ok = np.zeros(n, dtype=bool)
-    for a in range(0, n, _BLOCK):
-        i = np.arange(a, min(a + _BLOCK, n))
-        j = j_of[i]
-        inside = j < n
-        i, j = i[inside], j[inside]
-        clean = bad_cum[j + 1] - bad_cum[i] == 0
-        i, j = i[clean], j[clean]
-        start_ok[i[_window_dispersion(xd, yd, i, j) <= dispersion_deg]] = True
+    for a in range(0, n, _BLOCK):  # window starts (si) and ends (sj) of one block, as arrays
+        si = np.arange(a, min(a + _BLOCK, n))
+        sj = j_of[si]
+        inside = sj < n
+        si, sj = si[inside], sj[inside]
+        clean = bad_cum[sj + 1] - bad_cum[si] == 0
+        si, sj = si[clean], sj[clean]
+        start_ok[si[_window_dispersion(xd, yd, si, sj) <= dispersion_deg]] = True
     candidates = np.flatnonzero(start_ok)
     bad_idx = np.flatnonzero(~ok)
     pos = 0

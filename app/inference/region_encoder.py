@@ -133,9 +133,10 @@ class RegionEncoder:
             return np.zeros((0, REGION_DIM), np.float32)
         import cv2
 
-        bgr = cv2.imread(str(image), cv2.IMREAD_COLOR)
-        if bgr is None:
+        decoded = cv2.imread(str(image), cv2.IMREAD_COLOR)
+        if decoded is None:
             raise ModelError(f"{image}: image missing or not decodable")
+        bgr = np.asarray(decoded, dtype=np.uint8)  # IMREAD_COLOR decodes to 8-bit BGR: no copy
         h, w = bgr.shape[:2]
         boxes = [region_box(poly, w, h) for poly in polygons]
         crops = np.stack([preprocess(bgr[y0:y1, x0:x1]) for x0, y0, x1, y1 in boxes])

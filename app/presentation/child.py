@@ -170,7 +170,7 @@ class Runner:
         """Poll keys and the parent until ``until`` (PsychoPy time); returns (action, key time) or None."""
         while True:
             now = self.core.getTime()
-            pressed = [(a, now) for a in self.poll_parent()]
+            pressed: list[tuple[str | None, float]] = [(a, now) for a in self.poll_parent()]
             pressed += [(key_action(key, self.protocol.responses), t) for key, t in self.event.getKeys(timeStamped=True)]
             for action, t in pressed:
                 if action == "abort":
@@ -179,7 +179,7 @@ class Runner:
                     if pause_returns:
                         return "pause", t
                     self.pause_requested = not self.pause_requested  # pressed twice: never mind
-                elif answers and action in ANSWERS:
+                elif answers and action is not None and action in ANSWERS:
                     return action, t
                 elif any_key:
                     return "key", t

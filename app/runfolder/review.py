@@ -145,7 +145,9 @@ def _layout_from_markers(trial_id: str, caption: str, areas: list[tuple[str, tup
 
 def _marker_extras(stamps: F64, texts: list[str]) -> tuple[tuple[int, int] | None, dict[int, list], dict[int, tuple]]:
     """DISPLAY_COORDS, and per trial number its IAREA polygons and IMGLOAD rectangle."""
-    display, areas, images = None, {}, {}
+    display: tuple[int, int] | None = None
+    areas: dict[int, list[tuple[str, tuple[tuple[float, float], ...]]]] = {}
+    images: dict[int, tuple[float, float, float, float]] = {}
     current = None
     for _, text in sorted(zip(stamps.tolist(), texts, strict=True), key=lambda p: p[0]):
         m = parse_marker(text)
