@@ -402,7 +402,8 @@ class Session:
             return
         try:
             with self._meta_lock:
-                self._meta = replace(self._meta, **{key: [*(getattr(self._meta, key) or []), record]})
+                extended: dict[str, Any] = {key: [*(getattr(self._meta, key) or []), record]}
+                self._meta = replace(self._meta, **extended)
                 write_meta(files.session_json, self._meta)
         except OSError as exc:
             log.error("could not update %s: %s", files.session_json, exc)
