@@ -144,6 +144,24 @@ class GazeAcquisition:
         self._thread.start()
         return self
 
+    def measured_rate_hz(self, timeout_s: float = 3.0, min_samples: int = 30) -> float | None:
+        """The rate the time stamps show (1 / median interval), waiting up to ``timeout_s`` for samples.
+
+        For streams that publish no nominal rate (the old Tobii app, the Pupil relays): the detector needs one.
+        """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            t = self.buffer.snapshot().t
+            t = t[np.isfinite(t)]
+            if len(t) >= min_samples:
+                steps = np.diff(t)
+                steps = steps[steps > 0]
+                if len(steps):
+                    return float(1.0 / np.median(steps))
+            if time.monotonic() >= deadline or self._stop.is_set():
+                return None
+            time.sleep(0.05)
+
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the worker; with POVLAB_RAISE_WORKER_ERRORS=1 re-raise the error it died of."""
         self._stop.set()

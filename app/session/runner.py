@@ -217,8 +217,12 @@ class Session:
         self.recorder = recorder
         acq.start()
         # a reconnecting stream may repeat time stamps: the detector drops (and counts) those
-        detector = OnlineDetector(protocol.screen, acq.rate_hz if acq.rate_hz > 0 else 1000.0, method=cfg.detection,
-                                  drop_disordered=True)
+        rate = acq.rate_hz
+        if rate <= 0:  # a vendor app that publishes no nominal rate: the detector takes the rate its time stamps show
+            rate = acq.measured_rate_hz(cfg.tracker_timeout_s) or 1000.0
+            self.emit(SessionWarning("irregular_rate", f"tracker {tracker.stream.name} publishes no nominal rate; "
+                                     f"detecting fixations at the {rate:.0f} Hz its time stamps show"))
+        detector = OnlineDetector(protocol.screen, rate, method=cfg.detection, drop_disordered=True)
         live = LivePipeline(protocol, acq.buffer, detector, fix_out, pred_out, self.predictor, cfg.participant,
                             self.emit)
         markers = _Markers(mk_out, lambda m, t: self._on_marker(live, m, t), lsl_clock)

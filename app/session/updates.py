@@ -86,7 +86,7 @@ class ValidationMeasured:
 @dataclass(frozen=True)
 class SessionWarning:
     kind: str  # stream_lost | stream_back | stream_changed | samples_lost | disk_low | disk_full | recorder |
-    # no_gaze | bad_timestamps | off_screen (gaze quality, app.core.gaze_quality)
+    # no_gaze | bad_timestamps | off_screen (gaze quality, app.core.gaze_quality) | irregular_rate
     message: str
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import pyxdf
 
 from app.acquisition.discovery import choose_stream, find_streams
 from app.acquisition.inlet import GazeAcquisition
@@ -173,3 +174,9 @@ def test_session_json_records_the_resolved_channel_map(short_protocol: Path, tmp
     assert cmap["channels"] == {"left_x": 0, "left_y": 1, "right_x": 7, "right_y": 8, "left_pupil": 4,
                                 "right_pupil": 11, "left_validity": 6, "right_validity": 13}
     assert meta["tracker"]["preset"] is None and meta["tracker"]["mapping"] is None
+    # the app publishes rate 0: fixations are detected at the rate its time stamps show (as recorded in the XDF)
+    rate_line = next(ln for ln in err.splitlines() if "publishes no nominal rate" in ln)
+    said = float(rate_line.split("at the ")[1].split(" Hz")[0])
+    xdf = next(tmp_path.glob("sub-P03/ses-01/*.xdf"))
+    ts = next(s for s in pyxdf.load_xdf(str(xdf))[0] if s["info"]["name"][0] == "Tobii")["time_stamps"]
+    assert said == pytest.approx(1.0 / np.median(np.diff(ts)), rel=0.15)
