@@ -102,6 +102,7 @@ class LslTrackerConnector:
     timeout_s: float = 5.0  # wait this long for the stream to appear
     mapping: str | None = None  # --channels / --preset of a replayed file (applied to the file, see replay)
     preset: str | None = None
+    stream: str | None = None  # which stream of a replayed XDF file (--stream)
 
     def __post_init__(self) -> None:
         if not self.timeout_s > 0:
@@ -120,7 +121,8 @@ class LslTrackerConnector:
             from app.acquisition.replay import Replayer, prepare_replay
 
             screen = (protocol.screen.width_px, protocol.screen.height_px)
-            rec, _ = prepare_replay(Path(spec.arg), mapping=self.mapping, preset=self.preset, screen_px=screen)
+            rec, _ = prepare_replay(Path(spec.arg), stream=self.stream, mapping=self.mapping, preset=self.preset,
+                                    screen_px=screen)
             replay = Replayer(rec, source_id=f"{sid}-replay")
             replay.open()
             threading.Thread(target=replay.run, name="replay", daemon=True).start()

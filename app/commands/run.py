@@ -33,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tracker", default="sim",
                    help="sim | lsl (the one gaze stream) | lsl:NAME | lsl-id:SOURCE_ID | replay:FILE (default sim)")
     p.add_argument("--tracker-timeout", type=float, default=5.0, metavar="S", help="wait this long for the stream")
-    add_gaze_file_args(p, stream=False)
+    add_gaze_file_args(p)  # --stream: which stream of the XDF file of --tracker replay:FILE
     p.add_argument("--sim-rate", type=float, default=1000.0, help="simulated tracker rate in Hz (60-2000)")
     p.add_argument("--simulate-participant", action="store_true",
                    help="answer trials automatically after a plausible delay (headless runs always do)")
@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
 
     presenter_kind = "headless" if args.headless else (args.presenter or "headless")
     tracker = LslTrackerConnector(parse_tracker_spec(args.tracker), sim_rate_hz=args.sim_rate, seed=args.seed,
-                                  timeout_s=args.tracker_timeout, mapping=args.channels, preset=args.preset)
+                                  timeout_s=args.tracker_timeout, mapping=args.channels, preset=args.preset,
+                                  stream=args.stream)
     config = SessionConfig(
         protocol_path=args.protocol, participant=args.participant, session=args.session, task=args.task,
         out=args.out, duration_s=args.duration, model=None if args.no_model else args.model,
@@ -88,7 +89,7 @@ def demo(args: argparse.Namespace) -> int:
         return run_demo_window(args)
     args.protocol, args.participant, args.session, args.task = DEMO_PROTOCOL, "demo", "01", "pov"
     args.tracker, args.tracker_timeout, args.channels, args.preset, args.sim_rate = "sim", 5.0, None, None, 1000.0
-    args.simulate_participant = True
+    args.simulate_participant, args.stream = True, None
     return run(args)
 
 

@@ -12,6 +12,7 @@ import pytest
 from app.acquisition.inlet import GazeAcquisition
 from app.acquisition.replay import Replayer, prepare_replay
 from app.acquisition.tracker_spec import LslTrackerConnector, parse_tracker_spec
+from app.core.errors import GazeDataError
 from app.core.protocol import load_protocol
 from app.formats.gazefile import map_recording, read_recording
 from tests.unit.formats import vendor_xdf as vx
@@ -106,3 +107,16 @@ def test_streams_check_reads_a_replayed_two_channel_file_without_flags(tmp_path:
         runner.join(10)
     out = capsys.readouterr().out
     assert "channel map (metadata)" in out and "mean gaze (480, 270) px" in out
+
+
+def test_run_tracker_replay_chooses_the_stream_of_a_file(tmp_path: Path, short_protocol: Path) -> None:
+    t, x, y = vx.scanpath(500.0, seconds=1.0)
+    f = vx.write(tmp_path / "two.xdf", vx.tobii_pro(t, x, y), vx.eyelink_app(t, x, y))
+    protocol = load_protocol(short_protocol)
+    with pytest.raises(GazeDataError, match="several gaze streams"):
+        LslTrackerConnector(parse_tracker_spec(f"replay:{f}")).connect(protocol, "no-markers")
+    tracker = LslTrackerConnector(parse_tracker_spec(f"replay:{f}"), stream="EyeLink").connect(protocol, "no-markers")
+    try:
+        assert tracker.stream.name == "EyeLink" and tracker.stream.n_channels == 10
+    finally:
+        tracker.close()
