@@ -58,7 +58,8 @@ def wait_for(what: Any, timeout: float = 20.0) -> None:
         time.sleep(0.05)
 
 
-def test_tracker_back_with_another_source_id_and_layout_is_followed_and_recorded(tmp_path: Path) -> None:
+@pytest.mark.parametrize("second_id", ["b", "a"], ids=["another-source-id", "same-source-id-other-layout"])
+def test_tracker_back_with_another_source_id_and_layout_is_followed_and_recorded(tmp_path: Path, second_id: str) -> None:
     name = f"LabTracker-{uuid.uuid4().hex[:8]}"
     first = Pusher(gaze_info(name, f"{name}-a", with_pupils=False), 100.0)
     changes: list[tuple[Any, Any, str | None]] = []
@@ -78,7 +79,7 @@ def test_tracker_back_with_another_source_id_and_layout_is_followed_and_recorded
         wait_for(lambda: acq.counters.received > 100)
         first.close()  # the app is closed ...
         time.sleep(1.0)
-        second = Pusher(gaze_info(name, f"{name}-b", with_pupils=True), 200.0)  # ... and started again
+        second = Pusher(gaze_info(name, f"{name}-{second_id}", with_pupils=True), 200.0)  # ... and started again
         wait_for(lambda: bool(gaps) and acq.buffer.snapshot().x[-1] == 200.0)
     finally:
         acq.stop()
@@ -87,15 +88,17 @@ def test_tracker_back_with_another_source_id_and_layout_is_followed_and_recorded
         recorder.stop()
     assert len(changes) == 1 and changes[0][2] is None
     old, new, _ = changes[0]
-    assert (old.source_id, new.source_id, new.n_channels) == (f"{name}-a", f"{name}-b", 6)
+    assert (old.source_id, new.source_id, new.n_channels) == (f"{name}-a", f"{name}-{second_id}", 6)
     assert acq.channel_map.n_channels == 6 and acq.channel_map.left_pupil == 4, "the layout was checked again"
     assert len(gaps) == 1 and gaps[0][1] - gaps[0][0] > 0.9
     block = acq.buffer.snapshot()
     assert set(np.unique(block.x[np.isfinite(block.x)])) == {100.0, 200.0}
-    streams = {s["info"]["source_id"][0]: s for s in pyxdf.load_xdf(str(tmp_path / "r.xdf"))[0]}
-    assert set(streams) == {f"{name}-a", f"{name}-b"}, "both outlets are in the one file"
-    assert streams[f"{name}-b"]["time_series"].shape[1] == 6 and len(streams[f"{name}-b"]["time_stamps"]) > 10
-    assert streams[f"{name}-a"]["time_stamps"][-1] < streams[f"{name}-b"]["time_stamps"][0]
+    loaded = sorted(pyxdf.load_xdf(str(tmp_path / "r.xdf"))[0], key=lambda s: int(s["info"]["stream_id"]))
+    assert [s["info"]["source_id"][0] for s in loaded] == [f"{name}-a", f"{name}-{second_id}"], "both in one file"
+    before, after = loaded
+    assert before["time_series"].shape[1] == 4 and set(before["time_series"][:, 0]) == {100.0}
+    assert after["time_series"].shape[1] == 6 and len(after["time_stamps"]) > 10 and set(after["time_series"][:, 0]) == {200.0}
+    assert before["time_stamps"][-1] < after["time_stamps"][0]
 
 
 def test_a_returning_stream_that_is_not_gaze_is_reported_and_not_used(source_id: str) -> None:
