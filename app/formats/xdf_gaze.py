@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from app.core.errors import GazeDataError, TrackerError
+from app.core.errors import GazeDataError, PovLabError, TrackerError
+from app.core.geometry import ScreenGeometry
 from app.core.recorded_gaze import GAZE_STREAM_TYPES, RecordedGaze, flatten_desc
 from app.formats.quiet import captured_logs
 
@@ -151,5 +152,22 @@ def _recorded(path: Path, s: dict[str, Any]) -> RecordedGaze:
     if np.any(np.diff(ts) < 0):
         notes.append(f"stream {name!r}: {int(np.sum(np.diff(ts) < 0))} time stamps out of order; samples sorted")
         ts, data = ts[order], data[order]
+    screen, geometry = _screen(flatten_desc(_desc(s)))
     return RecordedGaze(path, "xdf", name, _first(info, "type"), _first(info, "source_id"), rate,
-                        _first(info, "channel_format", "float32"), _desc(s), ts, data, notes=tuple(notes))
+                        _first(info, "channel_format", "float32"), _desc(s), ts, data, screen_px=screen,
+                        geometry=geometry, notes=tuple(notes))
+
+
+def _screen(flat: dict[str, str]) -> tuple[tuple[int, int] | None, ScreenGeometry | None]:
+    """``desc/screen`` as POV Lab's streams write it (width_px, height_px, width_cm, height_cm, distance_cm)."""
+    try:
+        w, h = int(flat["screen/width_px"]), int(flat["screen/height_px"])
+    except (KeyError, ValueError):
+        return None, None
+    if not (0 < w <= 100_000 and 0 < h <= 100_000):
+        return None, None
+    try:
+        return (w, h), ScreenGeometry(w, h, float(flat["screen/width_cm"]), float(flat["screen/height_cm"]),
+                                      float(flat["screen/distance_cm"]))
+    except (KeyError, ValueError, PovLabError):
+        return (w, h), None

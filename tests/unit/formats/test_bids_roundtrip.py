@@ -28,3 +28,21 @@ def test_exported_physio_files_read_back_per_eye(session_dir: Path, tmp_path: Pa
         np.testing.assert_allclose(m.block.t, gaze.time_stamps, atol=1e-6)
         replayed, how = prepare_replay(physio.with_name(physio.name.replace(".tsv.gz", ".json")))
         assert "published as recorded" in how and replayed.n_channels == 3  # x, y, pupil
+
+
+def test_a_recorded_gaze_stream_describes_its_screen(tmp_path: Path) -> None:
+    """POV Lab's simulated tracker writes desc/screen (pixels and cm); detect takes the geometry from it."""
+    from app.formats.xdf_format import XdfStream
+    from tests.unit.formats import vendor_xdf as vx
+
+    t, x, y = vx.scanpath(250.0, seconds=1.0)
+    desc = ("<channels><channel><label>left_x</label><eye>left</eye><type>ScreenX</type><unit>pixels</unit></channel>"
+            "<channel><label>left_y</label><eye>left</eye><type>ScreenY</type><unit>pixels</unit></channel></channels>"
+            "<screen><width_px>1280</width_px><height_px>1024</height_px><width_cm>37.5</width_cm>"
+            "<height_cm>30</height_cm><distance_cm>57</distance_cm></screen>")
+    header = vx.header("PovLab-SimTracker", "Gaze", 2, "double64", 250.0, "sim-1", desc)
+    f = vx.write(tmp_path / "run.xdf", XdfStream(1, "PovLab-SimTracker", "Gaze", "double64", 250.0, "sim-1",
+                                                 ("left_x", "left_y"), (), header, t, np.column_stack([x, y])))
+    rec = read_recording(f)
+    assert rec.screen_px == (1280, 1024)
+    assert rec.geometry is not None and (rec.geometry.width_cm, rec.geometry.distance_cm) == (37.5, 57.0)
