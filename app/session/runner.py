@@ -370,30 +370,11 @@ class Session:
 
     def _on_stream_changed(self, old: Any, new: Any, problem: str | None) -> None:
         """The tracker came back as another outlet (acquisition worker thread): record it and say so."""
-        from app.acquisition.follow import layout_change
+        from app.session.tracker_watch import tracker_returned
 
-        what = layout_change(old, new) or "a new outlet"
-        recorded = "not recorded"
-        recorder = getattr(self, "recorder", None)
-        if recorder is not None and (what != "a new outlet" or problem):
-            try:
-                recorder.switch_stream(old.uid, new.resolved)
-                recorded = "recorded as a new stream in the same XDF"
-            except RecordingError as exc:
-                recorded = f"not recorded ({exc})"
-        elif recorder is not None:
-            recorded = "recorded in the same stream"
-        if problem:
-            message = (f"tracker {new.name} on {new.hostname} came back ({what}) but cannot be used for gaze: "
-                       f"{problem}; {recorded}")
-        else:
-            message = (f"tracker {new.name} on {new.hostname} came back ({what}), {recorded}; layout: "
-                       f"{self.acquisition.channel_map.describe()}")
+        message, record = tracker_returned(old, new, problem, getattr(self, "recorder", None),
+                                           self.acquisition.channel_map)
         self.emit(SessionWarning("stream_changed", message))
-        record = {"from": {"source_id": old.source_id, "uid": old.uid, "n_channels": old.n_channels},
-                  "to": {"source_id": new.source_id, "uid": new.uid, "n_channels": new.n_channels},
-                  "change": what, "problem": problem, "recorded": recorded,
-                  "channel_map": None if problem else self.acquisition.channel_map.to_record()}
         self._append_meta("tracker_changes", record)
 
     def _on_quality_warning(self, warning: Any) -> None:
