@@ -29,6 +29,7 @@ class EyeAgreement:
     ours: int  # fixations found by POV Lab
     theirs: int  # fixations of the tracker's parser
     kappa: float  # sample-level Cohen's kappa, fixation vs not
+    table: tuple[int, int, int, int] = (0, 0, 0, 0)  # samples: both fixation, ours only, theirs only, neither
 
     def line(self, vendor: str = "EyeLink") -> str:
         return (f"{vendor} parser agreement, {self.eye} eye: fixation kappa {self.kappa:.3f} over "
@@ -63,5 +64,19 @@ def fixation_agreement(eyes: Mapping[str, GazeBlock], events: Iterable[VendorEve
         except GazeDataError:
             continue
         ours = result.labels == LABEL_CODES["fixation"]
-        out.append(EyeAgreement(eye, len(block), len(result.fixations), n_theirs, cohen_kappa(ours, theirs)))
+        table = (int(np.sum(ours & theirs)), int(np.sum(ours & ~theirs)), int(np.sum(~ours & theirs)),
+                 int(np.sum(~ours & ~theirs)))
+        out.append(EyeAgreement(eye, len(block), len(result.fixations), n_theirs, cohen_kappa(ours, theirs), table))
     return out
+
+
+def pooled_kappa(agreements: Iterable[EyeAgreement]) -> float:
+    """Cohen's kappa over the samples of every eye and file together (their 2x2 tables summed)."""
+    both, ours, theirs, neither = (sum(col) for col in zip(*(a.table for a in agreements), strict=True))
+    n = both + ours + theirs + neither
+    if n == 0:
+        raise GazeDataError("kappa: no samples to pool")
+    po = (both + neither) / n
+    pa, pb = (both + ours) / n, (both + theirs) / n
+    pe = pa * pb + (1 - pa) * (1 - pb)
+    return 1.0 if pe == 1.0 else (po - pe) / (1 - pe)
