@@ -19,6 +19,7 @@ import torch
 
 from app.core.errors import PovLabError
 from app.core.features import INPUT_NAMES
+from app.inference.model_integrity import DIGEST_KEY, model_digest, record_model_digest
 from models.model import PovEnsemble
 from models.train import load_checkpoint
 
@@ -83,9 +84,13 @@ def save_with_metadata(tmp: Path, out: Path, meta: dict[str, str]) -> Path:
         entry.key, entry.value = k, v
     proto.producer_name = "povlab"
     onnx.checker.check_model(proto)
+    record_model_digest(proto)
     onnx.save(proto, str(tmp))
+    if model_digest(tmp.read_bytes()) != {m.key: m.value for m in proto.metadata_props}[DIGEST_KEY]:
+        raise RuntimeError(f"{tmp}: the recorded model sha256 does not match the file written")
     tmp.replace(out)
     return out
+
 
 
 def main(argv: list[str] | None = None) -> int:

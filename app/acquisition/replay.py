@@ -67,13 +67,16 @@ def _append_desc(node: Any, tree: dict[str, Any]) -> None:
                 node.append_child_value(key, str(v))
 
 
+MIN_SPEED, MAX_SPEED = 0.01, 100.0  # --speed 1e-9 would replay a minute in two thousand years
+
+
 class Replayer:
     """Publishes a :class:`RecordedGaze` on LSL; :meth:`run` blocks until done or stopped."""
 
     def __init__(self, recording: RecordedGaze, source_id: str | None = None, speed: float = 1.0,
                  chunk_s: float = 0.01) -> None:
-        if not (speed > 0 and np.isfinite(speed)):
-            raise TrackerError(f"replay speed must be > 0, got {speed}")
+        if not MIN_SPEED <= speed <= MAX_SPEED:  # also false for NaN
+            raise TrackerError(f"replay speed must be from {MIN_SPEED:g} to {MAX_SPEED:g}, got {speed}")
         self.rec, self.speed, self.chunk_s = recording, float(speed), chunk_s
         self.source_id = source_id or f"{recording.source_id or recording.name}-replay"
         self.samples_pushed = 0

@@ -19,6 +19,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     i = sub.add_parser("import", help="unpack a verified bundle into a data folder")
     i.add_argument("bundle", type=Path, metavar="FILE.zip")
     i.add_argument("--into", type=Path, required=True, metavar="DIR", help="data folder that receives sub-<p>/ses-<s>")
+    i.add_argument("--max-bytes", type=int, default=None, metavar="N",
+                   help="refuse a bundle whose files add up to more than N bytes uncompressed (default 64 GiB)")
+    i.add_argument("--max-files", type=int, default=None, metavar="N",
+                   help="refuse a bundle of more than N files (default 10000)")
     i.set_defaults(func=run_import)
 
 
@@ -45,7 +49,10 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from app.runfolder.bundle import import_bundle
+    from app.runfolder.bundle_manifest import MAX_BYTES, MAX_FILES
 
-    target = import_bundle(args.bundle, args.into)
+    limits = {"max_bytes": MAX_BYTES if args.max_bytes is None else args.max_bytes,
+              "max_files": MAX_FILES if args.max_files is None else args.max_files}
+    target = import_bundle(args.bundle, args.into, **limits)
     print(f"imported into {target}")
     return 0

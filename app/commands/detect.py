@@ -13,7 +13,6 @@ sample-level fixation agreement with them is printed per eye.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -54,6 +53,14 @@ def _geometry(args: argparse.Namespace, from_file: ScreenGeometry | None,
         return ScreenGeometry(), True
     if any(v is None for v in given):
         raise GazeDataError("detect: give --screen-px W H, --screen-cm W H and --distance-cm D together")
+    from app.core.protocol import LIMITS
+
+    for key, value in (("width_px", args.screen_px[0]), ("height_px", args.screen_px[1]),
+                       ("width_cm", args.screen_cm[0]), ("height_cm", args.screen_cm[1]),
+                       ("distance_cm", args.distance_cm)):
+        low, high = LIMITS[f"screen.{key}"]
+        if not low < value <= high:
+            raise GazeDataError(f"detect: screen {key} must be above {low:g} and at most {high:g}, got {value!r}")
     return ScreenGeometry(args.screen_px[0], args.screen_px[1], args.screen_cm[0], args.screen_cm[1],
                           args.distance_cm), False
 
@@ -65,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from app.detection.pipeline import detect
     from app.formats.bids_physio_reader import sidecar_path
     from app.formats.detect_output import write_events, write_samples
+    from app.formats.gazefile import check_rate as check_rate_hz
     from app.formats.gazefile import map_recording, read_recording
 
     src = args.input.resolve()
@@ -73,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
     for out in outs + [sidecar_path(args.events_out)]:
         if out.resolve() in protected:
             raise GazeDataError(f"detect: {out} would overwrite the input; choose another output path")
-    if args.rate is not None and not (math.isfinite(args.rate) and args.rate > 0):
-        raise GazeDataError(f"detect: --rate must be a positive finite number of Hz, got {args.rate}")
+    if args.rate is not None:
+        check_rate_hz(args.rate, "detect: --rate")
     rec = read_recording(args.input, stream=args.stream, rate=args.rate)
     try:
         geometry, assumed = _geometry(args, rec.geometry, rec.screen_px)

@@ -5,6 +5,11 @@ them with, so word AOIs sit where the ink is. Only what a left-to-right caption 
 is read: units per em, ascender/descender (``hhea``), advance widths (``hmtx``) and the
 Unicode character map (``cmap`` formats 4 and 12). Kerning is ignored; the presenter
 draws each word as its own text object at the position computed here.
+
+A font file is user input: every offset is checked against the file, ``unitsPerEm`` must be
+16..16384 (the OpenType range), there must be at least one advance width, and the character map
+is read within a budget of :data:`MAX_CMAP_STEPS` code points (a format-12 group of 0..0xFFFFFFFF
+used to loop for ever), so reading any font takes bounded time and memory.
 """
 
 from __future__ import annotations
@@ -15,6 +20,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from app.core.errors import ProtocolError
+
+MAX_FONT_BYTES = 50 * 2**20
+MAX_CMAP_STEPS = 400_000  # code points looked at while reading a cmap (a full CJK font maps ~65,000)
+MAX_CODE_POINT = 0x10FFFF
+
+
+class _BadFont(Exception):
+    pass
 
 
 @dataclass(frozen=True)
@@ -48,12 +61,17 @@ class FontMetrics:
 @lru_cache(maxsize=8)
 def load_font_metrics(path: Path) -> FontMetrics:
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ProtocolError(f"{path}: cannot read font file ({exc.strerror})") from exc
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FONT_BYTES + 1)
+    except (OSError, ValueError) as exc:
+        raise ProtocolError(f"{path}: cannot read font file ({getattr(exc, 'strerror', None) or exc})") from exc
+    if len(data) > MAX_FONT_BYTES:
+        raise ProtocolError(f"{path}: font file is larger than {MAX_FONT_BYTES // 2**20} MiB")
     try:
         return _parse(Path(path), data)
-    except (struct.error, KeyError, IndexError) as exc:
+    except _BadFont as exc:
+        raise ProtocolError(f"{path}: not a TrueType/OpenType font this app can use ({exc})") from exc
+    except (struct.error, KeyError, IndexError, ValueError, OverflowError) as exc:
         raise ProtocolError(f"{path}: not a TrueType/OpenType font") from exc
 
 
@@ -62,19 +80,32 @@ def _parse(path: Path, data: bytes) -> FontMetrics:
     tables: dict[bytes, tuple[int, int]] = {}
     for i in range(num_tables):
         tag, _checksum, offset, length = struct.unpack_from(">4sIII", data, 12 + 16 * i)
+        if offset + length > len(data):
+            raise _BadFont(f"table {tag.decode('latin-1')!r} reaches past the end of the file")
         tables[tag] = (offset, length)
+    for tag in (b"head", b"hhea", b"hmtx", b"cmap"):
+        if tag not in tables:
+            raise _BadFont(f"no {tag.decode()!r} table")
     head = tables[b"head"][0]
     (units_per_em,) = struct.unpack_from(">H", data, head + 18)
+    if not 16 <= units_per_em <= 16384:
+        raise _BadFont(f"unitsPerEm is {units_per_em}; expected 16..16384")
     hhea = tables[b"hhea"][0]
     ascender, descender, line_gap = struct.unpack_from(">hhh", data, hhea + 4)
+    if ascender - descender + line_gap <= 0 or ascender <= descender:
+        raise _BadFont(f"ascender {ascender}, descender {descender}, line gap {line_gap}: no line height")
     (n_hmetrics,) = struct.unpack_from(">H", data, hhea + 34)
+    if n_hmetrics < 1:
+        raise _BadFont("numberOfHMetrics is 0 (no advance widths)")
     hmtx = tables[b"hmtx"][0]
-    advances = tuple(struct.unpack_from(">H", data, hmtx + 4 * i)[0] for i in range(n_hmetrics))
+    advances = tuple(struct.unpack_from(f">{2 * n_hmetrics}H", data, hmtx)[::2])
     return FontMetrics(path, units_per_em, ascender, descender, line_gap, advances, _cmap(data, tables[b"cmap"][0]))
 
 
 def _cmap(data: bytes, base: int) -> dict[int, int]:
     (n_sub,) = struct.unpack_from(">H", data, base + 2)
+    if n_sub > 256:
+        raise _BadFont(f"{n_sub} cmap subtables")
     subtables = []
     for i in range(n_sub):
         platform, encoding, offset = struct.unpack_from(">HHI", data, base + 4 + 8 * i)
@@ -96,7 +127,11 @@ def _cmap4(data: bytes, off: int) -> dict[int, int]:
     range_base = off + 16 + 3 * seg_x2
     ranges = struct.unpack_from(f">{seg}H", data, range_base)
     out: dict[int, int] = {}
+    steps = 0
     for i in range(seg):
+        steps += max(0, ends[i] + 1 - starts[i])
+        if steps > MAX_CMAP_STEPS:
+            raise _BadFont(f"character map covers more than {MAX_CMAP_STEPS} code points")
         for c in range(starts[i], ends[i] + 1):
             if c == 0xFFFF:
                 continue
@@ -114,11 +149,18 @@ def _cmap4(data: bytes, off: int) -> dict[int, int]:
 
 def _cmap12(data: bytes, off: int) -> dict[int, int]:
     (n_groups,) = struct.unpack_from(">I", data, off + 12)
+    if off + 16 + 12 * n_groups > len(data):
+        raise _BadFont(f"cmap format 12 lists {n_groups} groups, more than the file holds")
     out: dict[int, int] = {}
+    steps = 0
     for i in range(n_groups):
         start, end, glyph = struct.unpack_from(">III", data, off + 16 + 12 * i)
-        if start > 0x2FFFF:
+        end = min(end, MAX_CODE_POINT)
+        if start > 0x2FFFF or end < start:
             continue
+        steps += end + 1 - start
+        if steps > MAX_CMAP_STEPS:
+            raise _BadFont(f"character map covers more than {MAX_CMAP_STEPS} code points")
         for c in range(start, end + 1):
             out[c] = glyph + c - start
     return out

@@ -88,25 +88,42 @@ def token_for_label(label: str) -> Token:
     return Token("word" if clean.startswith("txt_") else "object", label_text(clean))
 
 
-def _floats(cell: str, path: Path, line: int, column: str) -> list[float]:
+MAX_COORDINATE_PX = 1e6  # |x|, |y|: further than this from the screen is not a gaze position
+MAX_DURATION_MS = 60_000.0
+MAX_FILE_BYTES = 512 * 2**20
+
+
+def _floats(cell: str, path: Path, line: int, column: str, low: float, high: float) -> list[float]:
     try:
-        return [float(v.strip().strip('"')) for v in cell.split(",") if v.strip().strip('"')]
+        values = [float(v.strip().strip('"')) for v in cell.split(",") if v.strip().strip('"')]
     except ValueError as exc:
         raise GazeDataError(f"{path}: line {line}: column {column!r}: expected comma-separated numbers") from exc
+    for v in values:
+        if not low <= v <= high:  # also false for NaN
+            raise GazeDataError(f"{path}: line {line}: column {column!r}: {v!r} is not a number from {low:g} to "
+                                f"{high:g}")
+    return values
 
 
 def read_pov_csv(path: str | Path) -> list[PovTrial]:
     """Read a ``fixations_*.csv`` of the POV release; raises :class:`GazeDataError` naming file, line and column."""
     p = Path(path)
     try:
+        if p.stat().st_size > MAX_FILE_BYTES:
+            raise GazeDataError(f"{p}: larger than {MAX_FILE_BYTES // 2**20} MiB; not a POV release file")
         text = p.read_text(encoding="utf-8-sig")
     except FileNotFoundError as exc:
         raise GazeDataError(f"{p}: POV CSV not found") from exc
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise GazeDataError(f"{p}: cannot read as UTF-8 text ({exc})") from exc
+    if "\x00" in text:
+        raise GazeDataError(f"{p}: line {text[:text.index(chr(0))].count(chr(10)) + 1}: a NUL byte; not a text file")
     # Quotes are data here (stray ones are part of the release's label noise), never CSV quoting.
-    rows = [[c.strip().strip('"').strip() for c in r]
-            for r in csv.reader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)]
+    try:
+        rows = [[c.strip().strip('"').strip() for c in r]
+                for r in csv.reader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)]
+    except csv.Error as exc:  # e.g. a cell longer than the csv module's field limit (131,072 characters)
+        raise GazeDataError(f"{p}: not a readable tab-separated file ({exc})") from exc
     if not rows or tuple(c.strip() for c in rows[0]) != HEADER:
         got = "\\t".join(rows[0]) if rows else "an empty file"
         raise GazeDataError(f"{p}: header must be the POV release's tab-separated {' | '.join(HEADER)}; "
@@ -122,9 +139,9 @@ def read_pov_csv(path: str | Path) -> list[PovTrial]:
             raise GazeDataError(f"{p}: line {line}: column 'Answers': unknown label {answer_raw!r} "
                                 f"(expected 0=YES, 1=NO or 2=UNCLEAR)")
         labels = [clean_label(v) for v in row[2].split(",")] if row[2].strip() else []
-        xs = _floats(row[3], p, line, "Fixation X")
-        ys = _floats(row[4], p, line, "Fixation Y")
-        ds = _floats(row[6], p, line, "Fixation Duration")
+        xs = _floats(row[3], p, line, "Fixation X", -MAX_COORDINATE_PX, MAX_COORDINATE_PX)
+        ys = _floats(row[4], p, line, "Fixation Y", -MAX_COORDINATE_PX, MAX_COORDINATE_PX)
+        ds = _floats(row[6], p, line, "Fixation Duration", 0.0, MAX_DURATION_MS)
         if not (len(labels) == len(xs) == len(ys) == len(ds)):
             raise GazeDataError(f"{p}: line {line}: AOI Label, Fixation X, Y and Duration list "
                                 f"{len(labels)}, {len(xs)}, {len(ys)} and {len(ds)} entries; expected equal counts")

@@ -105,6 +105,7 @@ class RecoveryRecord(_Record):
     unread_bytes: int
     losses: list[str]
     trials: int
+    trial_rows_added: list[int] | None = None  # trials.tsv rows recover added (live rows kept); None: none
 
 
 @dataclass(frozen=True)

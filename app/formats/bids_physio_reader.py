@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import json
 import math
 import re
 from pathlib import Path
@@ -32,9 +31,11 @@ import numpy as np
 
 from app.core.errors import GazeDataError, PovLabError
 from app.core.geometry import ScreenGeometry
+from app.core.limits import json_loads_bounded
 from app.core.recorded_gaze import RecordedGaze, channel_desc
 
 _TIME_SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6}
+MAX_RATE_HZ = 100_000.0
 _TYPES = {"x_coordinate": "ScreenX", "y_coordinate": "ScreenY", "pupil_size": "Diameter"}
 
 
@@ -77,8 +78,9 @@ def _geometry_in(meta: dict[str, Any], path: Path) -> ScreenGeometry | None:
                 raise ValueError(f"ScreenDistance must be a number (m), got {dist!r}")
             return ScreenGeometry(int(res[0]), int(res[1]), float(size[0]) * 100, float(size[1]) * 100,
                                   float(dist) * 100)
-        except (TypeError, ValueError, IndexError, KeyError, PovLabError) as exc:
-            raise GazeDataError(f"{path}: ScreenSize/ScreenResolution/ScreenDistance are malformed ({exc})") from exc
+        except (TypeError, ValueError, IndexError, KeyError, OverflowError, PovLabError) as exc:
+            raise GazeDataError(f"{path}: ScreenSize/ScreenResolution/ScreenDistance are malformed "
+                                f"({str(exc)[:80]})") from exc
     return None
 
 
@@ -89,7 +91,7 @@ def _geometry(side: dict[str, Any], side_path: Path, physio: Path) -> ScreenGeom
     events = events_json_path(physio)
     if events != side_path and events.is_file():
         try:
-            meta = json.loads(events.read_text(encoding="utf-8"))
+            meta = json_loads_bounded(_read_small(events))
         except (OSError, ValueError) as exc:
             raise GazeDataError(f"{events}: not a readable JSON file ({exc})") from exc
         if isinstance(meta, dict):
@@ -106,7 +108,7 @@ def _cell(text: str, path: Path, line: int, column: str, allow_missing: bool) ->
     try:
         return float(t)
     except ValueError as exc:
-        raise GazeDataError(f"{path}: line {line}: {column} is not a number: {t!r}") from exc
+        raise GazeDataError(f"{path}: line {line}: {column} is not a number: {t[:40]!r}") from exc
 
 
 def _tsv_of(path: Path) -> Path:
@@ -122,7 +124,7 @@ def _tsv_of(path: Path) -> Path:
 def _sidecar(tsv: Path) -> tuple[Path, dict[str, Any]]:
     side_path = sidecar_path(tsv)
     try:
-        side = json.loads(side_path.read_text(encoding="utf-8"))
+        side = json_loads_bounded(_read_small(side_path))
     except FileNotFoundError as exc:
         raise GazeDataError(f"{tsv}: the JSON sidecar {side_path.name} is missing") from exc
     except (OSError, ValueError) as exc:
@@ -132,6 +134,15 @@ def _sidecar(tsv: Path) -> tuple[Path, dict[str, Any]]:
     return side_path, side
 
 
+def _read_small(path: Path, most: int = 16 * 2**20) -> str:
+    """A JSON file's text (at most 16 MiB; a sidecar is a few kB)."""
+    with open(path, "rb") as fh:
+        data = fh.read(most + 1)
+    if len(data) > most:
+        raise ValueError(f"larger than {most // 2**20} MiB")
+    return data.decode("utf-8-sig")
+
+
 def _rate(side: dict[str, Any], side_path: Path, has_time: bool, rate_override: float | None) -> float | None:
     declared = side.get("SamplingFrequency")
     if declared is None and rate_override is None:
@@ -139,10 +150,11 @@ def _rate(side: dict[str, Any], side_path: Path, has_time: bool, rate_override: 
     rate: float | None = rate_override
     if rate is None and declared != "n/a":
         if isinstance(declared, bool) or not isinstance(declared, (int, float)):
-            raise GazeDataError(f"{side_path}: SamplingFrequency must be a number or \"n/a\", got {declared!r}")
+            raise GazeDataError(f"{side_path}: SamplingFrequency must be a number or \"n/a\", got {str(declared)[:40]!r}")
         rate = float(declared)
-        if not (math.isfinite(rate) and rate > 0):
-            raise GazeDataError(f"{side_path}: SamplingFrequency must be positive, got {declared!r}")
+        if not (math.isfinite(rate) and 0 < rate <= MAX_RATE_HZ):
+            raise GazeDataError(f"{side_path}: SamplingFrequency must be positive and at most {MAX_RATE_HZ:g} Hz, "
+                                f"got {declared!r}")
     if rate is None and not has_time:
         raise GazeDataError(f"{side_path}: SamplingFrequency is n/a and there is no timestamp column; pass --rate HZ")
     return rate
@@ -155,7 +167,7 @@ def read_bids_physio(path: Path, rate_override: float | None = None) -> Recorded
     if (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)
             or not any(c.startswith("x_coordinate") for c in columns)
             or not any(c.startswith("y_coordinate") for c in columns)):
-        raise GazeDataError(f"{side_path}: 'Columns' must list x_coordinate and y_coordinate, got {columns!r}")
+        raise GazeDataError(f"{side_path}: 'Columns' must list x_coordinate and y_coordinate, got {str(columns)[:80]}")
     unit = str(side.get("SampleCoordinateUnits", "pixel")).lower()
     if unit not in ("pixel", "pixels", "px"):
         raise GazeDataError(f"{side_path}: SampleCoordinateUnits is {unit!r}; only screen pixels are supported")

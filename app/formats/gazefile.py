@@ -80,8 +80,47 @@ def read_csv(path: Path) -> RecordedGaze:
                         np.asarray(t, dtype=np.float64), np.column_stack([x, y]).astype(np.float64))
 
 
+MAX_RATE_HZ = 100_000.0
+MAX_VALUE = 1e9  # any channel: gaze pixels, pupil units (1e308 made I-DT overflow and events.tsv 300 digits long)
+MAX_TIME_S = 1e12  # seconds (since 1970 is 1.8e9)
+
+
+def check_rate(rate: float, what: str) -> float:
+    """A sampling rate: a finite number above 0 and at most :data:`MAX_RATE_HZ` (``--rate inf`` is refused)."""
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= MAX_RATE_HZ:
+        raise GazeDataError(f"{what} must be a rate above 0 and at most {MAX_RATE_HZ:g} Hz, got {rate!r}")
+    return float(rate)
+
+
+def check_recording(rec: RecordedGaze) -> RecordedGaze:
+    """Every reader's result, checked once: finite times within :data:`MAX_TIME_S`, values NaN or within
+    :data:`MAX_VALUE`, a rate of 0 (irregular) to :data:`MAX_RATE_HZ`."""
+    t = np.asarray(rec.time_stamps, dtype=np.float64)
+    if len(t) and not (np.all(np.isfinite(t)) and float(np.max(np.abs(t))) <= MAX_TIME_S):
+        bad = int(np.argmax(~np.isfinite(t) | (np.abs(np.nan_to_num(t, nan=np.inf)) > MAX_TIME_S)))
+        raise GazeDataError(f"{rec.path}: sample {bad + 1}: time {t[bad]!r} is not a finite number of seconds "
+                            f"within {MAX_TIME_S:g}")
+    data = np.asarray(rec.data, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        outside = np.abs(data) > MAX_VALUE
+    if data.size and bool(np.any(outside | np.isinf(data))):
+        row = int(np.argmax(np.any(outside | np.isinf(data), axis=1)))
+        raise GazeDataError(f"{rec.path}: sample {row + 1}: a value beyond {MAX_VALUE:g} (not a gaze position or "
+                            "pupil size)")
+    if not (math.isfinite(rec.rate_hz) and 0 <= rec.rate_hz <= MAX_RATE_HZ):
+        raise GazeDataError(f"{rec.path}: nominal rate {rec.rate_hz!r} Hz; expected 0 (irregular) to "
+                            f"{MAX_RATE_HZ:g}")
+    return rec
+
+
 def read_recording(path: str | Path, stream: str | None = None, rate: float | None = None) -> RecordedGaze:
-    """The gaze recording in ``path`` (its kind from the name; see the module's docstring)."""
+    """The gaze recording in ``path`` (its kind from the name; see the module's docstring), values checked."""
+    if rate is not None:
+        check_rate(rate, "--rate")
+    return check_recording(_read_recording(path, stream, rate))
+
+
+def _read_recording(path: str | Path, stream: str | None = None, rate: float | None = None) -> RecordedGaze:
     p = Path(path)
     if not p.is_file():
         raise GazeDataError(f"{p}: no such file")

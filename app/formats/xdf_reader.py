@@ -76,6 +76,15 @@ class _Partial:
         self.clock_t: list[float] = []
         self.clock_v: list[float] = []
         self.dtype = NUMERIC_FORMATS.get(stream.channel_format)
+        self.parsed_to = 0  # where the last samples chunk parsed ended
+
+    def empty_copy(self) -> _Partial:
+        return _Partial(self.stream)
+
+    def take(self, other: _Partial) -> None:
+        self.stamps += other.stamps
+        self.values += other.values
+        self.strings += other.strings
 
 
 def _parse_header(stream_id: int, xml: bytes) -> XdfStream:
@@ -129,6 +138,7 @@ def _read_samples(buf: memoryview, p: int, end: int, part: _Partial, truncated: 
             values = raw[:, 9:].copy().view(part.dtype).reshape(fits, nch)
             part.stamps.append(stamps)
             part.values.append(values)
+            part.parsed_to = p + fits * rec
             return fits
     # general path: per-sample (deduced time stamps, strings)
     last = float(part.stamps[-1][-1]) if part.stamps and len(part.stamps[-1]) else 0.0
@@ -177,7 +187,29 @@ def _read_samples(buf: memoryview, p: int, end: int, part: _Partial, truncated: 
         part.values.append(np.asarray(rows_n, dtype=part.dtype).reshape(len(rows_n), nch))
     else:
         part.strings.extend(rows_s)
+    part.parsed_to = p
     return len(stamps_l)
+
+
+def _samples_despite_length(buf: memoryview, body: int, size: int, parts: dict[int, _Partial]) -> int | None:
+    """Parse a samples chunk whose length is damaged; the byte after it when a plausible chunk follows there."""
+    if body + 6 > size or struct.unpack_from("<H", buf, body)[0] != TAG_SAMPLES:
+        return None
+    sid = struct.unpack_from("<I", buf, body + 2)[0]
+    if sid not in parts:
+        return None
+    trial = parts[sid].empty_copy()
+    try:
+        _read_samples(buf, body + 6, size, trial, truncated=True)
+        nxt = trial.parsed_to
+        length, nbody = _varlen(buf, nxt, size)
+        ok = nbody + length <= size and length >= 2 and struct.unpack_from("<H", buf, nbody)[0] in range(1, 7)
+    except (EOFError, _Corrupt, struct.error, ValueError):
+        return None
+    if not ok:
+        return None
+    parts[sid].take(trial)
+    return nxt
 
 
 def read_session_xdf(path: Path | str, clock_correct: bool = True) -> XdfContents:
@@ -220,6 +252,16 @@ def _read_all(path: Path, buf: memoryview, size: int, clock_correct: bool) -> Xd
                 raise _Corrupt(f"chunk length {length} at byte {start}")
             end = body + length
             truncated = end > size
+            if truncated and bytes(buf[body:size]).find(BOUNDARY_UUID) >= 0:
+                # a length past the end with more chunks after it (e.g. 4 GiB): a damaged length, not a cut file.
+                # A samples chunk says how many samples it holds: read them as pyxdf does, if a chunk follows.
+                resume = _samples_despite_length(buf, body, size, parts)
+                if resume is None:
+                    raise _Corrupt(f"chunk length {length} at byte {start} reaches past the end of the file")
+                losses.append(f"chunk at byte {start} has a damaged length ({length}); its samples were read by "
+                              "their count")
+                p = resume
+                continue
             if truncated and body + 6 > size:
                 raise EOFError
             tag = struct.unpack_from("<H", buf, body)[0]

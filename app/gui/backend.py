@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from app.core.errors import PovLabError
 
-_LABEL = re.compile(r"^[A-Za-z0-9]+$")
+_LABEL = re.compile(r"[A-Za-z0-9]{1,64}\Z")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ why.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +19,11 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from app.core.answers import LABELS
 from app.core.errors import ModelError
 from app.core.features import FEATURE_VERSION, INPUT_NAMES, INPUT_NAMES_V1, batch_inputs, trial_features
 from app.core.features import Fixation as _Fixation
 from app.core.features import Token as _Token
+from app.inference.model_metadata import check_integrity, read_metadata
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -72,12 +71,12 @@ def ort_session(path: Path, providers: list[str]) -> object:
     return ort.InferenceSession(str(path), opts, providers=providers)
 
 
-def _dry_run(session: object, emb_dim: int) -> None:
+def _dry_run(session: object, emb_dim: int) -> NDArray:
     tokens = [_Token("word", "a"), _Token("object", "b")]
     feats = trial_features(tokens, [_Fixation(0, 0.2), _Fixation(1, 0.3)], 0)
     inputs = batch_inputs([(np.zeros((2, emb_dim), np.float32), feats)])
     names = {i.name for i in session.get_inputs()}  # type: ignore[attr-defined]
-    session.run(["logits"], {k: v for k, v in inputs.items() if k in names})  # type: ignore[attr-defined]
+    return session.run(["logits"], {k: v for k, v in inputs.items() if k in names})[0]  # type: ignore[attr-defined]
 
 
 def load_fusion_model(path: str | Path, prefer_cuda: bool = True) -> FusionModel:
@@ -107,13 +106,8 @@ def load_fusion_model(path: str | Path, prefer_cuda: bool = True) -> FusionModel
     if "povlab.config" not in meta:
         raise ModelError(f"{p}: an ONNX file without POV Lab metadata (povlab.config); export it with "
                          f"`povlab model export-onnx`")
-    try:
-        version = int(meta.get("povlab.feature_version", "-1"))
-        config = json.loads(meta["povlab.config"])
-        labels = tuple(json.loads(meta.get("povlab.labels", json.dumps(LABELS))))
-        participants = {str(k): int(v) for k, v in json.loads(meta.get("povlab.participants", "{}")).items()}
-    except (ValueError, TypeError) as exc:
-        raise ModelError(f"{p}: POV Lab metadata is unreadable ({exc})") from exc
+    check_integrity(p, meta)
+    version, config, labels, participants = read_metadata(p, meta)
     if version > FEATURE_VERSION:
         raise ModelError(f"{p}: made for feature version {version}, newer than this app's {FEATURE_VERSION}; "
                          f"update POV Lab or re-export the model")
@@ -122,7 +116,7 @@ def load_fusion_model(path: str | Path, prefer_cuda: bool = True) -> FusionModel
     expected = INPUT_NAMES_V1 if version == 1 else INPUT_NAMES
     if tuple(graph_inputs) != expected:
         raise ModelError(f"{p}: wrong inputs {graph_inputs}; expected {list(expected)}")
-    emb_dim = int(config.get("emb_dim", 384))
+    emb_dim = config["emb_dim"]
     if prefer_cuda and os.environ.get("POVLAB_FORCE_CPU") != "1":
         import onnxruntime as ort
 
@@ -147,8 +141,11 @@ def load_fusion_model(path: str | Path, prefer_cuda: bool = True) -> FusionModel
         provider = CPU
         note = note or "CPU requested"
     try:
-        _dry_run(session, emb_dim)
+        logits = _dry_run(session, emb_dim)
     except Exception as exc:  # a graph that does not take our inputs
         raise ModelError(f"{p}: the model does not run on POV Lab inputs ({str(exc)[:200]})") from exc
+    if np.shape(logits) != (1, len(labels)):
+        raise ModelError(f"{p}: the model gives logits of shape {list(np.shape(logits))}; expected [1, {len(labels)}] "
+                         f"(one per label {list(labels)})")
     return FusionModel(p, session, provider, note, config, labels, participants, version,
                        meta.get("povlab.data_sha256", ""), meta.get("povlab.encoder", ""), meta, expected)

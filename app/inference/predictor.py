@@ -39,6 +39,7 @@ from app.core.errors import ModelError
 from app.core.features import REGION_DIM, Fixation, Token, batch_inputs, participant_index, trial_features
 from app.core.hashing import sha256_file
 from app.core.layout import TrialLayout, layout_trial
+from app.core.limits import safe_filename
 from app.core.paths import BUNDLED_MODEL
 from app.core.pov_release import token_for_label
 from app.core.protocol import Protocol, Trial
@@ -130,7 +131,8 @@ class LivePredictor:
         per_trial = {trial.trial_id: tuple(token_for_label(a.name) for a in lay.aois) for trial, lay in layouts}
         texts = sorted({t.text for toks in per_trial.values() for t in toks})
         key = hashlib.sha256(("\n".join([model.encoder, *texts])).encode()).hexdigest()[:16]
-        cache = EmbeddingCache(path=(cache_dir or default_cache_dir()) / f"{protocol.name}-{key}.npz")
+        # the protocol's name is user text: made a safe file name, so it never leaves the cache folder
+        cache = EmbeddingCache(path=(cache_dir or default_cache_dir()) / f"{safe_filename(protocol.name, 40)}-{key}.npz")
         cache.embed(texts)
         regions = _protocol_regions(layouts, image_encoder, cache_dir or default_cache_dir()) \
             if model.uses_regions else {}

@@ -10,7 +10,9 @@ embedding = mean of the last hidden states over real tokens, L2-normalised (the 
 from __future__ import annotations
 
 import hashlib
+import logging
 import unicodedata
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +21,8 @@ from numpy.typing import NDArray
 
 from app.core.errors import ModelError
 from app.core.paths import ASSETS_DIR
+
+log = logging.getLogger(__name__)
 
 VOCAB_PATH = ASSETS_DIR / "models" / "minilm_vocab.txt"
 EMBEDDING_DIM = 384
@@ -126,6 +130,21 @@ class TextEncoder:
         return out
 
 
+def _read_cache(path: Path) -> dict[str, NDArray[np.float32]]:
+    """A cache file's vectors; an empty cache when the file is damaged (truncated, not npz, wrong shapes):
+    the embeddings are computed again and the file is rewritten."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            texts = [str(t) for t in data["texts"]]
+            vectors = data["vectors"].astype(np.float32)
+        if vectors.ndim != 2 or vectors.shape != (len(texts), EMBEDDING_DIM) or not np.all(np.isfinite(vectors)):
+            raise ValueError(f"vectors of shape {vectors.shape} for {len(texts)} texts")
+        return dict(zip(texts, vectors, strict=True))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        log.warning("%s: damaged embedding cache (%s); computing the embeddings again", path, exc)
+        return {}
+
+
 class EmbeddingCache:
     """Text -> embedding, filled on demand from a :class:`TextEncoder` and optionally kept in an ``.npz`` file."""
 
@@ -134,9 +153,7 @@ class EmbeddingCache:
         self.path = path
         self.vectors: dict[str, NDArray[np.float32]] = {}
         if path is not None and path.is_file():
-            with np.load(path, allow_pickle=False) as data:
-                texts = [str(t) for t in data["texts"]]
-                self.vectors = dict(zip(texts, data["vectors"].astype(np.float32), strict=True))
+            self.vectors = _read_cache(path)
 
     @property
     def encoder(self) -> TextEncoder:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import stat
 import uuid
@@ -30,10 +31,9 @@ from typing import Any
 from app import __version__
 from app.core.errors import BundleError
 from app.runfolder.aoi_report import report_files
+from app.runfolder.bundle_manifest import FORMAT, MANIFEST, MAX_BYTES, MAX_FILES, import_limit_problem, read_manifest
 from app.runfolder.folder import LABEL, find_runs
 
-MANIFEST = "manifest.json"
-FORMAT = "povlab-session-bundle"
 FORMAT_VERSION = 1
 DIGEST_TAG = b"povlab-sha256:"
 _STORED_SUFFIXES = {".xdf", ".gz", ".jpg", ".jpeg", ".png", ".zip", ".onnx"}
@@ -196,18 +196,14 @@ def verify_bundle(path: Path | str) -> VerifyReport:
         report.problems.append(f"not a readable zip ({exc})")
         return report
     with zf:
-        try:
-            manifest = json.loads(zf.read(MANIFEST))
-        except KeyError:
-            report.problems.append(f"no {MANIFEST}")
+        if len(zf.infolist()) > MAX_FILES + 1:
+            report.problems.append(f"{len(zf.infolist())} entries, more than {MAX_FILES} files and the manifest")
             return report
-        except (zipfile.BadZipFile, zlib.error, json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
-            report.problems.append(f"{MANIFEST} unreadable ({exc})")
+        manifest, problem = read_manifest(zf)
+        if manifest is None:
+            report.problems.append(problem or f"{MANIFEST} unreadable")
             return report
         report.manifest = manifest
-        if manifest.get("format") != FORMAT or not isinstance(manifest.get("files"), dict):
-            report.problems.append(f"{MANIFEST} is not a POV Lab session manifest")
-            return report
         listed: dict[str, Any] = manifest["files"]
         seen = set()
         for info in zf.infolist():
@@ -228,8 +224,8 @@ def verify_bundle(path: Path | str) -> VerifyReport:
                     while chunk := fh.read(_BLOCK):
                         h.update(chunk)
                         size += len(chunk)
-            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
-                report.problems.append(f"{info.filename}: unreadable ({exc})")
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError) as exc:
+                report.problems.append(f"{info.filename}: unreadable ({str(exc)[:120]})")
                 continue
             if h.hexdigest() != want.get("sha256") or size != want.get("size"):
                 report.problems.append(f"{info.filename}: sha256 does not match the manifest (file changed)")
@@ -239,9 +235,19 @@ def verify_bundle(path: Path | str) -> VerifyReport:
     return report
 
 
-def import_bundle(path: Path | str, into: Path | str) -> Path:
-    """Extract a verified bundle into ``into/sub-<p>/ses-<s>``; returns that folder."""
+def import_bundle(path: Path | str, into: Path | str, max_bytes: int = MAX_BYTES, max_files: int = MAX_FILES) -> Path:
+    """Extract a verified bundle into ``into/sub-<p>/ses-<s>``; returns that folder.
+
+    Refused: more than ``max_files`` files or ``max_bytes`` uncompressed (or a zip-bomb ratio), and a
+    target whose ``sub-<p>``/``ses-<s>`` folders are symbolic links (they are never followed)."""
     path, into = Path(path), Path(into)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            limit = import_limit_problem(zf.infolist(), max_bytes, max_files)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BundleError(f"{path}: refused: not a readable zip ({str(exc)[:120]})") from exc
+    if limit:
+        raise BundleError(f"{path}: refused: {limit}")
     report = verify_bundle(path)
     if not report.ok:
         more = f" (and {len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
@@ -252,6 +258,7 @@ def import_bundle(path: Path | str, into: Path | str) -> Path:
             raise BundleError(f"{path}: refused: manifest {key} {m.get(key)!r} is not an alphanumeric label")
     prefix = PurePosixPath(f"sub-{m.get('participant')}") / f"ses-{m.get('session')}"
     target = into / prefix.parts[0] / prefix.parts[1]
+    _refuse_links(path, into, target)
     if target.exists():
         raise BundleError(f"{path}: refused: session {prefix.as_posix()} is already present in {into}")
     stage = into / f".povlab-import-{uuid.uuid4().hex[:8]}"
@@ -268,19 +275,32 @@ def import_bundle(path: Path | str, into: Path | str) -> Path:
                 if not dst.resolve().is_relative_to(stage.resolve()):
                     raise BundleError(f"{path}: refused: entry {info.filename!r} would land outside {into}")
                 dst.parent.mkdir(parents=True, exist_ok=True)
-                h = hashlib.sha256()
-                with zf.open(info) as src, open(dst, "xb") as out:
+                h, size, want = hashlib.sha256(), 0, m["files"][info.filename]
+                fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+                with zf.open(info) as src, open(fd, "wb") as out:
                     while chunk := src.read(_BLOCK):
+                        size += len(chunk)
+                        if size > want["size"]:
+                            raise BundleError(f"{path}: refused: {info.filename} is longer than the manifest says")
                         h.update(chunk)
                         out.write(chunk)
-                if h.hexdigest() != m["files"][info.filename]["sha256"]:
+                if h.hexdigest() != want["sha256"]:
                     raise BundleError(f"{path}: refused: {info.filename} changed while importing")
         target.parent.mkdir(parents=True, exist_ok=True)
+        _refuse_links(path, into, target)
         if target.exists():
             raise BundleError(f"{path}: refused: session {prefix.as_posix()} appeared in {into} while importing")
         stage.joinpath(*prefix.parts).rename(target)
-    except (OSError, zipfile.BadZipFile, zlib.error) as exc:
+    except (OSError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise BundleError(f"{path}: import into {into} failed ({getattr(exc, 'strerror', None) or exc}); nothing was kept") from exc
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return target
+
+
+def _refuse_links(path: Path, into: Path, target: Path) -> None:
+    """The folders an import creates inside ``into`` must not be symbolic links (an import never follows one)."""
+    for p in (target.parent, target):
+        if p.is_symlink():
+            raise BundleError(f"{path}: refused: {p} is a symbolic link; an import never follows links inside "
+                              f"{into}")

@@ -23,17 +23,20 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import RecordingError
+from app.core.hashing import sha256_file
+from app.core.limits import safe_filename
 from app.core.run_metadata import RunMetadata
 
-LABEL = re.compile(r"^[A-Za-z0-9]+$")
+LABEL = re.compile(r"[A-Za-z0-9]{1,64}\Z")  # \Z: "$" would let a trailing newline through
 TRIAL_COLUMNS = ("number", "trial_id", "practice", "stim_onset", "stim_offset", "response", "rt_ms",
                  "expected", "p_yes", "p_no", "p_unclear", "n_fixations")
 
 
 def check_label(kind: str, value: str) -> str:
     """BIDS labels are alphanumeric: ``sub-<label>``, ``ses-<label>``."""
-    if not LABEL.match(value):
-        raise RecordingError(f"{kind} {value!r}: use letters and digits only (it becomes a BIDS label)")
+    if not isinstance(value, str) or not LABEL.match(value):
+        raise RecordingError(f"{kind} {value[:80]!r}: use letters and digits only, at most 64 (it becomes a BIDS "
+                             "label and a folder name)")
     return value
 
 
@@ -105,30 +108,55 @@ def write_meta(path: Path, meta: RunMetadata) -> None:
     write_json_atomic(path, meta.to_json())
 
 
-def copy_protocol(protocol_path: Path, files: list[Path], folder: Path) -> None:
+def copy_protocol(protocol_path: Path, files: list[Path], folder: Path) -> dict[Path, str]:
     """Copy the protocol and its stimuli (and font) so the session folder stands alone.
 
-    The copy's file references point at ``stimuli/<name>``; nothing is overwritten.
+    Each distinct file gets its own copy in ``stimuli/``: two stimuli with the same name in different
+    folders (or a stimulus of an earlier run with other bytes) get names made distinct by their sha256.
+    The copy's ``image``/``font`` strings (double- or single-quoted) point at ``stimuli/<name>``;
+    nothing is overwritten. Returns each source file's name in ``stimuli/``.
     """
     try:
-        _copy_protocol(protocol_path, files, folder)
+        return _copy_protocol(protocol_path, files, folder)
     except OSError as exc:
         raise RecordingError(f"{folder}: cannot copy the protocol and stimuli ({exc.strerror})") from exc
 
 
-def _copy_protocol(protocol_path: Path, files: list[Path], folder: Path) -> None:
+_FILE_REF = re.compile(r"""(?P<key>(?<![\w.-])(?:image|font)\s*=\s*)(?:"(?P<dq>[^"\\\n]*)"|'(?P<sq>[^'\n]*)')""")
+
+
+def _copy_protocol(protocol_path: Path, files: list[Path], folder: Path) -> dict[Path, str]:
     stimuli = folder / "stimuli"
     stimuli.mkdir(exist_ok=True)
-    for f in files:
-        target = stimuli / f.name
+    names: dict[Path, str] = {}
+    taken: dict[str, str] = {}  # name in stimuli/ -> sha256 of its bytes
+    for f in sorted(set(files)):
+        digest = sha256_file(f)
+        stem, suffix = safe_filename(f.stem, 80), safe_filename(f.suffix.lstrip("."), 10)
+        name = f"{stem}.{suffix}" if suffix else stem
+        target = stimuli / name
+        if taken.get(name, digest) != digest or (name not in taken and target.exists()
+                                                  and sha256_file(target) != digest):
+            name = f"{stem}-{digest[:12]}.{suffix}" if suffix else f"{stem}-{digest[:12]}"
+            target = stimuli / name
         if not target.exists():
             shutil.copyfile(f, target)
+        taken[name] = digest
+        names[f] = name
     target = folder / "protocol.toml"
     if not target.exists():
-        text = Path(protocol_path).read_text(encoding="utf-8")
-        pattern = re.compile(r'^(\s*(?:image|font)\s*=\s*)"([^"]*)"', re.MULTILINE)
-        text = pattern.sub(lambda m: f'{m.group(1)}"stimuli/{Path(m.group(2)).name}"', text)
-        target.write_text(text, encoding="utf-8")
+        text = Path(protocol_path).read_text(encoding="utf-8-sig")
+        base = Path(protocol_path).resolve().parent
+
+        def point_at_copy(m: re.Match[str]) -> str:
+            try:
+                name = names.get((base / (m.group("dq") or m.group("sq") or "")).resolve())
+            except (OSError, ValueError):
+                name = None
+            return m.group(0) if name is None else f'{m.group("key")}"stimuli/{name}"'
+
+        target.write_text(_FILE_REF.sub(point_at_copy, text), encoding="utf-8")
+    return names
 
 
 class TrialsTable:

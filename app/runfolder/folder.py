@@ -27,7 +27,7 @@ from app.runfolder.files import LABEL, TRIAL_COLUMNS, RunFiles, write_json_atomi
 __all__ = ["LABEL", "TRIAL_COLUMNS", "SessionRun", "find_runs", "read_meta", "write_json_atomic", "write_meta",
            "write_trials"]
 _STEM = re.compile(r"^sub-(?P<sub>[A-Za-z0-9]+)_ses-(?P<ses>[A-Za-z0-9]+)_task-(?P<task>[A-Za-z0-9]+)"
-                   r"_run-(?P<run>\d+)$")
+                   r"_run-(?P<run>\d{1,6})\Z")
 
 
 @dataclass(frozen=True)

@@ -1,23 +1,28 @@
 """``povlab recover SESSION_DIR``: turn what a killed (or disk-full) recording left into a valid session.
 
 A run needs recovery when its ``session.json`` still says ``recording`` or its XDF did not
-end cleanly (a chunk cut short, streams without footers). Recovery never deletes anything:
+end cleanly (a chunk cut short, streams without footers). Recovery never makes things worse:
 
-1. the original XDF is kept beside the run as ``<stem>.xdf.crashed``;
-2. every complete sample it holds is rewritten into ``<stem>.xdf``, a well-formed XDF with
-   footers (pyxdf and LabRecorder's other readers open it), time stamps as recorded;
-3. trials are rebuilt from the markers when ``trials.tsv`` misses rows (the old file is kept
-   as ``<stem>_trials.tsv.crashed``);
+1. the original XDF is kept beside the run as ``<stem>.xdf.crashed`` (a hard link, else a copy,
+   made before anything else is written);
+2. every complete sample it holds is written to ``<stem>.xdf.recovering``, flushed to disk, and
+   only then renamed over ``<stem>.xdf`` in one step: a ``kill -9`` or a full disk at any moment
+   leaves the original or the whole recovered file, never half of one, and a second run after an
+   interrupted one starts again from the kept original;
+3. rows of ``trials.tsv`` written live are never changed: trials the markers show but the table
+   lacks are added (the old table is kept as ``<stem>_trials.tsv.crashed``);
 4. ``session.json`` gets ``status: "recovered"`` and a ``recovery`` section saying what was
-   read, the time of the last sample and what was lost.
+   read, the time of the last sample, what was lost and which trial rows were added.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from app.core.errors import BundleError, RecordingError
 from app.core.run_metadata import RecoveryRecord, SessionStatus
@@ -51,6 +56,59 @@ def _parse_utc(text: str | None) -> datetime | None:
             return None
 
 
+def _number(value: Any) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return 1 << 30  # a row without a readable number keeps its place at the end
+
+
+def _kept_original(xdf: Path) -> Path | None:
+    crashed = xdf.with_name(xdf.name + ".crashed")
+    return crashed if crashed.exists() else None
+
+
+def _keep_original(xdf: Path) -> Path:
+    """``<stem>.xdf.crashed``: the original bytes, kept before anything is written (idempotent)."""
+    crashed = xdf.with_name(xdf.name + ".crashed")
+    if crashed.exists():
+        if os.path.samefile(crashed, xdf) or crashed.stat().st_size == xdf.stat().st_size:
+            return crashed  # an interrupted recovery kept it already
+        k = 2
+        while (other := xdf.with_name(f"{xdf.name}.crashed.{k}")).exists():
+            k += 1
+        crashed = other
+    try:
+        os.link(xdf, crashed)
+    except OSError:  # no hard links on this file system: a copy, complete before it gets its name
+        tmp = crashed.with_name(crashed.name + ".part")
+        shutil.copyfile(xdf, tmp)
+        _fsync(tmp)
+        os.replace(tmp, crashed)
+    return crashed
+
+
+def _replace_atomically(xdf: Path, streams: list[Any], recorded_at: str = "") -> None:
+    tmp = xdf.with_name(xdf.name + ".recovering")
+    tmp.unlink(missing_ok=True)  # left by an interrupted recovery
+    try:
+        write_streams(tmp, streams, recorded_at=recorded_at)
+        _fsync(tmp)
+        os.replace(tmp, xdf)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync(xdf.parent)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def recover_run(run: SessionRun) -> RunRecovery:
     rec = RunRecovery(stem=run.stem, status_before=run.status, recovered=False)
     if not run.xdf.is_file():
@@ -64,29 +122,28 @@ def recover_run(run: SessionRun) -> RunRecovery:
     first = min(float(t[0]) for t in stamps) if stamps else 0.0
     last = max(float(t[-1]) for t in stamps) if stamps else 0.0
     rec.duration_s = last - first
+    original = _keep_original(run.xdf) if not contents.complete else _kept_original(run.xdf)
     if not contents.complete:
-        crashed = run.xdf.with_name(run.xdf.name + ".crashed")
-        if crashed.exists():
-            raise BundleError(f"{crashed}: already exists; recovery was started before (move it away to retry)")
-        run.xdf.rename(crashed)
-        try:
-            write_streams(run.xdf, sorted(contents.streams.values(), key=lambda s: s.stream_id),
-                          recorded_at=contents.recorded_at)  # the recording's own date, not the recovery's
-        except BaseException:
-            run.xdf.unlink(missing_ok=True)
-            crashed.rename(run.xdf)
-            raise
+        _replace_atomically(run.xdf, sorted(contents.streams.values(), key=lambda s: s.stream_id),
+                            contents.recorded_at)  # the recording's own date, not the recovery's
     markers = contents.get(MARKERS.name) or contents.by_type(MARKERS.type)
     log = parse_markers(markers.time_stamps, markers.strings(), last) if markers is not None else None
     old_rows = run.trials()
+    added: list[int] = []
     if log is not None:
         attach_predictions(log.trials, contents.get(PREDICTIONS.name))
         attach_fixation_counts(log.trials, contents.get(FIXATIONS.name))
-        if len(log.trials) > len(old_rows):
+        live = {str(r.get("number", "")).strip() for r in old_rows}
+        missing = [t.row() for t in log.trials if str(t.row()["number"]) not in live]
+        if missing:
             if run.trials_tsv.is_file():
-                shutil.copyfile(run.trials_tsv, run.trials_tsv.with_name(run.trials_tsv.name + ".crashed"))
-            write_trials(run.trials_tsv, [t.row() for t in log.trials])
-    rec.trials = max(len(old_rows), len(log.trials) if log else 0)
+                kept = run.trials_tsv.with_name(run.trials_tsv.name + ".crashed")
+                if not kept.exists():
+                    shutil.copyfile(run.trials_tsv, kept)
+            rows = sorted([*old_rows, *missing], key=lambda r: _number(r.get("number")))
+            write_trials(run.trials_tsv, rows)  # live rows as they were, the missing ones added
+            added = [int(r["number"]) for r in missing]
+    rec.trials = len(old_rows) + len(added)
     meta = run.meta
     started = _parse_utc(meta.started_utc)
     ended = meta.ended_utc
@@ -95,9 +152,9 @@ def recover_run(run: SessionRun) -> RunRecovery:
     gaps = [[float(a), float(b)] for a, b in log.gaps] if log is not None and log.gaps else meta.gaps
     recovery = RecoveryRecord(
         recovered_utc=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), status_before=rec.status_before.value,
-        original_xdf=(run.xdf.name + ".crashed") if not contents.complete else None,
+        original_xdf=original.name if original is not None else None,
         samples=rec.samples, first_timestamp=first, last_timestamp=last,
-        unread_bytes=contents.unread_bytes, losses=rec.losses, trials=rec.trials)
+        unread_bytes=contents.unread_bytes, losses=rec.losses, trials=rec.trials, trial_rows_added=added or None)
     write_meta(run.session_json, replace(meta, status=SessionStatus.RECOVERED, ended_utc=ended, gaps=gaps,
                                          recovery=recovery))
     rec.recovered = True

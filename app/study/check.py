@@ -82,7 +82,8 @@ def _missing_glyphs(protocol: Protocol, trial: Trial) -> list[str]:
 
 def check_protocol(path: str | Path) -> ProtocolCheck:
     """Check a protocol as a session's preparation would; raises :class:`ProtocolCheckError` listing every problem."""
-    protocol = load_protocol(path)  # a broken file stops here (one error: the rest cannot be read)
+    # images are decoded below, each problem listed; a broken file stops here (one error: the rest cannot be read)
+    protocol = load_protocol(path, whole_images=False)
     problems: list[str] = []
     decoded: dict[Path, str | None] = {}
     checks: list[TrialCheck] = []

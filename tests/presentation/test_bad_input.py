@@ -6,6 +6,7 @@ import pytest
 
 from app.core.errors import PresentationError, ProtocolError
 from app.core.paths import ASSETS_DIR
+from app.core.protocol import load_protocol
 from app.presentation.preflight import preflight
 from app.presentation.presenter import PsychoPyPresenter
 from tests.presentation.conftest import short_protocol_text
@@ -22,7 +23,11 @@ def test_an_image_that_cannot_be_decoded(write_protocol, tmp_path) -> None:  # t
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(good[: len(good) // 3])  # the header (and size) survive, the pixels do not
     text = short_protocol_text().replace(str(ASSETS_DIR / "images" / "coffee.jpg"), str(broken))
-    protocol = write_protocol(text, "broken.toml")  # the reader only reads the header: it loads
+    with pytest.raises(ProtocolError, match=r"image: .*truncated JPEG"):
+        write_protocol(text, "broken.toml")  # the loader checks the whole file now (issue 15)
+    path = tmp_path / "broken.toml"
+    path.write_text(text, encoding="utf-8")
+    protocol = load_protocol(path, whole_images=False)  # header only: the presenter's own check still stops it
     with pytest.raises(ProtocolError) as exc:
         preflight(protocol)
     assert "t-coffee" in _one_line(exc) and "cannot be decoded" in str(exc.value)

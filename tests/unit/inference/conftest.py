@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from app.core.paths import BUNDLED_MODEL
+from app.inference.model_integrity import record_model_digest
 
 
 @pytest.fixture
@@ -14,8 +15,9 @@ def bundled_model() -> Path:
     return BUNDLED_MODEL
 
 
-def rewrite_metadata(src: Path, dst: Path, **changes: str) -> Path:
-    """A copy of ``src`` with metadata entries changed (or added when missing)."""
+def rewrite_metadata(src: Path, dst: Path, seal: bool = True, **changes: str) -> Path:
+    """A copy of ``src`` with metadata entries changed (or added when missing); ``seal``: with the model sha256
+    recomputed, as ``models/export.py`` records it (otherwise the change is caught as damage)."""
     import onnx
 
     proto = onnx.load(str(src))
@@ -26,5 +28,7 @@ def rewrite_metadata(src: Path, dst: Path, **changes: str) -> Path:
     for key, value in left.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
+    if seal:
+        record_model_digest(proto)
     onnx.save(proto, str(dst))
     return dst

@@ -108,6 +108,12 @@ def feature_version_1_copy(src: Path, dst: Path) -> Path:
     for entry in proto.metadata_props:
         if entry.key == "povlab.feature_version":
             entry.value = "1"
+    # a model of that time recorded no sha256 of itself
+    keep = [(e.key, e.value) for e in proto.metadata_props if e.key != "povlab.model_sha256"]
+    del proto.metadata_props[:]
+    for key, value in keep:
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
     onnx.save(proto, str(dst))
     return dst
 

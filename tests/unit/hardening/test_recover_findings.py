@@ -1,0 +1,141 @@
+"""Recover never makes things worse: atomic replace, original kept, live trial rows untouched, re-runnable."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import pyxdf
+
+import app.runfolder.recover as recover_mod
+from app.cli import main
+from app.formats.xdf_reader import read_session_xdf
+from app.runfolder.recover import recover_session
+
+ROOT = Path(__file__).resolve().parents[3]
+STEM = "sub-01_ses-01_task-pov_run-001"
+
+
+def _crash(folder: Path, keep: float = 0.8, trials_left: int = 1) -> bytes:
+    xdf = folder / f"{STEM}.xdf"
+    xdf.write_bytes(xdf.read_bytes()[: int(xdf.stat().st_size * keep)])
+    meta_path = folder / f"{STEM}_session.json"
+    meta = json.loads(meta_path.read_text())
+    meta.update(status="recording", ended_utc=None)
+    meta_path.write_text(json.dumps(meta))
+    trials = folder / f"{STEM}_trials.tsv"
+    lines = trials.read_text().splitlines(keepends=True)
+    trials.write_text("".join(lines[: 1 + trials_left]))
+    return xdf.read_bytes()
+
+
+def _rows(folder: Path) -> list[dict[str, str]]:
+    with open(folder / f"{STEM}_trials.tsv", newline="") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+def test_live_rows_are_never_replaced(session_dir: Path) -> None:
+    _crash(session_dir, keep=0.97, trials_left=1)
+    trials = session_dir / f"{STEM}_trials.tsv"
+    live = trials.read_text().splitlines()
+    cells = live[1].split("\t")
+    cells[8], cells[11] = "0.739000", "10"  # what the live pipeline computed (recomputation differs)
+    trials.write_text("\n".join([live[0], "\t".join(cells)]) + "\n")
+    [rec] = recover_session(session_dir)
+    rows = _rows(session_dir)
+    assert rows[0]["p_yes"] == "0.739000" and rows[0]["n_fixations"] == "10"
+    assert len(rows) >= 2 and [r["number"] for r in rows] == [str(i + 1) for i in range(len(rows))]
+    meta = json.loads((session_dir / f"{STEM}_session.json").read_text())
+    assert meta["status"] == "recovered" and meta["recovery"]["trial_rows_added"] == [int(r["number"]) for r in rows[1:]]
+    assert (session_dir / f"{STEM}_trials.tsv.crashed").is_file()
+
+
+def test_interrupted_recovery_changes_nothing_and_can_run_again(session_dir: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    cut = _crash(session_dir)
+    real = recover_mod.write_streams
+
+    def dies_halfway(path: Path, streams: list) -> None:  # noqa: ANN001
+        real(path, streams)
+        path.write_bytes(path.read_bytes()[:1000])
+        raise KeyboardInterrupt  # as a kill in the middle of writing
+
+    monkeypatch.setattr(recover_mod, "write_streams", dies_halfway)
+    with pytest.raises(KeyboardInterrupt):
+        recover_session(session_dir)
+    assert (session_dir / f"{STEM}.xdf").read_bytes() == cut  # never a half-written XDF
+    assert (session_dir / f"{STEM}.xdf.crashed").read_bytes() == cut
+    assert not (session_dir / f"{STEM}.xdf.recovering").exists()
+    monkeypatch.setattr(recover_mod, "write_streams", real)
+    [rec] = recover_session(session_dir)
+    assert rec.recovered and read_session_xdf(session_dir / f"{STEM}.xdf").complete
+    assert (session_dir / f"{STEM}.xdf.crashed").read_bytes() == cut
+    assert not list(session_dir.glob("*.crashed.2"))
+
+
+def test_kill_9_of_recover_leaves_a_usable_folder(tmp_path: Path) -> None:
+    from app.runfolder.synthetic import make_session
+
+    folder = make_session(tmp_path / "data", duration_s=120.0)
+    cut = _crash(folder)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for delay in (0.3, 0.9):
+        proc = subprocess.Popen([sys.executable, "-m", "app", "recover", str(folder)], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        xdf = folder / f"{STEM}.xdf"
+        assert xdf.stat().st_size > 0
+        assert xdf.read_bytes() == cut or read_session_xdf(xdf).complete
+    assert main(["recover", str(folder)]) == 0
+    assert read_session_xdf(folder / f"{STEM}.xdf").complete
+    assert json.loads((folder / f"{STEM}_session.json").read_text())["status"] == "recovered"
+    assert (folder / f"{STEM}.xdf.crashed").read_bytes() == cut
+
+
+def _chunks(data: bytes) -> list[tuple[int, int, int, int]]:
+    p, out = 4, []
+    while p < len(data):
+        nb = data[p]
+        length = int.from_bytes(data[p + 1:p + 1 + nb], "little")
+        out.append((p, nb, length, struct.unpack_from("<H", data, p + 1 + nb)[0]))
+        p += 1 + nb + length
+    return out
+
+
+def test_a_4_gib_chunk_length_keeps_every_sample_pyxdf_reads(session_dir: Path) -> None:
+    xdf = session_dir / f"{STEM}.xdf"
+    data = bytearray(xdf.read_bytes())
+    samples = [c for c in _chunks(bytes(data)) if c[3] == 3 and c[1] == 4]
+    start = samples[len(samples) // 2][0]
+    data[start + 1:start + 5] = struct.pack("<I", 0xFFFFFFFF)
+    xdf.write_bytes(bytes(data))
+    logging.disable(logging.CRITICAL)
+    try:
+        theirs, _ = pyxdf.load_xdf(str(xdf))
+    finally:
+        logging.disable(logging.NOTSET)
+    [rec] = recover_session(session_dir)
+    want = {s["info"]["name"][0]: len(s["time_stamps"]) for s in theirs}
+    assert rec.recovered and rec.samples == want
+
+
+def test_binary_bytes_in_a_marker(session_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    xdf = session_dir / f"{STEM}.xdf"
+    data = xdf.read_bytes()
+    i = data.index(b"TRIALID 2")
+    xdf.write_bytes(data[:i] + b"\xff\xfe\x80ALID 2" + data[i + 9:])
+    _crash(session_dir, keep=0.9)
+    assert main(["recover", str(session_dir)]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert read_session_xdf(xdf).complete
