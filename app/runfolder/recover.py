@@ -134,15 +134,15 @@ def recover_run(run: SessionRun) -> RunRecovery:
         attach_predictions(log.trials, contents.get(PREDICTIONS.name))
         attach_fixation_counts(log.trials, contents.get(FIXATIONS.name))
         live = {str(r.get("number", "")).strip() for r in old_rows}
-        missing = [t.row() for t in log.trials if str(t.row()["number"]) not in live]
+        missing: list[dict[str, Any]] = [t.row() for t in log.trials if str(t.number) not in live]
         if missing:
             if run.trials_tsv.is_file():
                 kept = run.trials_tsv.with_name(run.trials_tsv.name + ".crashed")
                 if not kept.exists():
                     shutil.copyfile(run.trials_tsv, kept)
-            rows = sorted([*old_rows, *missing], key=lambda r: _number(r.get("number")))
+            rows: list[dict[str, Any]] = sorted([*old_rows, *missing], key=lambda r: _number(r.get("number")))
             write_trials(run.trials_tsv, rows)  # live rows as they were, the missing ones added
-            added = [int(r["number"]) for r in missing]
+            added = [_number(r["number"]) for r in missing]
     rec.trials = len(old_rows) + len(added)
     meta = run.meta
     started = _parse_utc(meta.started_utc)
