@@ -52,6 +52,9 @@ def _run_worker(path: Path, out: Path) -> list[str]:
         last = own[-1] if own else "no message"
         detail = f"; edfapi: {lib[-1]}" if lib else ""
         raise GazeDataError(f"{path}: not a readable EDF file, truncated or corrupt (eyelinkio: {last}{detail})")
+    if proc.returncode == 5:
+        raise GazeDataError(f"{path}: the EDF file holds no samples (events only, or an empty recording); "
+                            "record with samples in the file (file_sample_data)")
     if proc.returncode == 4:
         raise GazeDataError(f"{path}: the EDF file ends inside a recording block (the block has no end): "
                             "truncated or damaged; copy it from the Host PC again")

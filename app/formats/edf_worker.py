@@ -4,7 +4,8 @@ SR Research's edfapi (inside eyelinkio) prints on the process's stdout, and a tr
 corrupt file can crash it (a segmentation fault was seen on a file cut to 100 bytes). It
 therefore runs here, in its own process; the parent reads the arrays written to OUT.npz, or
 turns the exit status into one error line. Exit 0: written; 3: eyelinkio raised (its message is
-the last line on stderr); 4: the file ends inside a recording block (truncated); any other
+the last line on stderr); 4: the file ends inside a recording block (truncated); 5: the file
+holds no samples (events only); any other
 status or a signal: the library failed.
 
 edfapi reads a file cut short without complaint, up to where it ends. A cleanly closed EDF ends
@@ -21,20 +22,31 @@ from typing import Any
 import numpy as np
 
 
-def last_recording_state(src: str) -> int | None:
-    """State of the file's last RECORDING_INFO item (1 recording, 0 stopped), None if there is none."""
+def scan(src: str) -> tuple[int | None, int]:
+    """State of the file's last RECORDING_INFO item (1 recording, 0 stopped; None if none) and its sample count."""
     from eyelinkio.edf._defines import event_constants
     from eyelinkio.edf._edf2py import edf_get_float_data, edf_get_next_data
     from eyelinkio.edf.read_edf import _edf_open
 
-    state = None
+    state, samples = None, 0
     with _edf_open(src) as edf:
         etype = None
         while etype != event_constants.get("NO_PENDING_ITEMS"):
             etype = edf_get_next_data(edf)
-            if event_constants.get(etype) == "RECORDING_INFO":
+            kind = event_constants.get(etype)
+            if kind == "SAMPLE_TYPE":
+                samples += 1
+            elif kind == "RECORDING_INFO":
                 state = int(edf_get_float_data(edf).contents.rec.state)
-    return state
+    return state, samples
+
+
+def _count_samples(src: str) -> int | None:
+    try:
+        return scan(src)[1]
+    except Exception as exc:  # noqa: BLE001 - only explains a failure already caught; that one is reported
+        print(f"note: samples not counted ({type(exc).__name__})", file=sys.stderr)
+        return None
 
 
 def main(argv: list[str]) -> int:
@@ -55,10 +67,13 @@ def main(argv: list[str]) -> int:
             print(f"OSError: {' '.join(str(exc).split())}", file=sys.stderr)
         return 3
     except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
+        if _count_samples(src) == 0:  # eyelinkio fails on a file of events only; say why
+            print("the file holds no samples", file=sys.stderr)
+            return 5
         print(f"{type(exc).__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
         return 3
     try:
-        state = last_recording_state(src)
+        state = scan(src)[0]
     except (ImportError, AttributeError, OSError) as exc:  # eyelinkio's internals moved: skip the check
         print(f"note: recording blocks not checked ({exc})", file=sys.stderr)
         state = None

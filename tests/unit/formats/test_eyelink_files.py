@@ -229,3 +229,10 @@ def test_edf_without_samples_is_refused() -> None:
              "sfreq": np.array(1000.0), "eye": np.array("LEFT_EYE"), "ps_units": np.array("PUPIL_AREA")}
     with pytest.raises(GazeDataError, match="holds no samples"):
         _recorded(Path("x.edf"), empty)
+
+
+def test_edf_scan_sees_closed_blocks_and_counts_samples() -> None:
+    """The worker's own pass over a file (state of the last recording block, samples) agrees with eyelinkio."""
+    from app.formats.edf_worker import scan
+
+    assert scan(str(EDF_DIR / "test_raw.edf")) == (0, 66827)
