@@ -54,6 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="simulated tracker: push this long after the time stamp (ms)")
     parser.add_argument("--cpu-seconds", type=float, default=20.0, help="length of the CPU run (s, 0: none)")
     parser.add_argument("--cpu-rate", type=float, default=2000.0, help="tracker rate of the CPU run (Hz)")
+    parser.add_argument("--method", default=None, help="online detector (default: the session's default, nh)")
+    parser.add_argument("--warmup-s", type=float, default=3.0,
+                        help="gaze before the first trial (s): the default detector holds back its first 2 s")
     parser.add_argument("--cpu", action="store_true", help="do not try CUDA")
 
 
@@ -152,7 +155,8 @@ def _latency(args: argparse.Namespace, protocol: Any, predictor: Any) -> dict[st
     acq = GazeAcquisition(find_gaze_stream(source_id=sid, timeout=10.0),
                           screen_px=(protocol.screen.width_px, protocol.screen.height_px))
     arrivals = _ArrivalClock(acq.buffer, pylsl.local_clock)
-    detector = _StampedDetector(OnlineDetector(protocol.screen, acq.rate_hz if acq.rate_hz > 0 else args.rate))
+    detector = _StampedDetector(OnlineDetector(protocol.screen, acq.rate_hz if acq.rate_hz > 0 else args.rate,
+                                               method=args.method, drop_disordered=True))
     arrival: list[float] = []
     push: list[float] = []
     stamp: list[float] = []
@@ -173,6 +177,7 @@ def _latency(args: argparse.Namespace, protocol: Any, predictor: Any) -> dict[st
         tracker.on_marker(text, t)
 
     try:
+        time.sleep(args.warmup_s)  # as the validation before a session's first trial
         _drive_trials(protocol, send, args.seconds)
     finally:
         live.stop()
@@ -207,14 +212,14 @@ def _cpu(args: argparse.Namespace, protocol: Any, predictor: Any) -> dict[str, A
     try:
         acq = GazeAcquisition(find_gaze_stream(source_id=sid, timeout=20.0),
                               screen_px=(protocol.screen.width_px, protocol.screen.height_px))
-        detector = OnlineDetector(protocol.screen, acq.rate_hz, drop_disordered=True)
+        detector = OnlineDetector(protocol.screen, acq.rate_hz, method=args.method, drop_disordered=True)
         live = LivePipeline(protocol, acq.buffer, detector, fix_out, pred_out, predictor, "P01", emit)
         acq.start()
         live.start()
         deadline = time.monotonic() + 20.0
         while not markers.have_consumers() and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(1.0)  # the tracker's first clock-offset estimate
+        time.sleep(max(1.0, args.warmup_s))  # the tracker's first clock-offset estimate; the detector's first 2 s
         c0, cpu0, ru0, w0 = acq.counters, live.cpu_s, resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
 
         def send(text: str, t: float) -> None:
@@ -241,12 +246,17 @@ def _cpu(args: argparse.Namespace, protocol: Any, predictor: Any) -> dict[str, A
 
 def run(args: argparse.Namespace) -> dict:
     from app.core.protocol import load_protocol
+    from app.detection.online import ONLINE_METHODS
+    from app.detection.pipeline import DEFAULT_METHOD
     from app.inference.predictor import LivePredictor
 
     if not (args.seconds > 0 and args.rate > 0 and args.cpu_seconds >= 0 and args.chunk_ms > 0
-            and args.tracker_latency_ms >= 0):
-        raise PovLabError("bench latency: --seconds, --rate and --chunk-ms must be > 0, --cpu-seconds and "
-                          "--tracker-latency-ms >= 0")
+            and args.tracker_latency_ms >= 0 and args.warmup_s >= 0):
+        raise PovLabError("bench latency: --seconds, --rate and --chunk-ms must be > 0, --cpu-seconds, --warmup-s "
+                          "and --tracker-latency-ms >= 0")
+    args.method = args.method or DEFAULT_METHOD
+    if args.method not in ONLINE_METHODS:
+        raise PovLabError(f"bench latency: --method must be one of {', '.join(ONLINE_METHODS)}, got {args.method!r}")
     protocol = load_protocol(args.protocol)
     with tempfile.TemporaryDirectory() as tmp:
         predictor = LivePredictor.load(args.model, protocol, cache_dir=Path(tmp), prefer_cuda=not args.cpu)
@@ -257,7 +267,7 @@ def run(args: argparse.Namespace) -> dict:
     out: dict[str, Any] = {
         "n_predictions": a["n"], "p50_ms": a["p50_ms"], "p99_ms": a["p99_ms"], "max_ms": a["max_ms"],
         "push_to_prediction": lat["push"], "stamp_to_prediction": lat["stamp"],
-        "provider": predictor.provider, "tracker_rate_hz": args.rate, "seconds": args.seconds,
+        "provider": predictor.provider, "detector": args.method, "tracker_rate_hz": args.rate, "seconds": args.seconds,
         "chunk_ms": args.chunk_ms, "tracker_latency_ms": args.tracker_latency_ms, "samples_lost": lat["lost"],
         "load_avg_1min": round(os.getloadavg()[0], 2), "cpu_count": os.cpu_count(),
     }

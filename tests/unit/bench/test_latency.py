@@ -33,7 +33,7 @@ def test_bench_latency_prints_the_three_chains_and_the_cpu(capsys: pytest.Captur
     assert main(["bench", "latency", "--json", "--cpu", "--seconds", "3", "--cpu-seconds", "3",
                  "--tracker-latency-ms", "15"]) == 0
     f = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert f["n_predictions"] > 0 and f["provider"] == "CPUExecutionProvider"
+    assert f["n_predictions"] > 0 and f["provider"] == "CPUExecutionProvider" and f["detector"] == "nh"
     assert 0 < f["p50_ms"] <= f["p99_ms"] <= f["max_ms"]
     push, stamp = f["push_to_prediction"], f["stamp_to_prediction"]
     assert push["n"] == stamp["n"] == f["n_predictions"]
@@ -44,3 +44,10 @@ def test_bench_latency_prints_the_three_chains_and_the_cpu(capsys: pytest.Captur
     cpu = f["cpu"]
     assert cpu["rate_hz"] == 2000.0 and cpu["samples"] > 2000 and cpu["predictions"] > 0
     assert cpu["process_pct_one_core"] >= cpu["acquisition_thread_pct"] > 0 and cpu["pipeline_thread_pct"] > 0
+
+
+@pytest.mark.parametrize("bad", [["--method", "bogus"], ["--seconds", "0"], ["--chunk-ms", "-1"]])
+def test_bench_latency_refuses_bad_arguments_in_one_line(capsys: pytest.CaptureFixture[str], bad: list[str]) -> None:
+    assert main(["bench", "latency", "--json", *bad]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("povlab: error: bench latency:")
