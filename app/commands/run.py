@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from app.core.paths import BUNDLED_MODEL, DEMO_PROTOCOL
+from app.core.presenting import Presenter
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -98,7 +99,7 @@ def _has_display() -> bool:
     return on_screen and os.environ.get("QT_QPA_PLATFORM", "") not in ("offscreen", "minimal")
 
 
-def _presenter(kind: str, simulate: bool, windowed: bool, seed: int | None):  # type: ignore[no-untyped-def]
+def _presenter(kind: str, simulate: bool, windowed: bool, seed: int | None) -> Presenter:
     if kind == "psychopy":
         from app.presentation.presenter import PsychoPyPresenter
 

@@ -26,7 +26,7 @@ MAX_CMAP_STEPS = 400_000  # code points looked at while reading a cmap (a full C
 MAX_CODE_POINT = 0x10FFFF
 
 
-class _BadFont(Exception):
+class _BadFontError(Exception):
     pass
 
 
@@ -69,7 +69,7 @@ def load_font_metrics(path: Path) -> FontMetrics:
         raise ProtocolError(f"{path}: font file is larger than {MAX_FONT_BYTES // 2**20} MiB")
     try:
         return _parse(Path(path), data)
-    except _BadFont as exc:
+    except _BadFontError as exc:
         raise ProtocolError(f"{path}: not a TrueType/OpenType font this app can use ({exc})") from exc
     except (struct.error, KeyError, IndexError, ValueError, OverflowError) as exc:
         raise ProtocolError(f"{path}: not a TrueType/OpenType font") from exc
@@ -81,22 +81,22 @@ def _parse(path: Path, data: bytes) -> FontMetrics:
     for i in range(num_tables):
         tag, _checksum, offset, length = struct.unpack_from(">4sIII", data, 12 + 16 * i)
         if offset + length > len(data):
-            raise _BadFont(f"table {tag.decode('latin-1')!r} reaches past the end of the file")
+            raise _BadFontError(f"table {tag.decode('latin-1')!r} reaches past the end of the file")
         tables[tag] = (offset, length)
     for tag in (b"head", b"hhea", b"hmtx", b"cmap"):
         if tag not in tables:
-            raise _BadFont(f"no {tag.decode()!r} table")
+            raise _BadFontError(f"no {tag.decode()!r} table")
     head = tables[b"head"][0]
     (units_per_em,) = struct.unpack_from(">H", data, head + 18)
     if not 16 <= units_per_em <= 16384:
-        raise _BadFont(f"unitsPerEm is {units_per_em}; expected 16..16384")
+        raise _BadFontError(f"unitsPerEm is {units_per_em}; expected 16..16384")
     hhea = tables[b"hhea"][0]
     ascender, descender, line_gap = struct.unpack_from(">hhh", data, hhea + 4)
     if ascender - descender + line_gap <= 0 or ascender <= descender:
-        raise _BadFont(f"ascender {ascender}, descender {descender}, line gap {line_gap}: no line height")
+        raise _BadFontError(f"ascender {ascender}, descender {descender}, line gap {line_gap}: no line height")
     (n_hmetrics,) = struct.unpack_from(">H", data, hhea + 34)
     if n_hmetrics < 1:
-        raise _BadFont("numberOfHMetrics is 0 (no advance widths)")
+        raise _BadFontError("numberOfHMetrics is 0 (no advance widths)")
     hmtx = tables[b"hmtx"][0]
     advances = tuple(struct.unpack_from(f">{2 * n_hmetrics}H", data, hmtx)[::2])
     return FontMetrics(path, units_per_em, ascender, descender, line_gap, advances, _cmap(data, tables[b"cmap"][0]))
@@ -105,7 +105,7 @@ def _parse(path: Path, data: bytes) -> FontMetrics:
 def _cmap(data: bytes, base: int) -> dict[int, int]:
     (n_sub,) = struct.unpack_from(">H", data, base + 2)
     if n_sub > 256:
-        raise _BadFont(f"{n_sub} cmap subtables")
+        raise _BadFontError(f"{n_sub} cmap subtables")
     subtables = []
     for i in range(n_sub):
         platform, encoding, offset = struct.unpack_from(">HHI", data, base + 4 + 8 * i)
@@ -131,7 +131,7 @@ def _cmap4(data: bytes, off: int) -> dict[int, int]:
     for i in range(seg):
         steps += max(0, ends[i] + 1 - starts[i])
         if steps > MAX_CMAP_STEPS:
-            raise _BadFont(f"character map covers more than {MAX_CMAP_STEPS} code points")
+            raise _BadFontError(f"character map covers more than {MAX_CMAP_STEPS} code points")
         for c in range(starts[i], ends[i] + 1):
             if c == 0xFFFF:
                 continue
@@ -150,7 +150,7 @@ def _cmap4(data: bytes, off: int) -> dict[int, int]:
 def _cmap12(data: bytes, off: int) -> dict[int, int]:
     (n_groups,) = struct.unpack_from(">I", data, off + 12)
     if off + 16 + 12 * n_groups > len(data):
-        raise _BadFont(f"cmap format 12 lists {n_groups} groups, more than the file holds")
+        raise _BadFontError(f"cmap format 12 lists {n_groups} groups, more than the file holds")
     out: dict[int, int] = {}
     steps = 0
     for i in range(n_groups):
@@ -160,7 +160,7 @@ def _cmap12(data: bytes, off: int) -> dict[int, int]:
             continue
         steps += end + 1 - start
         if steps > MAX_CMAP_STEPS:
-            raise _BadFont(f"character map covers more than {MAX_CMAP_STEPS} code points")
+            raise _BadFontError(f"character map covers more than {MAX_CMAP_STEPS} code points")
         for c in range(start, end + 1):
             out[c] = glyph + c - start
     return out

@@ -80,7 +80,7 @@ def _load(path: Path) -> list[dict[str, Any]]:
     with captured_logs("pyxdf") as logged:
         try:
             streams, _ = pyxdf.load_xdf(str(path), synchronize_clocks=True, dejitter_timestamps=False)
-        except Exception as exc:  # noqa: BLE001 - pyxdf raises many kinds on corrupt files; translated
+        except Exception as exc:  # pyxdf raises many kinds on corrupt files; translated
             raise GazeDataError(f"{path}: not a readable XDF file ({type(exc).__name__}: {exc})") from exc
     errors = [text for level, text in logged if level >= logging.ERROR]
     if errors:

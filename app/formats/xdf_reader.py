@@ -61,7 +61,7 @@ class XdfContents:
         return self.streams.get(name)
 
 
-class _Corrupt(Exception):
+class _CorruptError(Exception):
     pass
 
 
@@ -91,15 +91,15 @@ def _parse_header(stream_id: int, xml: bytes) -> XdfStream:
     try:
         info = ET.fromstring(xml.decode("utf-8", "replace"))
     except ET.ParseError as exc:
-        raise _Corrupt(f"stream header {stream_id} is not valid XML ({exc})") from exc
+        raise _CorruptError(f"stream header {stream_id} is not valid XML ({exc})") from exc
     fmt = (info.findtext("channel_format") or "").strip()
     if fmt not in NUMERIC_FORMATS and fmt != "string":
-        raise _Corrupt(f"stream header {stream_id}: unknown channel_format {fmt!r}")
+        raise _CorruptError(f"stream header {stream_id}: unknown channel_format {fmt!r}")
     try:
         count = int(info.findtext("channel_count") or "0")
         srate = float(info.findtext("nominal_srate") or "0")
     except ValueError as exc:
-        raise _Corrupt(f"stream header {stream_id}: bad channel_count or nominal_srate") from exc
+        raise _CorruptError(f"stream header {stream_id}: bad channel_count or nominal_srate") from exc
     labels = [(c.findtext("label") or "").strip() for c in info.findall("./desc/channels/channel")]
     units = [(c.findtext("unit") or "").strip() for c in info.findall("./desc/channels/channel")]
     if len(labels) != count:
@@ -115,7 +115,7 @@ def _varlen(buf: memoryview, p: int, end: int) -> tuple[int, int]:
         raise EOFError
     nb = buf[p]
     if nb not in (1, 4, 8):
-        raise _Corrupt(f"invalid length prefix {nb} at byte {p}")
+        raise _CorruptError(f"invalid length prefix {nb} at byte {p}")
     if p + 1 + nb > end:
         raise EOFError
     fmt = {1: "<B", 4: "<I", 8: "<Q"}[nb]
@@ -131,7 +131,7 @@ def _read_samples(buf: memoryview, p: int, end: int, part: _Partial, truncated: 
         rec = 9 + nch * part.dtype.itemsize
         fits = min(n, (end - p) // rec)
         if not truncated and fits * rec != end - p:
-            raise _Corrupt(f"samples chunk of {s.name!r} has {end - p} bytes for {n} samples")
+            raise _CorruptError(f"samples chunk of {s.name!r} has {end - p} bytes for {n} samples")
         raw = np.frombuffer(buf, dtype=np.uint8, count=fits * rec, offset=p).reshape(fits, rec)
         if fits and bool(np.all(raw[:, 0] == 8)):
             stamps = raw[:, 1:9].copy().view("<f8").ravel()
@@ -160,7 +160,7 @@ def _read_samples(buf: memoryview, p: int, end: int, part: _Partial, truncated: 
                 last += tdiff
                 p += 1
             else:
-                raise _Corrupt(f"bad time stamp prefix {tsb} in stream {s.name!r}")
+                raise _CorruptError(f"bad time stamp prefix {tsb} in stream {s.name!r}")
             if part.dtype is not None:
                 size = nch * part.dtype.itemsize
                 if p + size > end:
@@ -179,9 +179,9 @@ def _read_samples(buf: memoryview, p: int, end: int, part: _Partial, truncated: 
             stamps_l.append(last)
     except EOFError:
         if not truncated:
-            raise _Corrupt(f"samples chunk of {s.name!r} is shorter than its {n} samples") from None
+            raise _CorruptError(f"samples chunk of {s.name!r} is shorter than its {n} samples") from None
     if not truncated and p != end:
-        raise _Corrupt(f"samples chunk of {s.name!r} has {end - p} stray bytes")
+        raise _CorruptError(f"samples chunk of {s.name!r} has {end - p} stray bytes")
     part.stamps.append(np.asarray(stamps_l, dtype=np.float64))
     if part.dtype is not None:
         part.values.append(np.asarray(rows_n, dtype=part.dtype).reshape(len(rows_n), nch))
@@ -204,7 +204,7 @@ def _samples_despite_length(buf: memoryview, body: int, size: int, parts: dict[i
         nxt = trial.parsed_to
         length, nbody = _varlen(buf, nxt, size)
         ok = nbody + length <= size and length >= 2 and struct.unpack_from("<H", buf, nbody)[0] in range(1, 7)
-    except (EOFError, _Corrupt, struct.error, ValueError):
+    except (EOFError, _CorruptError, struct.error, ValueError):
         return None
     if not ok:
         return None
@@ -221,7 +221,7 @@ def read_session_xdf(path: Path | str, clock_correct: bool = True) -> XdfContent
     """
     path = Path(path)
     try:
-        fh = open(path, "rb")
+        fh = open(path, "rb")  # noqa: SIM115 - opened apart, so that only its OSError says "cannot open"
     except OSError as exc:
         raise RecordingError(f"{path}: cannot open XDF ({exc.strerror})") from exc
     with fh:
@@ -249,7 +249,7 @@ def _read_all(path: Path, buf: memoryview, size: int, clock_correct: bool) -> Xd
         try:
             length, body = _varlen(buf, p, size)
             if length < 2:
-                raise _Corrupt(f"chunk length {length} at byte {start}")
+                raise _CorruptError(f"chunk length {length} at byte {start}")
             end = body + length
             truncated = end > size
             if truncated and bytes(buf[body:size]).find(BOUNDARY_UUID) >= 0:
@@ -257,7 +257,7 @@ def _read_all(path: Path, buf: memoryview, size: int, clock_correct: bool) -> Xd
                 # A samples chunk says how many samples it holds: read them as pyxdf does, if a chunk follows.
                 resume = _samples_despite_length(buf, body, size, parts)
                 if resume is None:
-                    raise _Corrupt(f"chunk length {length} at byte {start} reaches past the end of the file")
+                    raise _CorruptError(f"chunk length {length} at byte {start} reaches past the end of the file")
                 losses.append(f"chunk at byte {start} has a damaged length ({length}); its samples were read by "
                               "their count")
                 p = resume
@@ -266,7 +266,7 @@ def _read_all(path: Path, buf: memoryview, size: int, clock_correct: bool) -> Xd
                 raise EOFError
             tag = struct.unpack_from("<H", buf, body)[0]
             if tag not in range(1, 7):
-                raise _Corrupt(f"unknown chunk tag {tag} at byte {start}")
+                raise _CorruptError(f"unknown chunk tag {tag} at byte {start}")
             stop = min(end, size)
             if tag in (TAG_STREAM_HEADER, TAG_SAMPLES, TAG_CLOCK_OFFSET, TAG_STREAM_FOOTER):
                 sid = struct.unpack_from("<I", buf, body + 2)[0]
@@ -275,10 +275,10 @@ def _read_all(path: Path, buf: memoryview, size: int, clock_correct: bool) -> Xd
                     if truncated:
                         raise EOFError
                     if sid in parts:
-                        raise _Corrupt(f"second header for stream {sid} at byte {start}")
+                        raise _CorruptError(f"second header for stream {sid} at byte {start}")
                     parts[sid] = _Partial(_parse_header(sid, bytes(buf[content:end])))
                 elif sid not in parts:
-                    raise _Corrupt(f"chunk for unknown stream {sid} at byte {start}")
+                    raise _CorruptError(f"chunk for unknown stream {sid} at byte {start}")
                 elif tag == TAG_SAMPLES:
                     kept = _read_samples(buf, content, stop, parts[sid], truncated)
                     if truncated:
@@ -288,7 +288,7 @@ def _read_all(path: Path, buf: memoryview, size: int, clock_correct: bool) -> Xd
                         break
                 elif tag == TAG_CLOCK_OFFSET:
                     if truncated or length != 2 + 4 + 16:
-                        raise EOFError if truncated else _Corrupt(f"clock offset chunk of length {length}")
+                        raise EOFError if truncated else _CorruptError(f"clock offset chunk of length {length}")
                     t, v = struct.unpack_from("<dd", buf, content)
                     parts[sid].clock_t.append(t)
                     parts[sid].clock_v.append(v)
@@ -299,7 +299,7 @@ def _read_all(path: Path, buf: memoryview, size: int, clock_correct: bool) -> Xd
             elif truncated:
                 raise EOFError
             elif tag == TAG_BOUNDARY and bytes(buf[body + 2:end]) != BOUNDARY_UUID:
-                raise _Corrupt(f"boundary chunk with a wrong signature at byte {start}")
+                raise _CorruptError(f"boundary chunk with a wrong signature at byte {start}")
             elif tag == TAG_FILE_HEADER:
                 recorded_at = _header_datetime(bytes(buf[body + 2:end])) or recorded_at
             p = end
@@ -308,7 +308,7 @@ def _read_all(path: Path, buf: memoryview, size: int, clock_correct: bool) -> Xd
                           f"its last {size - start} bytes are an incomplete chunk and were not read")
             unread += size - start
             break
-        except _Corrupt as exc:
+        except _CorruptError as exc:
             nxt = bytes(buf[start + 1:]).find(BOUNDARY_UUID)
             resume = size if nxt < 0 else start + 1 + nxt + len(BOUNDARY_UUID)
             losses.append(f"corrupt data at byte {start} ({exc}): skipped {resume - start} bytes "

@@ -136,8 +136,8 @@ class Controller(QObject):
     def start(self, choice: SetupChoice) -> None:
         if self.running:
             raise PovLabError("a session is already running")
-        if self.protocol is None or Path(self.protocol.path) != Path(choice.protocol_path):
-            if self.choose_protocol(choice.protocol_path) is None:
+        if (self.protocol is None or Path(self.protocol.path) != Path(choice.protocol_path)) \
+                and self.choose_protocol(choice.protocol_path) is None:
                 raise PovLabError(f"{choice.protocol_path}: the protocol could not be loaded")
         self.model.reset()
         self.poller, self.session, self.plots = None, None, []
@@ -159,7 +159,7 @@ class Controller(QObject):
             except PovLabError as exc:
                 message = str(exc)
                 self._later(lambda: self.model.fail(message))
-            except Exception as exc:  # noqa: BLE001 - shown to the operator and logged, never swallowed
+            except Exception as exc:  # shown to the operator and logged, never swallowed
                 log.exception("session failed")
                 message = f"session failed: {type(exc).__name__}: {exc}"
                 self._later(lambda: self.model.fail(message))

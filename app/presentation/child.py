@@ -50,7 +50,7 @@ PRACTICE_OVER = "The practice is over. The experiment starts now.\n\nPress any k
 VALIDATION_INTRO = "Look at the centre of each dot until it moves."
 
 
-class _Aborted(Exception):
+class _AbortedError(Exception):
     """Raised inside the run when the operator aborts (key or message)."""
 
 
@@ -160,7 +160,7 @@ class Runner:
         while self.conn.poll():
             msg = self.conn.recv()
             if isinstance(msg, Abort):
-                raise _Aborted
+                raise _AbortedError
             if isinstance(msg, TogglePause):
                 actions.append("pause")
         return actions
@@ -174,7 +174,7 @@ class Runner:
             pressed += [(key_action(key, self.protocol.responses), t) for key, t in self.event.getKeys(timeStamped=True)]
             for action, t in pressed:
                 if action == "abort":
-                    raise _Aborted
+                    raise _AbortedError
                 if action == "pause":
                     if pause_returns:
                         return "pause", t
@@ -259,7 +259,7 @@ class Runner:
                 if self.pause_requested:
                     self.pause()
             return False
-        except _Aborted:
+        except _AbortedError:
             self.flip((["STIM_OFFSET"] if self.stim_on else []) + ["ABORT"], "blank")
             return True
 
@@ -289,7 +289,7 @@ def child_main(conn: Any, protocol: Protocol, options: PresenterOptions) -> None
         conn.send(Failed(str(exc)))
     except (EOFError, BrokenPipeError):  # the parent is gone: nobody to report to but stderr
         print("povlab participant screen: the session process went away; closing", file=sys.stderr)
-    except Exception as exc:  # report, with the details on stderr, instead of dying silently
+    except Exception as exc:  # noqa: BLE001 - reported to the session (details on stderr) instead of dying silently
         traceback.print_exc(file=sys.stderr)
         conn.send(Failed(f"the participant screen failed: {type(exc).__name__}: {exc}"))
     finally:

@@ -11,17 +11,22 @@ frame grabbed from the window.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.core.errors import ProtocolError
 from app.core.layout import TrialLayout
 from app.core.protocol import Protocol, Trial
+
+if TYPE_CHECKING:  # Pillow is imported where an image is decoded
+    from PIL.Image import Image as PILImage
+    from PIL.ImageFont import FreeTypeFont
 
 
 def hex_rgb(colour: str) -> tuple[int, int, int]:
     return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 
-def decode_image(path: Path, where: str):  # type: ignore[no-untyped-def]
+def decode_image(path: Path, where: str) -> PILImage:
     """Decode an image file completely (not just its header); RGB Pillow image."""
     from PIL import Image
 
@@ -33,7 +38,7 @@ def decode_image(path: Path, where: str):  # type: ignore[no-untyped-def]
         raise ProtocolError(f"{where}: image {path} cannot be decoded ({exc})") from exc
 
 
-def load_font(protocol: Protocol):  # type: ignore[no-untyped-def]
+def load_font(protocol: Protocol) -> FreeTypeFont:
     from PIL import ImageFont
 
     try:
@@ -43,7 +48,8 @@ def load_font(protocol: Protocol):  # type: ignore[no-untyped-def]
                             f"as a font ({exc})") from exc
 
 
-def compose_stimulus(protocol: Protocol, trial: Trial, layout: TrialLayout, image=None):  # type: ignore[no-untyped-def]
+def compose_stimulus(protocol: Protocol, trial: Trial, layout: TrialLayout,
+                     image: PILImage | None = None) -> PILImage:
     """Background, scaled image and caption words in one RGB picture of the screen's size."""
     from PIL import Image, ImageDraw
 

@@ -92,7 +92,7 @@ class RemoteControl:
             except (OSError, ValueError) as exc:  # a path the file system refuses, a stream that went away
                 log.error("remote control: %s failed: %s", cmd.kind, exc)
                 return f"ERROR {cmd.kind} failed: {exc}"
-            except Exception as exc:  # noqa: BLE001 - the server outlives any command: one line, never a traceback
+            except Exception as exc:  # the server outlives any command: one line, never a traceback
                 log.error("remote control: %s failed unexpectedly: %s: %s", cmd.kind, type(exc).__name__, exc)
                 log.debug("remote control: %s", cmd.kind, exc_info=True)
                 return f"ERROR {cmd.kind} failed: {type(exc).__name__}: {exc}"

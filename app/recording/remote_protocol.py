@@ -108,10 +108,7 @@ class RecordingTarget:
 
     def relative_name(self) -> str:
         """The template with LabRecorder's replacements, in its order (``%b``, ``%p``, ``%s``, ``%a``, ``%m``, run)."""
-        if self.bids:
-            tpl = BIDS_TEMPLATE.replace("[_acq-%a]", "_acq-%a" if self.acquisition else "")
-        else:
-            tpl = self.template
+        tpl = BIDS_TEMPLATE.replace("[_acq-%a]", "_acq-%a" if self.acquisition else "") if self.bids else self.template
         out = tpl.replace("\\", "/")
         for key, value in (("%b", self.task), ("%p", self.participant), ("%s", self.session),
                            ("%a", self.acquisition), ("%m", self.modality)):

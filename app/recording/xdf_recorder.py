@@ -171,7 +171,7 @@ class XdfRecorder:
         try:
             full = inlet.info(timeout=self.open_timeout)
             inlet.open_stream(timeout=self.open_timeout)
-        except Exception as exc:  # noqa: BLE001 - pylsl's TimeoutError/LostError: the stream went away again
+        except Exception as exc:  # pylsl's TimeoutError/LostError: the stream went away again
             inlet.close_stream()
             raise RecordingError(f"stream {info.name()!r} did not answer within {self.open_timeout:g} s") from exc
         uids = [f.uid() for f in self._full]

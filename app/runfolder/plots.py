@@ -20,6 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,6 +28,10 @@ from numpy.typing import NDArray
 from app.core.errors import GazeDataError, RecordingError
 from app.core.geometry import ScreenGeometry
 from app.core.layout import TrialLayout
+
+if TYPE_CHECKING:  # matplotlib is imported by the writer only
+    from matplotlib.axes import Axes
+    from matplotlib.patches import Rectangle
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,7 @@ def _write_new(path: Path, data: bytes) -> None:
         raise RecordingError(f"{path}: cannot write the plot ({exc.strerror})") from exc
 
 
-def _stimulus(ax, trial: TrialGaze, geometry: ScreenGeometry, background: str) -> None:  # type: ignore[no-untyped-def]
+def _stimulus(ax: Axes, trial: TrialGaze, geometry: ScreenGeometry, background: str) -> None:
     import matplotlib.image as mpimg
 
     w, h = geometry.width_px, geometry.height_px
@@ -144,13 +149,13 @@ def _stimulus(ax, trial: TrialGaze, geometry: ScreenGeometry, background: str) -
     ax.set_title(f"trial {trial.number}: {trial.trial_id}", color="white", fontsize=10, loc="left", y=0.97, x=0.01)
 
 
-def _rect(x0: float, y0: float, x1: float, y1: float, colour: str):  # type: ignore[no-untyped-def]
+def _rect(x0: float, y0: float, x1: float, y1: float, colour: str) -> Rectangle:
     from matplotlib.patches import Rectangle
 
     return Rectangle((x0, y0), x1 - x0, y1 - y0, color=colour, zorder=1)
 
 
-def _scanpath(ax, trial: TrialGaze) -> None:  # type: ignore[no-untyped-def]
+def _scanpath(ax: Axes, trial: TrialGaze) -> None:
     if not trial.fixations:
         return
     xs = [f[0] for f in trial.fixations]
@@ -162,7 +167,7 @@ def _scanpath(ax, trial: TrialGaze) -> None:  # type: ignore[no-untyped-def]
         ax.text(x, y, str(k + 1), color="white", ha="center", va="center", fontsize=7, zorder=5)
 
 
-def _heatmap(ax, trial: TrialGaze, geometry: ScreenGeometry) -> None:  # type: ignore[no-untyped-def]
+def _heatmap(ax: Axes, trial: TrialGaze, geometry: ScreenGeometry) -> None:
     cell = 8
     m = dwell_map(trial.fixations, (geometry.width_px, geometry.height_px), geometry.px_per_deg, cell)
     rgba = np.zeros((*m.shape, 4))

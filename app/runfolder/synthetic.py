@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from app import __version__
 from app.core.answers import ANSWERS
@@ -31,7 +32,9 @@ GAZE_META = tuple({"type": kind, "eye": eye} for eye, kind in (
     ("right", "Diameter")))
 
 
-def _scanpath(rng: np.random.Generator, n: int, rate: float, w: int, h: int):
+def _scanpath(rng: np.random.Generator, n: int, rate: float, w: int,
+              h: int) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.int64],
+                                NDArray[np.float64], NDArray[np.float64]]:
     dur = rng.integers(int(0.15 * rate), int(0.45 * rate), size=n // int(0.15 * rate) + 2)
     dur = dur[: int(np.searchsorted(np.cumsum(dur), n)) + 1]
     cx, cy = rng.uniform(100, w - 100, len(dur)), rng.uniform(100, h - 100, len(dur))

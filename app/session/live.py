@@ -114,7 +114,7 @@ class LivePipeline:
                 if self.buffer.wait_for_new(self._index, self.wait_s):
                     self.step()
                 self.cpu_s = time.thread_time()
-        except Exception as exc:  # noqa: BLE001 - logged, pipeline off; recording goes on
+        except Exception as exc:  # logged, pipeline off; recording goes on
             self.error = exc
             log.exception("live pipeline stopped: %s", exc)
 

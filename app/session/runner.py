@@ -154,7 +154,7 @@ class Session:
         if self.listener is not None:
             try:
                 self.listener(event)
-            except Exception:  # noqa: BLE001 - a listener's bug must not stop a recording
+            except Exception:  # a listener's bug must not stop a recording
                 log.exception("session listener failed on %s", type(event).__name__)
 
     def request_stop(self) -> None:

@@ -33,7 +33,7 @@ def test_prediction_bars_follow_the_model(page) -> None:  # type: ignore[no-unty
     assert bars["yes"].format() == "70%"
     page.model.apply(prediction(1, "practice-cat", (0.25, 0.5, 0.25), 2))
     assert bars["no"].value() == 500 and page.panel.chart.history[-1] == (0.25, 0.5, 0.25)
-    assert "trial 1: practice-cat (practice)" == page.panel.trial_label.text()
+    assert page.panel.trial_label.text() == "trial 1: practice-cat (practice)"
 
 
 def test_answer_and_running_agreement(page, demo, layouts) -> None:  # type: ignore[no-untyped-def]

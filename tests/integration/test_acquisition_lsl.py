@@ -111,7 +111,7 @@ def test_outlet_vanishes_and_returns(source_id: str) -> None:
     assert acq.counters.received > 100 and acq.counters.lost == 0 and acq.counters.error is None
 
 
-def test_sim_tracker_reads_the_caption_after_stim_onset(source_id: str, demo_protocol_path) -> None:  # noqa: ANN001
+def test_sim_tracker_reads_the_caption_after_stim_onset(source_id: str, demo_protocol_path) -> None:
     protocol = load_protocol(demo_protocol_path)
     trial = protocol.all_trials[0]
     layout = layout_trial(protocol, trial)
@@ -161,7 +161,7 @@ def test_a_stream_is_found_among_many_outlets(source_id: str) -> None:
 
 
 class ExplodingMap(ChannelMap):
-    def apply(self, data):  # noqa: ANN001, ANN201
+    def apply(self, data):
         raise RuntimeError("boom in the worker")
 
 

@@ -6,7 +6,7 @@ pytest.importorskip("torch")
 
 
 @pytest.fixture
-def tiny_checkpoint(tmp_path, shared_data):  # noqa: ANN001, ANN201
+def tiny_checkpoint(tmp_path, shared_data):
     """A checkpoint trained for one epoch on 24 dev trials (seconds)."""
     from models.train import main
 

@@ -50,7 +50,7 @@ def test_app_preprocessing_is_the_verified_one() -> None:
     assert PREPROCESSING["mean"] == [127.0] * 3 and PREPROCESSING["std"] == [128.0] * 3
     x = network_input("chelsea.jpg")
     assert x.shape == (1, 3, 224, 224) and x.dtype == torch.float32
-    assert -1.0 <= float(x.min()) and float(x.max()) <= 1.0
+    assert float(x.min()) >= -1.0 and float(x.max()) <= 1.0
 
 
 @pytest.mark.parametrize("names", [

@@ -13,7 +13,7 @@ from app.core.protocol import load_protocol
 from app.core.synthetic_gaze import SimParams
 
 
-def test_gaze_follows_fixation_cross_caption_image_and_back(demo_protocol_path) -> None:  # noqa: ANN001
+def test_gaze_follows_fixation_cross_caption_image_and_back(demo_protocol_path) -> None:
     protocol = load_protocol(demo_protocol_path)
     trial = protocol.all_trials[1]
     layout = layout_trial(protocol, trial)
@@ -52,7 +52,7 @@ def test_rate_outside_range_is_refused() -> None:
         SimulatedTracker(5000)
 
 
-def test_stim_onset_without_trialid_is_the_next_trial(demo_protocol_path) -> None:  # noqa: ANN001
+def test_stim_onset_without_trialid_is_the_next_trial(demo_protocol_path) -> None:
     protocol = load_protocol(demo_protocol_path)
     layout = layout_trial(protocol, protocol.all_trials[0])
     sim = SimulatedTracker(250, params=SimParams(blink_rate_per_min=0.0, track_loss_prob=0.0), protocol=protocol,

@@ -29,7 +29,7 @@ def _targets(n: int = 8, seed: int = 0, dur: float = 0.4) -> list[Target]:
     return [Target(float(rng.uniform(200, 1700)), float(rng.uniform(150, 950)), dur) for _ in range(n)]
 
 
-def _deg(s):  # noqa: ANN001, ANN202
+def _deg(s):
     return GEO.px_to_deg(s.block.x, s.block.y)
 
 
@@ -156,7 +156,7 @@ def test_stream_chunks_are_continuous_and_follow_new_targets() -> None:
     assert len(stream.read_until(11.5).block) == 0
 
 
-def test_scanpath_reads_words_then_views_objects(demo_protocol_path) -> None:  # noqa: ANN001
+def test_scanpath_reads_words_then_views_objects(demo_protocol_path) -> None:
     protocol = load_protocol(demo_protocol_path)
     trial = protocol.trials[0]
     layout = layout_trial(protocol, trial)

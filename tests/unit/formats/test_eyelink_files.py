@@ -21,7 +21,7 @@ ASC = Path(__file__).parents[2] / "fixtures" / "eyelink" / "raccoons.asc"
 
 
 @cache
-def edf(name: str):  # noqa: ANN201 - a RecordedGaze, read once per test session
+def edf(name: str):
     return read_recording(EDF_DIR / name)
 
 
@@ -63,7 +63,7 @@ EYES = [pytest.param("test_raw.edf", "left", 0.85, id="test_raw-left"),
 
 
 @cache
-def agreement(name: str, eye: str):  # noqa: ANN201 - an EyeAgreement
+def agreement(name: str, eye: str):
     rec = edf(name)
     mapped = map_recording(rec)
     (found,) = [a for a in fixation_agreement(mapped.eyes, rec.events, ScreenGeometry(), rate_hz=rec.rate_hz)

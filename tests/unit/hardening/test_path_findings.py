@@ -77,7 +77,7 @@ def test_protocol_name_cannot_move_the_embedding_cache(tmp_path: Path) -> None:
 
 def test_truncated_embedding_cache_is_rebuilt(tmp_path: Path) -> None:
     class Fake:
-        def encode(self, texts):  # noqa: ANN001, ANN202
+        def encode(self, texts):
             return np.ones((len(texts), EMBEDDING_DIM), np.float32)
 
     path = tmp_path / "c.npz"

@@ -25,7 +25,7 @@ def _files(tmp_path: Path) -> dict[str, Path]:
     return out
 
 
-def _screen(key: str, value: str):  # noqa: ANN202
+def _screen(key: str, value: str):
     return lambda t: "\n".join(f"{key} = {value}" if ln.startswith(f"{key} = ") else ln for ln in t.splitlines())
 
 
@@ -52,7 +52,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("parts", "edit", "message"), CASES)
-def test_hostile_protocol_is_one_clear_error(tmp_path: Path, parts: dict[str, str], edit, message: str,  # noqa: ANN001
+def test_hostile_protocol_is_one_clear_error(tmp_path: Path, parts: dict[str, str], edit, message: str,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     _files(tmp_path)
     text = protocol_text(**parts)

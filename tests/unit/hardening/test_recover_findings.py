@@ -64,7 +64,7 @@ def test_interrupted_recovery_changes_nothing_and_can_run_again(session_dir: Pat
     cut = _crash(session_dir)
     real = recover_mod.write_streams
 
-    def dies_halfway(path: Path, streams: list, **kw) -> None:  # noqa: ANN001, ANN003
+    def dies_halfway(path: Path, streams: list, **kw) -> None:  # noqa: ANN003
         real(path, streams, **kw)
         path.write_bytes(path.read_bytes()[:1000])
         raise KeyboardInterrupt  # as a kill in the middle of writing

@@ -42,7 +42,7 @@ def test_evaluate_unseen_participant_and_image(tmp_path: Path, capsys: pytest.Ca
     pytest.param(lambda p: write(p, [ROW]), ["--model", "{tmp}/none.onnx"], "model file not found",
                  id="missing-model"),
 ])
-def test_evaluate_bad_input_one_line(tmp_path: Path, capsys: pytest.CaptureFixture, make, extra: list[str],  # noqa: ANN001
+def test_evaluate_bad_input_one_line(tmp_path: Path, capsys: pytest.CaptureFixture, make, extra: list[str],
                                      message: str) -> None:
     (tmp_path / "fake.onnx").write_bytes(b"this is not a protobuf \x00\xff")
     csv = make(tmp_path / "t.csv")

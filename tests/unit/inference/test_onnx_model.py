@@ -64,7 +64,7 @@ def test_cuda_is_tried_then_cpu_with_a_reason(bundled_model: Path) -> None:
     pytest.param(lambda p, src: rewrite_metadata(src, p, **{"povlab.config": "{not json"}), "unreadable",
                  id="broken-metadata"),
 ])
-def test_bad_model_files(tmp_path: Path, bundled_model: Path, make, message: str) -> None:  # noqa: ANN001
+def test_bad_model_files(tmp_path: Path, bundled_model: Path, make, message: str) -> None:
     path = tmp_path / "model.onnx"
     make(path, bundled_model)
     with pytest.raises(ModelError, match=message):

@@ -69,7 +69,7 @@ class ListOutlet:
 
 
 @pytest.fixture
-def protocol(demo_protocol_path) -> Protocol:  # noqa: ANN001
+def protocol(demo_protocol_path) -> Protocol:
     return load_protocol(demo_protocol_path)
 
 
