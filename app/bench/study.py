@@ -60,6 +60,7 @@ def _povlab(*argv: str) -> None:
 
 
 def _ceiling(trials: list[Any], protocol: Any, traits: dict[str, Any]) -> float:
+    from app.core.answers import ANSWER_INDEX
     from app.core.attentive_participant import answer_from_viewing
     from app.core.layout import layout_trial
 
@@ -71,7 +72,7 @@ def _ceiling(trials: list[Any], protocol: Any, traits: dict[str, Any]) -> float:
         tr = replace(traits[t.participant], lapse=0.0)
         ans = answer_from_viewing(layouts[t.trial_id], by_id[t.trial_id].caption,
                                   [(f.token, f.duration_s) for f in t.fixations], tr, rng)
-        hits.append(("yes", "no", "unclear").index(ans) == t.answer)
+        hits.append(ANSWER_INDEX[ans] == t.answer)
     return float(np.mean(hits))
 
 
