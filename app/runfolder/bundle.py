@@ -32,6 +32,7 @@ from app import __version__
 from app.core.errors import BundleError
 from app.runfolder.aoi_report import report_files
 from app.runfolder.bundle_manifest import FORMAT, MANIFEST, MAX_BYTES, MAX_FILES, import_limit_problem, read_manifest
+from app.runfolder.bundle_signing import SIGNATURE, load_private_key, load_public_key, sign_manifest, signature_problem
 from app.runfolder.folder import LABEL, find_runs
 
 FORMAT_VERSION = 1
@@ -54,15 +55,18 @@ class VerifyReport:
     files: int = 0
     problems: list[str] = field(default_factory=list)
     manifest: dict[str, Any] = field(default_factory=dict)
+    signature: str = "not signed"
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def bundle_session(session_dir: Path | str, out: Path | str) -> BundleReport:
-    """Write ``out`` (a new zip) holding the session folder and its manifest."""
+def bundle_session(session_dir: Path | str, out: Path | str, sign_key: Path | None = None) -> BundleReport:
+    """Write ``out`` (a new zip) holding the session folder and its manifest (signed with ``sign_key``, a
+    private key from ``povlab keygen``, when given: see :mod:`app.runfolder.bundle_signing`)."""
     session_dir, out = Path(session_dir), Path(out)
+    private_key = load_private_key(sign_key) if sign_key is not None else None
     runs = find_runs(session_dir)
     participant, session = runs[0].participant, runs[0].session
     if any((r.participant, r.session) != (participant, session) for r in runs):
@@ -117,7 +121,10 @@ def bundle_session(session_dir: Path | str, out: Path | str) -> BundleReport:
                 manifest["protocol"] = {"file": proto_arc, "sha256": manifest["files"][proto_arc]["sha256"],
                                         "matches_session": manifest["files"][proto_arc]["sha256"]
                                         == meta.protocol_sha256}
-            zf.writestr(MANIFEST, json.dumps(manifest, indent=2) + "\n", compress_type=zipfile.ZIP_DEFLATED)
+            manifest_bytes = (json.dumps(manifest, indent=2) + "\n").encode("utf-8")
+            zf.writestr(MANIFEST, manifest_bytes, compress_type=zipfile.ZIP_DEFLATED)
+            if private_key is not None:
+                zf.writestr(SIGNATURE, sign_manifest(manifest_bytes, private_key), compress_type=zipfile.ZIP_STORED)
             zf.comment = DIGEST_TAG + b"0" * 64
         _seal(tmp)
         if out.exists():
@@ -181,9 +188,12 @@ def unsafe_name(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
-def verify_bundle(path: Path | str) -> VerifyReport:
-    """Check every byte of a bundle; problems are collected, not raised (BundleError if unreadable)."""
+def verify_bundle(path: Path | str, public_key: Path | None = None) -> VerifyReport:
+    """Check every byte of a bundle; problems are collected, not raised (BundleError if unreadable).
+
+    ``public_key`` (a ``.pub`` from ``povlab keygen``): the manifest must also carry a valid signature by it."""
     path = Path(path)
+    key = load_public_key(public_key) if public_key is not None else None
     report = VerifyReport(path=path)
     if not path.is_file():
         raise BundleError(f"{path}: no such bundle")
@@ -204,10 +214,13 @@ def verify_bundle(path: Path | str) -> VerifyReport:
             report.problems.append(problem or f"{MANIFEST} unreadable")
             return report
         report.manifest = manifest
+        sig_problem, report.signature = signature_problem(zf.read(MANIFEST), _entry(zf, SIGNATURE), key)
+        if sig_problem:
+            report.problems.append(sig_problem)
         listed: dict[str, Any] = manifest["files"]
         seen = set()
         for info in zf.infolist():
-            if info.filename == MANIFEST or info.is_dir():
+            if info.filename in (MANIFEST, SIGNATURE) or info.is_dir():
                 continue
             why = unsafe_name(info)
             if why:
@@ -235,7 +248,8 @@ def verify_bundle(path: Path | str) -> VerifyReport:
     return report
 
 
-def import_bundle(path: Path | str, into: Path | str, max_bytes: int = MAX_BYTES, max_files: int = MAX_FILES) -> Path:
+def import_bundle(path: Path | str, into: Path | str, max_bytes: int = MAX_BYTES, max_files: int = MAX_FILES,
+                  public_key: Path | None = None) -> Path:
     """Extract a verified bundle into ``into/sub-<p>/ses-<s>``; returns that folder.
 
     Refused: more than ``max_files`` files or ``max_bytes`` uncompressed (or a zip-bomb ratio), and a
@@ -248,7 +262,7 @@ def import_bundle(path: Path | str, into: Path | str, max_bytes: int = MAX_BYTES
         raise BundleError(f"{path}: refused: not a readable zip ({str(exc)[:120]})") from exc
     if limit:
         raise BundleError(f"{path}: refused: {limit}")
-    report = verify_bundle(path)
+    report = verify_bundle(path, public_key)
     if not report.ok:
         more = f" (and {len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
         raise BundleError(f"{path}: refused: {report.problems[0]}{more}")
@@ -266,7 +280,7 @@ def import_bundle(path: Path | str, into: Path | str, max_bytes: int = MAX_BYTES
         stage.mkdir(parents=True)
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():
-                if info.filename == MANIFEST or info.is_dir():
+                if info.filename in (MANIFEST, SIGNATURE) or info.is_dir():
                     continue
                 rel = PurePosixPath(info.filename)
                 if rel.parts[:2] != prefix.parts:
@@ -296,6 +310,17 @@ def import_bundle(path: Path | str, into: Path | str, max_bytes: int = MAX_BYTES
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return target
+
+
+def _entry(zf: zipfile.ZipFile, name: str) -> bytes | None:
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        return None
+    if info.file_size > 16 * 1024:
+        return b""  # not a signature entry; reported as unreadable
+    with zf.open(info) as fh:
+        return fh.read(16 * 1024)
 
 
 def _refuse_links(path: Path, into: Path, target: Path) -> None:
