@@ -39,9 +39,9 @@ from app.core.errors import TrackerError
 from app.core.gaze import GazeBlock
 from app.core.geometry import ScreenGeometry
 from app.core.layout import TrialLayout, layout_trial
-from app.core.markers import MARKER_STREAM_NAME, MARKER_STREAM_TYPE, parse_marker
+from app.core.markers import parse_marker
 from app.core.protocol import Protocol
-from app.core.streams import SIM_GAZE
+from app.core.streams import MARKERS, SIM_GAZE
 from app.core.synthetic_gaze import (
     GazeStream,
     SimParams,
@@ -199,7 +199,7 @@ class SimulatedTracker:
     def _follow_markers(self) -> None:
         import pylsl
 
-        parts = [f"name='{MARKER_STREAM_NAME}'", f"type='{MARKER_STREAM_TYPE}'"]
+        parts = [f"name='{MARKERS.name}'", f"type='{MARKERS.type}'"]
         if self.markers_source_id:
             parts.append(f"source_id='{self.markers_source_id}'")
         inlet = None

@@ -35,8 +35,6 @@ from app.core.protocol import Trial
 
 CODE_ANSWERS = {v: k for k, v in ANSWER_CODES.items()}
 
-MARKER_STREAM_NAME = "PovLab-Markers"
-MARKER_STREAM_TYPE = "Markers"
 
 
 def _quote(value: str) -> str:

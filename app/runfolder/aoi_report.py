@@ -272,7 +272,7 @@ def report_files(run: SessionRun, prefix: str, contents: XdfContents | None = No
              "One row per trial: fixations, AOIs fixated, the answer and the model's last prediction.")):
         out[f"{prefix}_desc-{desc}_beh.tsv"] = tsv_bytes(columns, rows)
         side = {"Description": what + " Interest period: stimulus onset to offset; fixations from the recording's "
-                "PovLab-Fixations stream; AOIs from its !V IAREA markers (see POV Lab docs/studies.md).",
+                f"{FIXATIONS.name} stream; AOIs from its !V IAREA markers (see POV Lab docs/studies.md).",
                 **{c: docs[c] for c in columns}}
         out[f"{prefix}_desc-{desc}_beh.json"] = (json.dumps(side, indent=2) + "\n").encode("utf-8")
     return out

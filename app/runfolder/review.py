@@ -197,7 +197,7 @@ def load_review(path: Path | str) -> SessionReview:
     if not path.is_file():
         raise BundleError(f"{path}: recording not found")
     contents = read_session_xdf(path)
-    markers = contents.get(MARKERS.name) or contents.by_type("Markers")
+    markers = contents.get(MARKERS.name) or contents.by_type(MARKERS.type)
     gaze = next((s for s in contents.streams.values() if s.type.lower() in ("gaze", "eyetracker", "et")
                  and not isinstance(s.time_series, list) and len(s)), None)
     if markers is None or not len(markers):
