@@ -24,10 +24,12 @@ import numpy as np
 from app.core.answers import ANSWERS, most_probable
 from app.core.aoi import map_points, polygon_area, trial_metrics
 from app.core.errors import BundleError
+from app.core.gaze import GazeBlock
 from app.core.gaze_events import GazeEvent
 from app.core.layout import Aoi, TrialLayout
 from app.core.markers import parse_marker
-from app.core.streams import FIXATIONS, MARKERS, PREDICTIONS
+from app.core.streams import FIXATIONS, GAZE_TYPE, MARKERS, PREDICTIONS
+from app.formats.gaze_channels import eyes_of
 from app.formats.xdf_reader import XdfContents, read_session_xdf
 from app.runfolder.folder import SessionRun, fmt_cell
 from app.runfolder.trial_records import TrialRecord, attach_predictions, parse_markers
@@ -93,6 +95,29 @@ def _fixations(contents: XdfContents) -> list[GazeEvent]:
             for i in order if math.isfinite(onset[i]) and math.isfinite(duration[i]) and duration[i] >= 0]
 
 
+FIXATION_SOURCES = ("recorded", "nh", "ivt", "idt")
+
+
+def _detected_fixations(contents: XdfContents, run: SessionRun, method: str) -> list[GazeEvent]:
+    """Fixations detected offline in the run's gaze (the mean of the eyes it has) with ``method``."""
+    from app.detection.pipeline import detect  # numpy only; imported here as povlab detect does
+
+    name = run.meta.tracker.name if run.meta.tracker is not None else None
+    gaze = (contents.get(name) if name else None) or contents.by_type(GAZE_TYPE)
+    if gaze is None or not len(gaze):
+        raise BundleError(f"{run.xdf}: no gaze samples to detect fixations in (--fixations {method}); "
+                          "--fixations recorded uses the live detector's")
+    eyes = eyes_of(gaze, run.meta.tracker, run.screen())
+    xs, ys = np.vstack([e.x for e in eyes]), np.vstack([e.y for e in eyes])
+    n = np.isfinite(xs).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = np.where(n > 0, np.nansum(xs, axis=0) / np.maximum(n, 1), np.nan)
+        y = np.where(n > 0, np.nansum(ys, axis=0) / np.maximum(n, 1), np.nan)
+    order = np.argsort(gaze.time_stamps, kind="stable")
+    result = detect(GazeBlock.from_arrays(gaze.time_stamps[order], x[order], y[order]), run.screen(), method=method)
+    return list(result.of_kind("fixation"))
+
+
 def _ms(seconds: float) -> float | None:
     return round(seconds * 1000.0, 1) if math.isfinite(seconds) else None
 
@@ -105,11 +130,16 @@ def _period(trials: list[TrialRecord], i: int) -> tuple[float, float]:
     return tr.stim_onset, end
 
 
-def run_report(run: SessionRun, margin_deg: float = 0.5, contents: XdfContents | None = None) -> RunReport:
+def run_report(run: SessionRun, margin_deg: float = 0.5, contents: XdfContents | None = None,
+               fixations_from: str = "recorded") -> RunReport:
     """The per-AOI and per-trial rows of one run (none, with a note, when its XDF has no markers).
 
-    ``contents``: the run's XDF when the caller has read it already (the BIDS export).
+    ``contents``: the run's XDF when the caller has read it already (the BIDS export). ``fixations_from``:
+    ``recorded`` (the live detector's fixations stream) or an offline detector (``nh``, ``ivt``, ``idt`` of
+    :mod:`app.detection.pipeline`) run on the recorded gaze.
     """
+    if fixations_from not in FIXATION_SOURCES:
+        raise BundleError(f"fixations from {fixations_from!r}: choose one of {', '.join(FIXATION_SOURCES)}")
     if contents is None:
         if not run.xdf.is_file():
             raise BundleError(f"{run.xdf}: missing (every run needs its XDF recording)")
@@ -122,9 +152,10 @@ def run_report(run: SessionRun, margin_deg: float = 0.5, contents: XdfContents |
     trials = log.trials
     attach_predictions(trials, contents.get(PREDICTIONS.name))
     iareas = parse_iareas(texts, markers.time_stamps)
-    fixations = _fixations(contents)
+    fixations = _fixations(contents) if fixations_from == "recorded" else \
+        _detected_fixations(contents, run, fixations_from)
     notes = [f"{run.xdf.name}: {line}" for line in contents.losses]
-    if not fixations:
+    if not fixations and fixations_from == "recorded":
         notes.append(f"{run.stem}: no fixations recorded (no {FIXATIONS.name} stream or it is empty)")
     geometry = run.screen()
     sw, sh = geometry.width_px, geometry.height_px

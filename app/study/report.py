@@ -47,7 +47,7 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def make_report(folder: Path | str, aoi_out: Path, trials_out: Path | None = None,
-                margin_deg: float = 0.5) -> StudyReport:
+                margin_deg: float = 0.5, fixations_from: str = "recorded") -> StudyReport:
     folder = Path(folder)
     runs = study_runs(folder)
     outs = [p for p in (aoi_out, trials_out) if p is not None]
@@ -65,7 +65,7 @@ def make_report(folder: Path | str, aoi_out: Path, trials_out: Path | None = Non
             raise StudyError(f"{run.folder}: run {run.stem} is {what}; run 'povlab recover {run.folder}' first "
                              "(it keeps the original files); no report was written")
     order = sorted(runs, key=lambda r: (r.participant, r.session, r.run))
-    reports = tuple(run_report(r, margin_deg) for r in order)
+    reports = tuple(run_report(r, margin_deg, fixations_from=fixations_from) for r in order)
     _write(aoi_out, tsv_bytes(AOI_COLUMNS, [row for r in reports for row in r.aoi_rows]))
     if trials_out is not None:
         _write(trials_out, tsv_bytes(TRIAL_COLUMNS, [row for r in reports for row in r.trial_rows]))

@@ -37,6 +37,24 @@ FIXES = [(-0.6, 0.3, 960, 540),          # during the fixation cross: not in the
          (2.60, 0.20, 150, 75)]           # after STIM_OFFSET: not in the interest period
 
 
+def gaze_of_fixations(rate: float = 500.0) -> tuple[np.ndarray, np.ndarray]:
+    """Binocular gaze that rests on each of FIXES and jumps to the next in 30 ms (0.3 px noise)."""
+    t = T0 - 2.0 + np.arange(int(5.0 * rate)) / rate
+    pos = np.empty((len(t), 2))
+    starts = [T0 + o for o, _, _, _ in FIXES]
+    for i, ti in enumerate(t):
+        k = int(np.searchsorted(starts, ti, side="right")) - 1
+        here = np.array(FIXES[max(k, 0)][2:], dtype=float)
+        if 0 <= k < len(FIXES) - 1 and ti > starts[k + 1] - 0.03:
+            u = (ti - (starts[k + 1] - 0.03)) / 0.03
+            here = here + u * (np.array(FIXES[k + 1][2:], dtype=float) - here)
+        pos[i] = here
+    rng = np.random.default_rng(0)
+    gaze = np.column_stack([pos[:, 0], pos[:, 1], pos[:, 0] + 2, pos[:, 1], np.full(len(t), 3.5), np.full(len(t), 3.5)])
+    gaze[:, :4] += rng.normal(0, 0.3, (len(t), 4))
+    return t, gaze
+
+
 def hand_made_session(root: Path, participant: str = "07") -> Path:
     folder = root / f"sub-{participant}" / "ses-01"
     folder.mkdir(parents=True)
@@ -53,10 +71,10 @@ def hand_made_session(root: Path, participant: str = "07") -> Path:
         w.samples(2, "double64", fx[:, 0] + fx[:, 1], fx)
         w.samples(3, "double64", np.array([T0 + 1.0, T0 + 2.0]), np.array([[1, 0.2, 0.7, 0.1, 2],
                                                                           [1, 0.6, 0.3, 0.1, 4]]))
-        w.stream_header(4, stream_header_xml(SIM_GAZE.name, SIM_GAZE.type, SIM_GAZE.channels, "double64", 100.0,
+        w.stream_header(4, stream_header_xml(SIM_GAZE.name, SIM_GAZE.type, SIM_GAZE.channels, "double64", 500.0,
                                              "g", SIM_GAZE.units, extra=GAZE_META))
-        gt = T0 - 2.0 + np.arange(500) / 100.0
-        w.samples(4, "double64", gt, np.tile([960.0, 540.0, 962.0, 540.0, 3.5, 3.5], (500, 1)))
+        gt, gaze = gaze_of_fixations()
+        w.samples(4, "double64", gt, gaze)
         for sid, stamps in ((1, [m[0] for m in MARKERS]), (2, list(fx[:, 0] + fx[:, 1])), (3, [T0 + 1, T0 + 2]),
                             (4, list(gt))):
             w.stream_footer(sid, stamps[0], stamps[-1], len(stamps), [])
@@ -104,6 +122,34 @@ def test_aoi_metrics_of_a_hand_made_trial(tmp_path: Path, capsys: pytest.Capture
     assert float(trial["stim_duration_ms"]) == pytest.approx(2510.0)
     # the last prediction of the trial (p_yes 0.6) is the one reported; it said yes, the answer was no
     assert (trial["p_yes"], trial["predicted"], trial["model_agrees"]) == ("0.6", "yes", "0")
+
+
+def test_fixations_detected_offline_in_the_recorded_gaze(tmp_path: Path) -> None:
+    session = hand_made_session(tmp_path / "study")
+    for method in ("nh", "ivt"):
+        out = tmp_path / f"{method}.tsv"
+        assert main(["report", str(session), "--aoi-metrics", str(out), "--fixations", method]) == 0
+        rows = {r["ia_label"]: r for r in read_tsv(out)}
+        word, obj = rows["txt_dog"], rows["vis_dog"]
+        # the gaze rests on the word from 0.10 s and comes back to it at 0.85 s; in between, the object
+        assert word["fixation_count"] == "2" and word["revisits"] == "1", (method, word)
+        assert float(word["first_fixation_time_ms"]) == pytest.approx(100.0, abs=30.0)
+        assert obj["fixation_count"] == "1" and float(obj["first_fixation_time_ms"]) == pytest.approx(500, abs=40)
+        assert rows["txt_a"]["fixated"] == "0"
+
+
+def test_offline_detection_needs_gaze(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = make_session(tmp_path / "s", "01", "01", duration_s=12.0)
+    from app.formats.xdf_format import write_streams
+    from app.formats.xdf_reader import read_session_xdf
+
+    xdf = next(folder.glob("*.xdf"))
+    streams = read_session_xdf(xdf).streams
+    xdf.unlink()
+    write_streams(xdf, [s for s in streams.values() if s.type != "Gaze"])
+    assert main(["report", str(folder), "--aoi-metrics", str(tmp_path / "a.tsv"), "--fixations", "nh"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("povlab: error: ") and "no gaze samples to detect fixations in" in line
 
 
 def test_margin_zero_counts_only_fixations_inside(tmp_path: Path) -> None:
