@@ -85,7 +85,8 @@ class DetectionResult:
     def __post_init__(self) -> None:
         if self.labels.ndim != 1:
             raise GazeDataError("detection result: labels must be one-dimensional")
-        bad = set(np.unique(self.labels).tolist()) - set(LABEL_NAMES)
+        seen = np.flatnonzero(np.bincount(np.asarray(self.labels, dtype=np.uint8), minlength=256))  # O(n), no sort
+        bad = set(seen.tolist()) - set(LABEL_NAMES)
         if bad:
             raise GazeDataError(f"detection result: unknown label codes {sorted(bad)}")
 

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.core.errors import GazeDataError
+from app.detection.kernels import fill_gaps as fill_runs
 
 F64 = NDArray[np.float64]
 
@@ -37,10 +38,6 @@ def max_fill_span_s(rate_hz: float, gap_fill_s: float) -> float:
     return (max_fill_samples(rate_hz, gap_fill_s) + 1) / rate_hz * (1 + 1e-6)
 
 
-def _interpolate(t: F64, ta: float, tb: float, va: float, vb: float) -> F64:
-    return va + (vb - va) * ((t - ta) / (tb - ta))
-
-
 def fill_gaps(t: F64, x: F64, y: F64, max_samples: int, max_span_s: float = math.inf) -> tuple[F64, F64]:
     """Copies of x and y with short interior runs of missing samples interpolated linearly in time.
 
@@ -50,17 +47,7 @@ def fill_gaps(t: F64, x: F64, y: F64, max_samples: int, max_span_s: float = math
     x, y = np.array(x, dtype=np.float64), np.array(y, dtype=np.float64)
     if max_samples <= 0 or len(t) < 3:
         return x, y
-    lost = ~(np.isfinite(x) & np.isfinite(y))
-    edges = np.diff(np.concatenate(([0], lost.astype(np.int8), [0])))
-    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
-        if a == 0 or b == len(t) or b - a > max_samples:
-            continue
-        ta, tb = float(t[a - 1]), float(t[b])
-        if tb - ta > max_span_s:
-            continue
-        x[a:b] = _interpolate(t[a:b], ta, tb, float(x[a - 1]), float(x[b]))
-        y[a:b] = _interpolate(t[a:b], ta, tb, float(y[a - 1]), float(y[b]))
+    fill_runs(np.ascontiguousarray(t, dtype=np.float64), x, y, int(max_samples), float(max_span_s))
     return x, y
 
 

@@ -9,7 +9,9 @@ order (tests compare them for exact equality).
 - :func:`median_thresholds`: the robust adaptive velocity thresholds of :mod:`app.detection.thresholds`
   from cumulative velocity histograms (one row per update);
 - :func:`nh_scan`: saccade / PSO labelling of :mod:`app.detection.nh`, returning how far its labels
-  are final.
+  are final;
+- :func:`smoothed_speed`: the differentiator of :mod:`app.detection.velocity`;
+- :func:`fill_gaps`: the gap fill-in of :mod:`app.detection.gapfill`.
 """
 
 from __future__ import annotations
@@ -165,3 +167,67 @@ def nh_scan(v: F64, ok: NDArray[np.bool_], pt: F64, onset: F64, start: int, w_no
                 last_end = end + 1
         i = b
     return n if final else commit
+
+
+@numba.njit(cache=True, nogil=True)
+def fill_gaps(t: F64, x: F64, y: F64, max_samples: int, max_span_s: float) -> None:
+    """In place: interior runs of at most ``max_samples`` missing samples whose valid neighbours are at most
+    ``max_span_s`` apart are interpolated linearly in time (see :mod:`app.detection.gapfill`)."""
+    n = len(t)
+    i = 0
+    while i < n:
+        if not (math.isnan(x[i]) or math.isnan(y[i]) or math.isinf(x[i]) or math.isinf(y[i])):
+            i += 1
+            continue
+        a = i
+        while i < n and (math.isnan(x[i]) or math.isnan(y[i]) or math.isinf(x[i]) or math.isinf(y[i])):
+            i += 1
+        b = i  # [a, b) missing
+        if a == 0 or b == n or b - a > max_samples:
+            continue
+        ta, tb = t[a - 1], t[b]
+        if tb - ta > max_span_s:
+            continue
+        xa, xb, ya, yb = x[a - 1], x[b], y[a - 1], y[b]
+        for j in range(a, b):
+            f = (t[j] - ta) / (tb - ta)
+            x[j] = xa + (xb - xa) * f
+            y[j] = ya + (yb - ya) * f
+
+
+@numba.njit(cache=True, nogil=True)
+def smoothed_speed(t: F64, xd: F64, yd: F64, k: int, max_gap_s: float) -> F64:
+    """Angular speed at every sample from the least-squares slope over ``2k + 1`` samples (NaN where the
+    window runs off the ends, holds a NaN, or spans an interval longer than ``max_gap_s``).
+
+    Times and positions are taken relative to the centre sample and summed over the window in order, so
+    any piece of the stream that holds a sample's window gives it the same value.
+    """
+    n = len(t)
+    v = np.full(n, np.nan)
+    w = 2 * k + 1
+    gaps = np.zeros(n, dtype=np.int64)  # long intervals up to each sample (exact integer prefix sums)
+    for i in range(1, n):
+        gaps[i] = gaps[i - 1] + (1 if t[i] - t[i - 1] > max_gap_s else 0)
+    for i in range(k, n - k):
+        if gaps[i + k] - gaps[i - k] > 0:
+            continue
+        t0 = t[i]
+        x0 = xd[i]
+        y0 = yd[i]
+        st = sx = sy = stt = stx = sty = 0.0
+        for j in range(i - k, i + k + 1):
+            dt = t[j] - t0
+            dx = xd[j] - x0
+            dy = yd[j] - y0
+            st += dt
+            sx += dx
+            sy += dy
+            stt += dt * dt
+            stx += dt * dx
+            sty += dt * dy
+        den = w * stt - st * st
+        a = (w * stx - st * sx) / den
+        b = (w * sty - st * sy) / den
+        v[i] = math.sqrt(a * a + b * b)
+    return v

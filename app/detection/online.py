@@ -45,6 +45,7 @@ from app.detection.velocity import (
     half_window,
     noise_sd_deg,
     smoothed_velocity,
+    to_degrees,
 )
 
 F64 = NDArray[np.float64]
@@ -183,13 +184,13 @@ class OnlineDetector:
         if self._hold:  # still measuring the noise of the first seconds
             if len(t):
                 self._t0 = float(t[0]) if not self._early else self._t0
-                self._early.append((t, x, y, *self.geometry.px_to_deg(x, y)))
+                self._early.append((t, x, y, *to_degrees(self.geometry, x, y)))
             if self._early and (final or self._early[-1][0][-1] >= self._t0 + NOISE_FROM_S):
                 self._choose_window()
             return
         if len(t) == 0:
             return
-        xd, yd = self.geometry.px_to_deg(x, y)
+        xd, yd = to_degrees(self.geometry, x, y)
         self._vbuf.append([t, x, y, xd, yd])
         self._n += len(t)
         self._advance(self._n - self.k)

@@ -91,6 +91,11 @@ def _thresholds(p: ThresholdParams, hist: NDArray[np.int64]) -> tuple[F64, F64]:
                              p.min_onset_deg_s, p.max_peak_deg_s, p.initial_peak_deg_s, 10, 32)
 
 
+def new_units(old_top: int, top: int, warmup: int) -> bool:
+    """Whether moving the last open update from ``old_top`` to ``top`` fixes any thresholds."""
+    return top > old_top and top >= warmup
+
+
 class ThresholdSchedule:
     """Per-sample peak and onset thresholds for a stream of velocities (see the module docstring).
 
@@ -129,35 +134,56 @@ class ThresholdSchedule:
         span = int(units[-1]) - first + 1
         h = np.bincount((units[counted] - first) * (self.p.bins + 1) + bins[counted],
                         minlength=span * (self.p.bins + 1)).reshape(span, self.p.bins + 1)
-        for r in range(span):
-            u = first + r
-            while self.top < u:
-                self._close_top()
-                self.hist.append(np.zeros(self.p.bins + 1, dtype=np.int64))
-                self.top += 1
-            self.hist[-1] += h[r]
+        self._add(first, h)
         self.pending.append(units)
         return self._serve(final=False)
 
     def finish(self) -> tuple[F64, F64]:
         return self._serve(final=True)
 
-    def _close_top(self) -> None:
-        """The update ``self.top`` is complete: fix the thresholds that depend on it being complete."""
+    def _add(self, first: int, h: NDArray[np.int64]) -> None:
+        """Add the histograms of updates ``first ..`` and fix the thresholds that became known.
+
+        The thresholds of update ``u`` (after the warm-up) use the complete updates ``[u - window, u)``;
+        an update is complete once a later one has samples. Window sums come from cumulative sums of
+        the histograms (exact integers), all new updates at once.
+        """
         p = self.p
-        nxt = self.top + 1  # thresholds of update nxt use updates [nxt - window, nxt)
-        if nxt >= p.warmup_updates:
-            if nxt == p.warmup_updates:
-                self._warmup()
-            window = list(self.hist)[-p.window_updates:]
-            pt, on = _thresholds(p, np.sum(window, axis=0, keepdims=True))
-            self.known[nxt] = (float(pt[0]), float(on[0]))
-        while len(self.hist) > p.window_updates:
-            self.hist.popleft()
+        old_top = self.top
+        if first == old_top and len(h) == 1:  # the usual live chunk: more samples of the open update
+            self.hist[-1] += h[0]
+            return
+        rows = list(self.hist)  # updates old_top - len + 1 .. old_top
+        base = old_top - len(rows) + 1
+        if first <= old_top:  # samples of the update still open
+            rows[-1] = rows[-1] + h[0]
+            h = h[1:]
+            first += 1
+        elif old_top >= 0 and first > old_top + 1:  # updates without samples in between
+            h = np.concatenate([np.zeros((first - old_top - 1, p.bins + 1), dtype=np.int64), h])
+            first = old_top + 1
+        top = first + len(h) - 1 if len(h) else old_top
+        stack = np.concatenate([np.asarray(rows, dtype=np.int64).reshape(len(rows), p.bins + 1), h]) if rows else h
+        if not new_units(old_top, top, p.warmup_updates):
+            self.top, self.hist = top, deque(stack[-p.window_updates:])
+            return
+        cum = np.concatenate([np.zeros((1, p.bins + 1), dtype=np.int64), np.cumsum(stack, axis=0)])
+        new = [u for u in range(old_top + 1, top + 1) if u >= p.warmup_updates]  # thresholds now known
+        if new:
+            hi = np.asarray(new) - base
+            lo = np.maximum(hi - p.window_updates, 0)
+            pt, on = _thresholds(p, cum[hi] - cum[lo])
+            for u, a, b in zip(new, pt.tolist(), on.tolist(), strict=True):
+                self.known[u] = (a, b)
+            if p.warmup_updates in new:
+                for u in range(p.warmup_updates):
+                    self.known[u] = self.known[p.warmup_updates]
+        self.top = top
+        self.hist = deque(stack[-(p.window_updates):])
 
     def _warmup(self) -> None:
-        """The warm-up updates take the thresholds of all of them (only a stream's start waits for these)."""
-        hist = list(self.hist)[-self.p.warmup_updates:] if self.hist else [np.zeros(self.p.bins + 1, np.int64)]
+        """At the end of a stream shorter than the warm-up: its thresholds from all of it."""
+        hist = list(self.hist) if self.hist else [np.zeros(self.p.bins + 1, np.int64)]
         pt, on = _thresholds(self.p, np.sum(hist, axis=0, keepdims=True))
         for u in range(self.p.warmup_updates):
             self.known[u] = (float(pt[0]), float(on[0]))
@@ -169,11 +195,8 @@ class ThresholdSchedule:
         if len(units) == 0:
             return np.empty(0), np.empty(0)
         # units of samples not yet served are non-decreasing; known thresholds cover a prefix
-        known_upto = len(units)
-        distinct = units[np.concatenate(([0], np.flatnonzero(np.diff(units)) + 1))]
-        missing = [u for u in distinct.tolist() if u not in self.known]
-        if missing:
-            known_upto = int(np.searchsorted(units, missing[0]))
+        until = max(self.known) if self.known else -1  # thresholds are known for the updates 0 .. until
+        known_upto = int(np.searchsorted(units, until, side="right"))
         served = units[:known_upto]
         rest = units[known_upto:]
         self.pending = [rest] if len(rest) else []
@@ -182,6 +205,6 @@ class ThresholdSchedule:
         lo = int(served[0])
         table_pt = np.array([self.known[u][0] if u in self.known else np.nan for u in range(lo, int(served[-1]) + 1)])
         table_on = np.array([self.known[u][1] if u in self.known else np.nan for u in range(lo, int(served[-1]) + 1)])
-        for u in [u for u in self.known if u < lo - 1]:
+        for u in [u for u in self.known if u < lo - 1 and u < until]:
             del self.known[u]
         return table_pt[served - lo], table_on[served - lo]

@@ -26,9 +26,9 @@ from app.core.errors import GazeDataError
 from app.core.gaze import GazeBlock
 from app.core.geometry import ScreenGeometry
 from app.detection.gapfill import fill_gaps, max_fill_samples, max_fill_span_s
+from app.detection.kernels import smoothed_speed
 
 F64 = NDArray[np.float64]
-_BLOCK = 1 << 13
 #: the adaptive window is chosen from the noise of the samples in the first NOISE_FROM_S seconds (all
 #: the online detector has when it must choose)
 NOISE_FROM_S = 2.0
@@ -61,36 +61,17 @@ def smoothed_velocity(t: F64, xd: F64, yd: F64, k: int, rate_hz: float) -> F64:
 
     The least-squares slope of position against the samples' own times over ``2k + 1`` samples
     (times and positions taken relative to the centre sample, which keeps LSL clock values
-    from cancelling); with even sampling it equals the Savitzky-Golay first derivative.
+    from cancelling); with even sampling it equals the Savitzky-Golay first derivative. One compiled
+    loop (:func:`app.detection.kernels.smoothed_speed`) for the offline and the online path.
     """
-    n = len(t)
-    v = np.full(n, np.nan)
-    m = n - 2 * k
-    if m <= 0:
-        return v
-    w = 2 * k + 1
-    speed = np.empty(m)
-    for b0 in range(0, m, _BLOCK):  # blocks that stay in the cache; every element sees the same operations
-        mb = min(_BLOCK, m - b0)
-        a = np.stack([t[b0:b0 + mb + 2 * k], xd[b0:b0 + mb + 2 * k], yd[b0:b0 + mb + 2 * k]])  # time, x, y
-        centre = a[:, k:k + mb]
-        sums = np.zeros((3, mb))  # sum of tau, dx, dy
-        cross = np.zeros((3, mb))  # sum of tau*tau, tau*dx, tau*dy
-        for j in range(-k, k + 1):
-            if j == 0:
-                continue
-            d = a[:, k + j:k + j + mb] - centre  # tau, dx, dy relative to the centre sample
-            sums += d
-            cross += d[0] * d
-        st, sx, sy = sums
-        stt, stx, sty = cross
-        den = w * stt - st * st
-        speed[b0:b0 + mb] = np.hypot((w * stx - st * sx) / den, (w * sty - st * sy) / den)
-    big = np.diff(t) > max_gap_s(rate_hz)
-    gaps = np.concatenate(([0], np.cumsum(big)))
-    speed[gaps[2 * k:2 * k + m] - gaps[:m] > 0] = np.nan
-    v[k:k + m] = speed
-    return v
+    c = np.ascontiguousarray
+    return smoothed_speed(c(t, dtype=np.float64), c(xd, dtype=np.float64), c(yd, dtype=np.float64), int(k),
+                          max_gap_s(rate_hz))
+
+
+def to_degrees(geometry: ScreenGeometry, x: F64, y: F64) -> tuple[F64, F64]:
+    """Pixels -> degrees from the screen centre (:meth:`ScreenGeometry.px_to_deg`; numpy's arctan2 is vectorised)."""
+    return geometry.px_to_deg(x, y)
 
 
 @dataclass(frozen=True)
@@ -210,7 +191,7 @@ def prepare(block: GazeBlock, geometry: ScreenGeometry, rate_hz: float | None = 
     check_coordinates(block.x, block.y)
     rate = check_rate(rate_hz, block.t)
     x, y = fill_gaps(block.t, block.x, block.y, max_fill_samples(rate, gap_fill_s), max_fill_span_s(rate, gap_fill_s))
-    xd, yd = geometry.px_to_deg(x, y)
+    xd, yd = to_degrees(geometry, x, y)
     first = int(np.searchsorted(block.t, block.t[0] + NOISE_FROM_S))
     noise = noise_sd_deg(xd[:first], yd[:first])
     k = adaptive_half_window(rate, noise) if window_s is None else half_window(rate, window_s)

@@ -97,3 +97,24 @@ def test_the_online_schedule_serves_after_the_warm_up_then_at_once() -> None:
 def test_bad_threshold_parameters(kwargs: dict) -> None:
     with pytest.raises(GazeDataError):
         ThresholdParams(**kwargs)
+
+
+def test_schedule_over_time_gaps_is_independent_of_chunking() -> None:
+    """Seconds without any sample (a tracker that stalls) are empty updates, however the stream is cut."""
+    rate = 200.0
+    v = _speeds(10.0, 6000, seed=5)
+    t = np.arange(6000) / rate
+    t[2500:] += 7.3  # 7.3 s without samples
+    t[4000:] += 20.0  # and 20 s more: past the whole window
+    ok = np.ones(6000, dtype=bool)
+    whole = ThresholdSchedule(P)
+    a = whole.push(t, v, ok)
+    b = whole.finish()
+    pieces = ThresholdSchedule(P)
+    got = [pieces.push(t[i:i + n], v[i:i + n], ok[i:i + n]) for i, n in ((0, 100), (100, 2399), (2499, 2), (2501, 1500),
+                                                                       (4001, 1999))]
+    got.append(pieces.finish())
+    np.testing.assert_array_equal(np.concatenate([a[0], b[0]]), np.concatenate([g[0] for g in got]))
+    np.testing.assert_array_equal(np.concatenate([a[1], b[1]]), np.concatenate([g[1] for g in got]))
+    after = np.concatenate([a[0], b[0]])[4000:4100]
+    assert np.all(after == P.initial_peak_deg_s)  # nothing in the 10 s before: the starting value
