@@ -7,6 +7,8 @@ refused with one line. The stream is chosen as follows:
 - ``stream`` given: the stream of that name (or source_id); strings are refused;
 - else the numeric streams whose type says gaze (``Gaze``, ``Eyetracker``, ...), else those
   whose channels describe gaze (Gaze Meta-Data or a vendor layout recognised from the labels);
+- the parts of one tracker that came back during the recording (streams of the same name, channels
+  and format, one after the other in time; POV Lab records a new stream each time) are read as one;
 - several candidates: a vendor's primary gaze stream over that same app's other streams
   (:func:`app.acquisition.vendor_layouts.pick_primary`), else the one whose channels map to the
   screen; if that leaves more than one, the error names them all and asks for ``--stream NAME``.
@@ -97,7 +99,11 @@ def read_xdf_gaze(path: Path, stream: str | None = None) -> RecordedGaze:
         if not chosen:
             raise GazeDataError(f"{path}: no stream named {stream!r} (streams: {listing})")
         if len(chosen) > 1:
-            raise GazeDataError(f"{path}: {len(chosen)} streams are named {stream!r}; give a source_id instead")
+            joined = _join(chosen)
+            if joined is None:
+                raise GazeDataError(f"{path}: {len(chosen)} streams are named {stream!r} and do not continue each "
+                                    "other; give a source_id instead")
+            chosen = [joined]
         if _first(chosen[0]["info"], "channel_format") == "string":
             raise GazeDataError(f"{path}: stream {stream!r} holds strings ({_summary(chosen[0])}), not gaze samples")
     else:
@@ -107,6 +113,9 @@ def read_xdf_gaze(path: Path, stream: str | None = None) -> RecordedGaze:
         if not chosen:
             raise GazeDataError(f"{path}: no gaze stream (streams: {listing}); a gaze stream has type Gaze or "
                                 "ScreenX/ScreenY channels; choose one with --stream NAME")
+        joined = _join(chosen) if len(chosen) > 1 else None
+        if joined is not None:
+            chosen = [joined]
         if len(chosen) > 1:
             primary = _primary(chosen)
             mapped = [primary] if primary is not None else [s for s in chosen if describes_gaze(s)]
@@ -115,6 +124,26 @@ def read_xdf_gaze(path: Path, stream: str | None = None) -> RecordedGaze:
                 raise GazeDataError(f"{path}: several gaze streams ({names}); choose one with --stream NAME")
             chosen = mapped
     return _recorded(path, chosen[0])
+
+
+def _join(parts: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """One stream from the parts of a tracker that came back during the recording (a new stream each time:
+    same name, channels and format, one after the other in time), or None if they are not that."""
+    keys = {(_first(s["info"], "name"), _n(s), _first(s["info"], "channel_format")) for s in parts}
+    if len(keys) != 1:
+        return None
+    full = sorted((s for s in parts if len(s["time_stamps"])), key=lambda s: float(s["time_stamps"][0]))
+    if not full:
+        return parts[0]
+    if any(float(a["time_stamps"][-1]) >= float(b["time_stamps"][0]) for a, b in zip(full, full[1:], strict=False)):
+        return None
+    try:
+        data = np.concatenate([np.asarray(s["time_series"], dtype=np.float64) for s in full])
+    except (TypeError, ValueError):
+        return None
+    info = dict(full[0]["info"])
+    info["povlab_parts"] = [str(len(full))]
+    return {"info": info, "time_series": data, "time_stamps": np.concatenate([s["time_stamps"] for s in full])}
 
 
 def _n(s: dict[str, Any]) -> int:
@@ -148,6 +177,10 @@ def _recorded(path: Path, s: dict[str, Any]) -> RecordedGaze:
     if not (np.isfinite(rate) and rate >= 0):
         raise GazeDataError(f"{path}: stream {name!r} has a nominal rate of {rate!r}")
     notes = []
+    parts = int(_first(info, "povlab_parts", "1"))
+    if parts > 1:
+        notes.append(f"stream {name!r} is recorded in {parts} parts (the tracker came back {parts - 1} times); "
+                     "read as one, the gaps between them as gaps")
     order = np.argsort(ts, kind="stable")
     if np.any(np.diff(ts) < 0):
         notes.append(f"stream {name!r}: {int(np.sum(np.diff(ts) < 0))} time stamps out of order; samples sorted")

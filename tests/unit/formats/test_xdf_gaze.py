@@ -172,3 +172,28 @@ def test_labrecorder_file_of_each_vendor_app_without_flags(tmp_path: Path, capsy
     assert not m.inferred
     assert float(np.nanmean(m.block.x)) == pytest.approx(480.0, abs=0.5)
     assert float(np.nanmean(m.block.y)) == pytest.approx(270.0, abs=0.5)
+
+
+def test_a_tracker_that_came_back_is_read_as_one_stream(tmp_path: Path, path, capsys: pytest.CaptureFixture[str]) -> None:
+    """After a tracker restart the session records a new stream of the same name (another source_id)."""
+    from dataclasses import replace as dc_replace
+
+    t, x, y = path
+    half = len(t) // 2
+    def other_id(s, sid: str):  # noqa: ANN001, ANN202
+        return dc_replace(s, source_id=sid, header_xml=s.header_xml.replace(s.source_id, sid))
+
+    first = vx.tobii_pro(t[:half], x[:half], y[:half], sid=1)
+    second = other_id(vx.tobii_pro(t[half:] + 2.0, x[half:], y[half:], sid=2), "Tobiiat_again")
+    f = vx.write(tmp_path / "restart.xdf", first, second, vx.markers(t[0]))
+    rec = read_recording(f)
+    assert len(rec.time_stamps) == len(t) and rec.time_stamps[half] - rec.time_stamps[half - 1] > 2.0
+    assert any("2 parts" in n for n in rec.notes)
+    np.testing.assert_allclose(map_recording(rec).block.x, x, atol=1e-3)
+    assert len(read_recording(f, stream="Tobii").time_stamps) == len(t)
+    # overlapping streams of one name are two trackers, not one that came back
+    g = vx.write(tmp_path / "two.xdf", vx.tobii_pro(t, x, y, sid=1),
+                 other_id(vx.tobii_pro(t, x, y, sid=2), "Tobiiat_other"))
+    assert main(["detect", str(g), "--stream", "Tobii", "--events-out", str(tmp_path / "ev.tsv")]) == 2
+    assert "do not continue each other; give a source_id instead" in _err(capsys)
+    assert len(read_recording(g, stream="Tobiiat_other").time_stamps) == len(t)
