@@ -178,9 +178,12 @@ def test_a_tracker_that_came_back_is_read_as_one_stream(tmp_path: Path, path, ca
     """After a tracker restart the session records a new stream of the same name (another source_id)."""
     from dataclasses import replace as dc_replace
 
+    from app.formats.xdf_format import XdfStream
+
     t, x, y = path
     half = len(t) // 2
-    def other_id(s, sid: str):  # noqa: ANN001, ANN202
+
+    def other_id(s: XdfStream, sid: str) -> XdfStream:
         return dc_replace(s, source_id=sid, header_xml=s.header_xml.replace(s.source_id, sid))
 
     first = vx.tobii_pro(t[:half], x[:half], y[:half], sid=1)
