@@ -146,3 +146,22 @@ def holdout_halves(recordings: list[MultiCoded]) -> tuple[list[MultiCoded], list
         a += recs[0::2]
         b += recs[1::2]
     return a, b
+
+
+def degrade_hooge(rec: MultiCoded, step: int = 1, noise_deg: float = 0.0, seed: int = 0) -> MultiCoded:
+    """Every ``step``-th sample (coders' labels follow), with white noise (deg, per axis) added."""
+    rng = np.random.default_rng(seed)
+    b = rec.block
+    idx = np.arange(0, len(b), step)
+    s = noise_deg * rec.geometry.px_per_deg
+    block = GazeBlock.from_arrays(b.t[idx], b.x[idx] + rng.normal(0, 1, len(idx)) * s,
+                                  b.y[idx] + rng.normal(0, 1, len(idx)) * s)
+    return MultiCoded(rec.name, block, {c: m[idx] for c, m in rec.coders.items()}, rec.geometry)
+
+
+HOOGE_CONDITIONS: dict[str, dict[str, float]] = {  # name -> degrade_hooge() arguments
+    "150 Hz": {"step": 2},
+    "60 Hz": {"step": 5},
+    "300 Hz + 0.2 deg noise": {"noise_deg": 0.2},
+    "60 Hz + 0.2 deg noise": {"step": 5, "noise_deg": 0.2},
+}

@@ -3,7 +3,7 @@
 - irf (Zemblys et al. 2018, one expert, EyeLink 1000 Hz) and Hooge et al. 2018 (12 experts, Tobii
   300 Hz) for every method, plus ``ivt45`` (a naive 45 deg/s I-VT, a baseline that is hard to beat on
   fixations);
-- ``--robustness``: the irf recordings thinned to lower rates and with added noise;
+- ``--robustness``: the irf and hooge2018 recordings thinned to lower rates and with added noise;
 - ``--holdout``: the one free constant of the default (``peak_sd``, NH's 6) picked by the worst set on
   half of the files, and every set scored on the other half, to see whether picking fits the files.
 
@@ -19,7 +19,16 @@ from typing import Any
 import numpy as np
 
 from app.detection.evaluation import CONDITIONS, CodedRecording, degrade, evaluate, load_irf
-from app.detection.hooge import MultiCoded, evaluate_hooge, holdout_halves, load_hooge, pair_kappas, summary
+from app.detection.hooge import (
+    HOOGE_CONDITIONS,
+    MultiCoded,
+    degrade_hooge,
+    evaluate_hooge,
+    holdout_halves,
+    load_hooge,
+    pair_kappas,
+    summary,
+)
 
 #: rows of the tables: name -> (method, parameter overrides)
 ROWS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -79,6 +88,18 @@ def _agreement(irf: list[CodedRecording], hooge: list[MultiCoded]) -> None:
     print(f"| coder vs coder (66 pairs) | | | | {cells[0]} | {cells[1]} | {cells[2]} |")
 
 
+def _hooge_robustness(hooge: list[MultiCoded]) -> None:
+    print("| hooge2018 condition | " + " | ".join(f"{m} fixation (adults / infants)" for m in ROWS) + " |")
+    print("|---|" + "---|" * len(ROWS))
+    for name, kw in HOOGE_CONDITIONS.items():
+        worse = [r for r in (degrade_hooge(x, **kw) for x in hooge) if len(r.block) >= 10]  # type: ignore[arg-type]
+        cells = []
+        for method, over in ROWS.values():
+            h = evaluate_hooge(worse, method, params=_params(method, over))
+            cells.append(f"{h['all_mean']:.3f} ({h['adult_mean']:.3f} / {h['infant_mean']:.3f})")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
 def _robustness(irf: list[CodedRecording]) -> None:
     print("| condition | " + " | ".join(f"{m} fixation / saccade" for m in ROWS) + " |")
     print("|---|" + "---|" * len(ROWS))
@@ -117,6 +138,8 @@ def main(argv: list[str]) -> int:
     np.seterr(all="ignore")
     if "--robustness" in argv:
         _robustness(irf)
+        print()
+        _hooge_robustness(hooge)
     elif "--holdout" in argv:
         _holdout(irf, hooge)
     else:

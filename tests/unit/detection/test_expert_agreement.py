@@ -91,3 +91,17 @@ def test_robust_to_lower_rate_and_noise(recordings, step: int, noise_deg: float,
     r = evaluate([degrade(rec, step=step, noise_deg=noise_deg, noisy_from=noisy_from) for rec in recordings],
                  DEFAULT_METHOD)
     assert r["fixation_pooled"] > fix_floor and r["saccade_pooled"] > sacc_floor
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("step", "noise_deg", "floor"), [
+    pytest.param(2, 0.0, 0.81, id="150Hz"),
+    pytest.param(5, 0.0, 0.83, id="60Hz"),
+    pytest.param(5, 0.2, 0.83, id="60Hz-noise0.2"),
+])
+def test_hooge2018_degraded(hooge, step: int, noise_deg: float, floor: float) -> None:
+    """The Tobii recordings thinned to 150 and 60 Hz, with noise added: the same default still agrees."""
+    from app.detection.hooge import degrade_hooge
+
+    worse = [r for r in (degrade_hooge(x, step=step, noise_deg=noise_deg) for x in hooge) if len(r.block) >= 10]
+    assert evaluate_hooge(worse, DEFAULT_METHOD)["all_mean"] >= floor
