@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from app.core.errors import PovLabError
+from app.core.limits import finite_number
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,9 @@ class ScreenGeometry:
         for name in ("width_px", "height_px", "width_cm", "height_cm", "distance_cm"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise PovLabError(f"screen geometry: {name} must be a number, got {value!r}")
-            if not math.isfinite(value) or value <= 0:
-                raise PovLabError(f"screen geometry: {name} must be positive, got {value!r}")
+                raise PovLabError(f"screen geometry: {name} must be a number, got {str(value)[:40]!r}")
+            if not finite_number(value) or value <= 0:  # finite_number: also no int too large for a float
+                raise PovLabError(f"screen geometry: {name} must be positive and finite, got {str(value)[:40]}")
 
     @property
     def cm_per_px(self) -> tuple[float, float]:

@@ -82,3 +82,10 @@ def test_detect_truncated_gz(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     src = _physio(tmp_path, BASE, "100\t200\t0.0\n" * 5000)
     src.write_bytes(src.read_bytes()[:-20])
     expect_clean_error(["detect", str(src), "--events-out", str(tmp_path / "e.tsv")], capsys, "physio")
+
+
+def test_fuzz_seed_294_screen_resolution_too_large_for_a_float(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the fuzzing harness: a 400-digit ScreenResolution reached ScreenGeometry as an int."""
+    src = _physio(tmp_path, {**BASE, "ScreenResolution": [10**400, 1080]})
+    expect_clean_error(["detect", str(src), "--events-out", str(tmp_path / "e.tsv")], capsys)
