@@ -249,7 +249,8 @@ def run_demo_window(args: argparse.Namespace, close_when_done: bool = False) -> 
     from ``args``, as ``povlab demo`` parses them.
     """
     ns = argparse.Namespace(**{"protocol": DEMO_PROTOCOL, "model": BUNDLED_MODEL, "no_model": False, "seed": None,
-                               "sim_rate": 1000.0, "duration": None, "out": Path("sessions"), **vars(args)})
+                               "sim_rate": 1000.0, "duration": None, "out": Path("sessions"), "edit_aois": False,
+                               "study": None, "review": None, **vars(args)})
     ns.demo, ns.screenshot, ns.after, ns.close_when_done = True, None, 10.0, close_when_done
     return run(ns)
 

@@ -38,7 +38,8 @@ def test_session_with_the_participant_screen_records_flip_stamped_markers(
     pairs = [(float(t), str(m[0])) for t, m in zip(mk["time_stamps"], mk["time_series"], strict=True)]
     kinds = [parse_marker(m).kind for _, m in pairs]
     assert kinds[0] == "SESSION_START" and kinds[-1] == "SESSION_END"
-    assert kinds[1:7] == ["VALIDATION_TARGET"] * 5 + ["VALIDATION_END"]
+    assert kinds[1] == "DISPLAY_COORDS"  # the session's screen, before anything is shown
+    assert kinds[2:8] == ["VALIDATION_TARGET"] * 5 + ["VALIDATION_END"]
     assert kinds.count("TRIALID") == 2 and kinds.count("TRIAL_RESULT") == 2
     assert np.all(np.diff([t for t, _ in pairs]) >= 0)
 
