@@ -57,6 +57,7 @@ class Controller(QObject):
         self.on_export: Callable[[float | None, str], None] = lambda f, m: None
         self.on_session_ready: Callable[[bool], None] = lambda can_pause: None
         self.on_plots: Callable[[list[tuple[str, Path, Path]], str], None] = lambda p, m: None
+        self.on_not_started: Callable[[str], None] = lambda reason: None
         self.timer = QTimer(self)
         self.timer.setInterval(frame_ms)
         self.timer.timeout.connect(self.frame)
@@ -149,6 +150,16 @@ class Controller(QObject):
         def work() -> None:
             try:
                 session = self.backend.start_session(choice, self.events)
+            except PovLabError as exc:  # nothing was recorded: back to the set-up page with the reason
+                reason = str(exc)
+                self._later(lambda: self._not_started(reason))
+                return
+            except Exception as exc:  # shown to the operator and logged, never swallowed
+                log.exception("session could not start")
+                reason = f"{type(exc).__name__}: {exc}"
+                self._later(lambda: self._not_started(reason))
+                return
+            try:
                 self.session = session
                 if self._stop_early.is_set():
                     session.request_stop()
@@ -158,11 +169,11 @@ class Controller(QObject):
                     session.close()
             except PovLabError as exc:
                 message = str(exc)
-                self._later(lambda: self.model.fail(message))
+                self._later(lambda: self._failed(message))
             except Exception as exc:  # shown to the operator and logged, never swallowed
                 log.exception("session failed")
                 message = f"session failed: {type(exc).__name__}: {exc}"
-                self._later(lambda: self.model.fail(message))
+                self._later(lambda: self._failed(message))
             self._later(self._finished)
         self.worker = self._in_worker("session", work)
 
@@ -182,6 +193,20 @@ class Controller(QObject):
             self.worker.join(timeout_s)
         self.frame()  # runs _finished
         return not self.running
+
+    def _failed(self, message: str) -> None:
+        """The session stopped with an error: what it announced before comes first, then the failure."""
+        self.events.drain(self.model)
+        self.model.fail(message)
+
+    def _not_started(self, reason: str) -> None:
+        """The session could not be prepared: the operator is back on the set-up page with the reason."""
+        self.events.drain(self.model)
+        self.model.not_started(reason)
+        self.session = None
+        self._set_page("setup")
+        self.on_not_started(reason)
+        self.session_finished.emit()
 
     def _finished(self) -> None:
         self.events.drain(self.model)

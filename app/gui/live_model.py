@@ -95,6 +95,8 @@ class LiveModel:
         self.received = 0
         self.lost = 0
         self.validation: str | None = None
+        self.failure: str | None = None  # why the session stopped with an error
+        self.refused: str | None = None  # why the session could not start (nothing was recorded)
         self.personalisation: tuple[int, tuple[float, float, float]] | None = None  # answered trials, bias
 
     # -- subscriptions --------------------------------------------------------------------------
@@ -185,8 +187,14 @@ class LiveModel:
             self._notify("banners")
 
     def fail(self, message: str) -> None:
-        """The session could not start or stopped with an error (shown as a banner)."""
+        """The session stopped with an error (a banner; the end page shows it and the status ``failed``)."""
+        self.failure = message
         self.warn("error", message)
+
+    def not_started(self, reason: str) -> None:
+        """The session could not be prepared: nothing was recorded (status ``not started``)."""
+        self.refused = reason
+        self._notify("session")
 
     # -- from the gaze poller --------------------------------------------------------------------
     def set_gaze(self, t: float, x: float, y: float) -> None:
@@ -211,6 +219,15 @@ class LiveModel:
             self.warn("samples_lost", f"{lost} gaze samples dropped so far ({share:.2%} of the stream)")
         self._notify("quality")
 
+    @property
+    def status(self) -> str:
+        """What the operator reads: the session's own status, else failed / not started / recording."""
+        if self.ended is not None:
+            return self.ended.status.value
+        if self.failure is not None:
+            return SessionStatus.FAILED.value
+        return "not started" if self.refused is not None else SessionStatus.RECORDING.value
+
     def summary_rows(self) -> list[tuple[str, str]]:
         """The end-of-session summary as (label, value) rows."""
         meta = self.ended.meta if self.ended is not None else None
@@ -223,7 +240,7 @@ class LiveModel:
         agreement = meta.agreement if meta is not None and meta.n_trials_done is not None else self.agreement
         n_fixations = meta.n_fixations if meta is not None else None
         return [
-            ("status", (SessionStatus.RECORDING if self.ended is None else self.ended.status).value),
+            ("status", self.status),
             ("trials", f"{len(answered)} of {self.n_trials} ({len(main)} main, {len(answered) - len(main)} practice)"),
             ("answers", ", ".join(f"{a} {sum(t.answer == a for t in answered)}" for a in RESPONSES)),
             ("gaze samples", f"{received} received, {lost} lost ({loss})"),
@@ -232,4 +249,4 @@ class LiveModel:
             ("validation", self.validation or "not run"),
             ("model agreement", "n/a" if agreement is None else f"{agreement:.0%} ({sum(agree)} of {len(agree)})"),
             ("folder", str(self.folder or "")),
-        ]
+        ] + ([("error", self.failure)] if self.failure is not None else [])

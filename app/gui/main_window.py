@@ -54,6 +54,7 @@ class MainWindow(QMainWindow):
         c.on_end = self._show_end
         c.on_export = self.end_page.show_export_progress
         c.on_plots = self._show_plots
+        c.on_not_started = self._not_started
         c.page_changed.connect(self._show_page)
         self.setup_page.protocol_changed.connect(c.choose_protocol)
         self.setup_page.refresh_trackers.connect(c.refresh_trackers)
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
     def _start_from_setup(self) -> None:
         try:
             choice = self.setup_page.choice(self.duration_s, self.seed)
+            self.setup_page.show_error("")
             self.controller.start(choice)
         except PovLabError as exc:
             self.setup_page.show_error(str(exc))
@@ -238,6 +240,10 @@ class MainWindow(QMainWindow):
 
     def _show_end(self) -> None:
         self.end_page.show_summary(self.model.summary_rows())
+        self.end_page.show_error(self.model.failure)
+
+    def _not_started(self, reason: str) -> None:
+        self.setup_page.show_error(f"not started: {reason}")
 
     def _show_plots(self, plots: list[tuple[str, Path, Path]], message: str) -> None:
         self.end_page.show_plot_list([label for label, _, _ in plots], message)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from app.core.errors import PovLabError, TrackerError
 from app.core.gaze import GazeRingBuffer
@@ -89,11 +90,16 @@ class ScriptedSession:
 def make_window(qtbot, demo, layouts, tmp_path):  # type: ignore[no-untyped-def]
     made: dict[str, object] = {}
 
-    def make(export=True, hold=None, fail=None):  # type: ignore[no-untyped-def]
+    def make(export=True, hold=None, fail=None, run_error=None):  # type: ignore[no-untyped-def]
         def start_session(choice: SetupChoice, listener):  # type: ignore[no-untyped-def]
             if fail is not None:
                 raise fail
             s = ScriptedSession(demo, layouts, tmp_path / "out" / "sub-T" / "ses-01", listener, hold)
+            if run_error is not None:
+                def broken() -> None:
+                    listener(started(demo, s.folder))
+                    raise run_error
+                s.run = broken  # type: ignore[method-assign]
             made["session"], made["choice"] = s, choice
             return s
 
@@ -184,12 +190,31 @@ def test_pause_and_stop_reach_the_session(make_window, qtbot) -> None:  # type: 
     assert made["session"].stop.is_set()
 
 
-def test_a_session_that_cannot_start_shows_why(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_a_session_that_cannot_start_shows_why_on_the_setup_page(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
     make, _ = make_window
-    w = make(fail=TrackerError("no tracker stream found on LSL within 5 s"))
+    reason = "the participant screen (screen 0) is 1600x1000 px but the protocol says 1920x1080"
+    w = make(fail=TrackerError(reason))
+    qtbot.waitUntil(lambda: w.setup_page.tracker.count() > 0, timeout=5000)
+    w.setup_page.participant.setText("P07")
+    qtbot.mouseClick(w.setup_page.start, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.controller.page == "setup" and w.setup_page.error.text() != "", timeout=5000)
+    assert w.stack.currentWidget() is w.setup_page and w.setup_page.error.text() == f"not started: {reason}"
+    assert w.model.status == "not started" and w.setup_page.start.isEnabled()
+    assert not w.controller.running
+
+
+def test_a_session_that_fails_while_running_says_why_on_the_end_page(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    make, made = make_window
+    w = make(run_error=PovLabError("the participant screen stopped: window closed"))
     w.start(SetupChoice(DEMO_PROTOCOL, "T"))
     qtbot.waitUntil(lambda: w.controller.page == "end", timeout=5000)
-    assert w.model.banners["error"] == "no tracker stream found on LSL within 5 s"
+    assert w.end_page.error.isVisibleTo(w.end_page)
+    assert w.end_page.error.text() == "session failed: the participant screen stopped: window closed"
+    rows = dict(w.model.summary_rows())
+    assert rows["status"] == "failed" and rows["error"] == "the participant screen stopped: window closed"
+    assert w.end_page.summary_labels["status"].text() == "failed"
+    qtbot.mouseClick(w.end_page.new_button, Qt.MouseButton.LeftButton)
+    assert w.stack.currentWidget() is w.setup_page  # from where the operator starts again
 
 
 def test_export_without_a_backend_is_disabled_with_a_reason(make_window) -> None:  # type: ignore[no-untyped-def]

@@ -30,6 +30,12 @@ class EndPage(QWidget):
         super().__init__(parent)
         outer = QHBoxLayout(self)
         left = QVBoxLayout()
+        self.error = QLabel("")
+        self.error.setStyleSheet("color: #b3261e; font-weight: bold;")
+        self.error.setWordWrap(True)
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error.setVisible(False)
+        left.addWidget(self.error)
         box = QGroupBox("Session summary")
         self.summary = QFormLayout(box)
         self.summary_labels: dict[str, QLabel] = {}
@@ -79,6 +85,11 @@ class EndPage(QWidget):
                 self.summary_labels[key] = label
                 self.summary.addRow(key, label)
             self.summary_labels[key].setText(value)
+
+    def show_error(self, message: str | None) -> None:
+        """Why the session failed, in the words the command line would print (empty: it did not fail)."""
+        self.error.setText("" if not message else f"session failed: {message}")
+        self.error.setVisible(bool(message))
 
     def set_export_available(self, available: bool, why: str = "") -> None:
         self.export_button.setEnabled(available)
