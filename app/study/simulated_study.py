@@ -33,10 +33,11 @@ from app.core.layout import layout_trial
 from app.core.markers import response_markers, trial_start_markers
 from app.core.paths import DEMO_PROTOCOL
 from app.core.protocol import Protocol, load_protocol
+from app.core.run_metadata import RunMetadata, SessionStatus, TrackerRecord
 from app.core.streams import FIXATIONS, MARKERS
 from app.formats.xdf_format import stream_header_xml
 from app.formats.xdf_writer import XdfWriter
-from app.runfolder.files import copy_protocol, write_json_atomic
+from app.runfolder.files import copy_protocol, write_meta
 from app.runfolder.folder import write_trials
 from app.study.check import check_protocol
 
@@ -124,17 +125,14 @@ def simulate_session(root: Path, protocol: Protocol, participant: str, traits: A
     _write_xdf(folder / f"{stem}.xdf", markers, np.array(fixes, dtype=np.float64).reshape(-1, 6))
     copy_protocol(protocol.path, sorted({tr.image for tr in protocol.all_trials} | {protocol.style.font}), folder)
     write_trials(folder / f"{stem}_trials.tsv", rows)
-    g = protocol.screen
-    write_json_atomic(folder / f"{stem}_session.json", {
-        "app_version": __version__, "participant": participant, "session": "01", "task": "pov", "run": 1,
-        "status": "complete", "protocol": "protocol.toml", "protocol_name": protocol.name,
-        "protocol_sha256": hashlib.sha256(protocol.path.read_bytes()).hexdigest(),
-        "screen": {"width_px": g.width_px, "height_px": g.height_px, "width_cm": g.width_cm, "height_cm": g.height_cm,
-                   "distance_cm": g.distance_cm},
-        "tracker": {"kind": "simulated-attentive", "name": "none (markers and fixations only)"},
-        "started_utc": "2026-01-01T10:00:00Z", "ended_utc": "2026-01-01T10:05:00Z", "model": None,
-        "validation": None, "n_trials_done": len(rows), "n_fixations": len(fixes),
-        "warnings": [f"simulated participant (app.core.attentive_participant), traits {traits}: no gaze samples"]})
+    write_meta(folder / f"{stem}_session.json", RunMetadata(
+        app_version=__version__, participant=participant, session="01", task="pov", run=1,
+        status=SessionStatus.COMPLETE, protocol="protocol.toml", protocol_name=protocol.name,
+        protocol_sha256=hashlib.sha256(protocol.path.read_bytes()).hexdigest(), screen=protocol.screen,
+        tracker=TrackerRecord(kind="simulated-attentive", name="none (markers and fixations only)"),
+        started_utc="2026-01-01T10:00:00Z", ended_utc="2026-01-01T10:05:00Z", model=None,
+        validation=None, n_trials_done=len(rows), n_fixations=len(fixes),
+        warnings=[f"simulated participant (app.core.attentive_participant), traits {traits}: no gaze samples"]))
     return folder
 
 

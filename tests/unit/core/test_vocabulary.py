@@ -29,3 +29,9 @@ def test_stream_names_only_from_core_streams() -> None:
     names = [s.name for s in (MARKERS, FIXATIONS, PREDICTIONS, SIM_GAZE)]
     literal = re.compile("|".join(rf"""["']{re.escape(n)}["']""" for n in names))
     assert [f"{f}:{n}" for f, n, line in _lines("streams.py") if literal.search(line)] == []
+
+
+def test_session_json_is_written_only_as_a_run_metadata_record() -> None:
+    """Every writer of session.json goes through write_meta(RunMetadata); a dict written beside it would drift."""
+    direct = re.compile(r"write_json_atomic\([^)]*(session_json|_session\.json)")
+    assert [f"{f}:{n}" for f, n, line in _lines("files.py") if direct.search(line)] == []
