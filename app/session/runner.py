@@ -206,7 +206,7 @@ class Session:
         mk_out = open_outlet(MARKERS, self.markers_source_id)
         fix_out = open_outlet(FIXATIONS, f"{sid}-fixations")
         pred_out = open_outlet(PREDICTIONS, f"{sid}-predictions")
-        own = [find_streams(source_id=s, timeout=cfg.tracker_timeout_s)[0]
+        own = [_own_stream(find_streams, s, cfg.tracker_timeout_s)
                for s in (self.markers_source_id, f"{sid}-fixations", f"{sid}-predictions")]
         recorder = XdfRecorder(files.xdf, [d.resolved or d.info for d in (tracker.stream, *own)],
                                on_error=lambda msg: self._on_disk_error(msg))
@@ -422,6 +422,20 @@ class Session:
                                   channel_map=acq.channel_map.to_record()),
             started_utc=_now(), ended_utc=None, status=SessionStatus.RECORDING, model=model, validation=None,
             files=FilesRecord(files.xdf.name, files.trials_tsv.name))
+
+
+def _own_stream(find_streams: Any, source_id: str, timeout_s: float, tries: int = 3) -> Any:
+    """The session's own outlet as LSL resolves it (the recorder subscribes to it like any other stream).
+
+    It lives in this process, so it answers at once on a quiet machine; on a loaded one a resolve can miss
+    it, so it is asked again before the session gives up with a clear line (never an IndexError).
+    """
+    for _ in range(tries):
+        found = find_streams(source_id=source_id, timeout=timeout_s)
+        if found:
+            return found[0]
+    raise RecordingError(f"the session's own LSL stream {source_id!r} could not be resolved on this machine "
+                         f"within {tries} x {timeout_s:g} s (is the LSL configuration blocking loopback?)")
 
 
 def _now() -> str:
