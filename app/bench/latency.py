@@ -165,7 +165,8 @@ def _latency(args: argparse.Namespace, protocol: Any, predictor: Any) -> dict[st
         if isinstance(event, PredictionUpdated):
             now, ts = pylsl.local_clock(), detector.newest_t
             arrival.append(now - arrivals.times.of(ts))
-            push.append(now - pushes.of(ts))
+            # pushes carry the tracker's raw stamps, the buffer the clock-corrected ones (a few us apart here)
+            push.append(now - pushes.of(ts, 0.5 / args.rate))
             stamp.append(now - ts)
 
     live = LivePipeline(protocol, acq.buffer, detector, _NullOutlet(), _NullOutlet(), predictor, "P01", emit)
