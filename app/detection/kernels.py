@@ -231,3 +231,43 @@ def smoothed_speed(t: F64, xd: F64, yd: F64, k: int, max_gap_s: float) -> F64:
         b = (w * sty - st * sy) / den
         v[i] = math.sqrt(a * a + b * b)
     return v
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def smoothed_speed_k(t: F64, xd: F64, yd: F64, ks: NDArray[np.int64], lo: int, hi: int, max_gap_s: float) -> F64:
+    """:func:`smoothed_speed` for the samples ``[lo, hi)``, each over its own half window ``ks[i]``
+    (the differentiator widens where the noise of the seconds before says so). NaN where the window runs
+    off the ends of the arrays, holds a NaN, or spans an interval longer than ``max_gap_s``."""
+    n = len(t)
+    v = np.full(hi - lo, np.nan)
+    for i in range(lo, hi):
+        k = ks[i]
+        if k < 1 or i - k < 0 or i + k >= n:
+            continue
+        gap = False
+        for j in range(i - k, i + k):
+            if t[j + 1] - t[j] > max_gap_s:
+                gap = True
+                break
+        if gap:
+            continue
+        w = 2 * k + 1
+        t0 = t[i]
+        x0 = xd[i]
+        y0 = yd[i]
+        st = sx = sy = stt = stx = sty = 0.0
+        for j in range(i - k, i + k + 1):
+            dt = t[j] - t0
+            dx = xd[j] - x0
+            dy = yd[j] - y0
+            st += dt
+            sx += dx
+            sy += dy
+            stt += dt * dt
+            stx += dt * dx
+            sty += dt * dy
+        den = w * stt - st * st
+        a = (w * stx - st * sx) / den
+        b = (w * sty - st * sy) / den
+        v[i - lo] = math.sqrt(a * a + b * b)
+    return v

@@ -35,18 +35,19 @@ from app.core.geometry import ScreenGeometry
 from app.detection.gapfill import GapFiller, max_fill_samples, max_fill_span_s
 from app.detection.idt import IdtLabeller
 from app.detection.ivt import IvtLabeller
+from app.detection.kernels import smoothed_speed_k
 from app.detection.nh import NhLabeller
 from app.detection.pipeline import DEFAULT_METHOD, GAP_FILL_S, METHODS, angle_fn, default_post, describe, make_params
 from app.detection.segments import FIX, EventAssembler, PostParams, Run, runs_from_codes
 from app.detection.velocity import (
     MAX_COORDINATE_PX,
     NOISE_FROM_S,
-    adaptive_half_window,
     half_window,
+    max_gap_s,
     noise_sd_deg,
-    smoothed_velocity,
     to_degrees,
 )
+from app.detection.window import WindowSchedule
 
 F64 = NDArray[np.float64]
 ONLINE_METHODS = tuple(METHODS)
@@ -113,7 +114,10 @@ class OnlineDetector:
             IvtLabeller(self.params) if method == "ivt" else IdtLabeller(self.params) if method == "idt"
             else NhLabeller(self.params, self.rate_hz))
         self.assembler = EventAssembler(self.post, angle_fn(geometry))
-        self._vbuf = ColumnFifo(5)  # t, x, y, xd, yd from index self._vfirst
+        self._vbuf = ColumnFifo(6)  # t, x, y, xd, yd, half window from index self._vfirst
+        self._schedule: WindowSchedule | None = None
+        self._kmax = self.k
+        self._k_last = self.k
         self._early: list[tuple[F64, F64, F64, F64, F64]] = []  # samples before the window is chosen
         if not self._hold:
             self._start_velocity()
@@ -160,24 +164,37 @@ class OnlineDetector:
         return self.assembler.take()
 
     def _start_velocity(self) -> None:
-        self._vbuf.append([np.full(self.k, np.nan)] * 5)  # the stream's start: no history
-        self._vfirst = -self.k
+        km = self._kmax
+        self._vbuf.append([np.full(km, np.nan)] * 5 + [np.zeros(km)])  # the stream's start: no history
+        self._vfirst = -km
+
+    def _windows(self, t: F64, xd: F64, yd: F64) -> F64:
+        """Half window of each new sample (fixed, or from :class:`~app.detection.window.WindowSchedule`)."""
+        if self._schedule is None:
+            return np.full(len(t), float(self.k))
+        ks = self._schedule.push(t, xd, yd)
+        if len(ks):
+            self._k_last = int(ks[-1])
+        return ks.astype(np.float64)
 
     def _choose_window(self) -> None:
         """The adaptive window from the noise of the first seconds (as :func:`~app.detection.velocity.prepare`)."""
         t, x, y, xd, yd = (np.concatenate(c) for c in zip(*self._early, strict=True))
         first = int(np.searchsorted(t, t[0] + NOISE_FROM_S))
         self.noise_deg = noise_sd_deg(xd[:first], yd[:first])
-        self.k = (adaptive_half_window(self.rate_hz, self.noise_deg) if self.velocity_window_s is None
-                  else half_window(self.rate_hz, self.velocity_window_s))
+        if self.velocity_window_s is None:
+            self._schedule = WindowSchedule(self.rate_hz, float(t[0]), self.noise_deg)
+            self.k, self._kmax = self._schedule.k_warm, self._schedule.k_max
+        else:
+            self.k = self._kmax = self._k_last = half_window(self.rate_hz, self.velocity_window_s)
         self.post = self.post.for_noise(self.noise_deg)
         self.assembler = EventAssembler(self.post, angle_fn(self.geometry))
         self._early = []
         self._hold = False
         self._start_velocity()
-        self._vbuf.append([t, x, y, xd, yd])
+        self._vbuf.append([t, x, y, xd, yd, self._windows(t, xd, yd)])
         self._n += len(t)
-        self._advance(self._n - self.k)
+        self._advance(self._n - self._kmax)
 
     def _take(self, t: F64, x: F64, y: F64, final: bool = False) -> None:
         """Samples out of the gap filler into the velocity stage."""
@@ -191,9 +208,9 @@ class OnlineDetector:
         if len(t) == 0:
             return
         xd, yd = to_degrees(self.geometry, x, y)
-        self._vbuf.append([t, x, y, xd, yd])
+        self._vbuf.append([t, x, y, xd, yd, self._windows(t, xd, yd)])
         self._n += len(t)
-        self._advance(self._n - self.k)
+        self._advance(self._n - self._kmax)
 
     def flush(self) -> list[GazeEvent]:
         """End of the stream: label what is left and return the remaining events."""
@@ -203,7 +220,7 @@ class OnlineDetector:
         if self._hold:  # no samples at all
             self._closed = True
             return self.assembler.finish()
-        self._vbuf.append([np.full(self.k, np.nan)] * 5)  # as offline: the last k samples have no velocity
+        self._vbuf.append([np.full(self._kmax, np.nan)] * 5 + [np.zeros(self._kmax)])  # no samples after the end
         self._advance(self._n, final=True)
         self._label(self.labeller.finish())
         if self._open is not None:
@@ -214,27 +231,28 @@ class OnlineDetector:
 
     def _advance(self, upto: int, final: bool = False) -> None:
         """Compute velocities of samples [next_v, upto) and pass them on to the labeller."""
-        k = self.k
+        k, k1 = self.k, self._k_last  # the first sample's half window, the last one's so far
         if upto <= self._next_v or (not final and self._next_v == 0 and upto <= k):
             return  # the first k samples wait for sample k's velocity (see fill_edges)
         buf = self._vbuf.view()
-        t, x, y, xd, yd = buf
-        v = smoothed_velocity(t, xd, yd, k, self.rate_hz)
+        t, x, y, xd, yd, kcol = buf
         a, b = self._next_v - self._vfirst, upto - self._vfirst
-        vv = v[a:b].copy()
-        if self._n > 2 * k:  # as fill_edges does offline
+        vv = smoothed_speed_k(np.ascontiguousarray(t), np.ascontiguousarray(xd), np.ascontiguousarray(yd),
+                              kcol.astype(np.int64), a, b, max_gap_s(self.rate_hz))
+        # as fill_edges does offline when n > k + k1 (before the end, n > k + k_max >= k + k1 holds already)
+        if not final or self._n > k + k1:
             if self._next_v == 0:
                 vv[:k] = vv[k]
             if final:
-                src = self._n - k - 1
-                vv[len(vv) - k:] = vv[src - self._next_v] if src >= self._next_v else self._last_v
+                src = self._n - k1 - 1
+                vv[len(vv) - k1:] = vv[src - self._next_v] if src >= self._next_v else self._last_v
         if len(vv):
             self._last_v = float(vv[-1])
         ok = np.isfinite(vv) & np.isfinite(xd[a:b]) & np.isfinite(yd[a:b])
         self._lbuf.append([t[a:b], x[a:b], y[a:b], vv])
         self._label(self.labeller.push(t[a:b], xd[a:b], yd[a:b], vv, ok))
         self._next_v = upto
-        keep_from = upto - self.k  # history for the next windows
+        keep_from = upto - self._kmax  # history for the next windows
         self._vbuf.drop(keep_from - self._vfirst)
         self._vfirst = keep_from
 

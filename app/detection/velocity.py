@@ -26,7 +26,7 @@ from app.core.errors import GazeDataError
 from app.core.gaze import GazeBlock
 from app.core.geometry import ScreenGeometry
 from app.detection.gapfill import fill_gaps, max_fill_samples, max_fill_span_s
-from app.detection.kernels import smoothed_speed
+from app.detection.kernels import smoothed_speed, smoothed_speed_k
 
 F64 = NDArray[np.float64]
 #: the adaptive window is chosen from the noise of the samples in the first NOISE_FROM_S seconds (all
@@ -88,6 +88,7 @@ class PreparedGaze:
     rate_hz: float
     k: int
     noise_deg: float = 0.0  # per-axis SD of the position noise in the first NOISE_FROM_S seconds
+    k_max: int = 0  # the widest half window used (the window widens where the noise rises)
 
 
 def check_time(t: F64) -> None:
@@ -138,16 +139,18 @@ def check_coordinates(x: F64, y: F64) -> None:
                                 f"empty or NaN; {int(bad.sum())} such samples)")
 
 
-def fill_edges(v: F64, k: int) -> F64:
-    """The first and last ``k`` samples of a recording take the velocity of the nearest full window.
+def fill_edges(v: F64, k: int, k_end: int | None = None) -> F64:
+    """The first ``k`` and last ``k_end`` (default ``k``) samples of a recording take the velocity of the
+    nearest full window.
 
     Without it every recording would start and end with ``k`` samples of (false) track loss.
     Gaps inside the recording are left alone: there the missing velocity is real.
     """
     n = len(v)
-    if n > 2 * k:
+    k1 = k if k_end is None else k_end
+    if n > k + k1:
         v[:k] = v[k]
-        v[n - k:] = v[n - k - 1]
+        v[n - k1:] = v[n - k1 - 1]
     return v
 
 
@@ -174,7 +177,7 @@ def adaptive_half_window(rate_hz: float, noise_deg: float, min_window_s: float =
     k = half_window(rate_hz, min_window_s)
     k_max = max(k, half_window(rate_hz, max_window_s))
     dt = 1.0 / rate_hz
-    while k < k_max and noise_deg / (dt * np.sqrt(k * (k + 1) * (2 * k + 1) / 3)) > target_deg_s:
+    while k < k_max and noise_deg / (dt * math.sqrt(k * (k + 1) * (2 * k + 1) / 3)) > target_deg_s:
         k += 1
     return k
 
@@ -194,7 +197,14 @@ def prepare(block: GazeBlock, geometry: ScreenGeometry, rate_hz: float | None = 
     xd, yd = to_degrees(geometry, x, y)
     first = int(np.searchsorted(block.t, block.t[0] + NOISE_FROM_S))
     noise = noise_sd_deg(xd[:first], yd[:first])
-    k = adaptive_half_window(rate, noise) if window_s is None else half_window(rate, window_s)
-    v = fill_edges(smoothed_velocity(block.t, xd, yd, k, rate), k)
+    if window_s is None:  # the window follows the noise of the seconds before (app.detection.window)
+        from app.detection.window import WindowSchedule
+
+        ks = WindowSchedule(rate, float(block.t[0]), noise).push(block.t, xd, yd)
+    else:
+        ks = np.full(len(block.t), half_window(rate, window_s), dtype=np.int64)
+    c = np.ascontiguousarray
+    v = smoothed_speed_k(c(block.t, dtype=np.float64), xd, yd, ks, 0, len(ks), max_gap_s(rate))
+    v = fill_edges(v, int(ks[0]), int(ks[-1]))
     ok = np.isfinite(v) & np.isfinite(xd) & np.isfinite(yd)
-    return PreparedGaze(block.t, x, y, xd, yd, v, ok, rate, k, noise)
+    return PreparedGaze(block.t, x, y, xd, yd, v, ok, rate, int(ks[0]), noise, int(ks.max()))

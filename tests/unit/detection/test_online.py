@@ -154,3 +154,23 @@ def test_garbage_coordinates_in_a_live_stream_are_missing_data() -> None:
         online = _stream(OnlineDetector(GEOM, 500.0), bad, seed=2)
     assert [(e.kind, e.start_index, e.stop_index) for e in online] == \
         [(e.kind, e.start_index, e.stop_index) for e in expected]
+
+
+def test_window_widens_when_the_noise_rises_midway_online_as_offline() -> None:
+    """Noise that starts after the warm-up widens the differentiator within seconds, live and offline alike."""
+    b = _gaze(250.0, seed=21)
+    rng = np.random.default_rng(3)
+    x, y = b.x.copy(), b.y.copy()
+    noisy = b.t >= b.t[0] + 0.5 * (b.t[-1] - b.t[0])
+    scale = 0.3 * GEOM.px_per_deg
+    x[noisy] += rng.normal(0, scale, int(noisy.sum()))
+    y[noisy] += rng.normal(0, scale, int(noisy.sum()))
+    block = GazeBlock(b.t, x, y, b.pupil)
+    from app.detection.velocity import prepare
+
+    g = prepare(block, GEOM, 250.0, None, 0.02)
+    assert g.k_max > g.k  # wider where it is noisy
+    offline = detect(block, GEOM, rate_hz=250.0)
+    online = _stream(OnlineDetector(GEOM, 250.0), block, seed=5)
+    assert [(e.kind, e.start_index, e.stop_index, e.onset) for e in online] == \
+        [(e.kind, e.start_index, e.stop_index, e.onset) for e in offline.events]
