@@ -120,3 +120,18 @@ def test_run_tracker_replay_chooses_the_stream_of_a_file(tmp_path: Path, short_p
         assert tracker.stream.name == "EyeLink" and tracker.stream.n_channels == 10
     finally:
         tracker.close()
+
+
+def test_replay_cli_publishes_an_asc_file_and_refuses_a_file_without_gaze(
+        tmp_path: Path, source_id: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from app.cli import main
+
+    assert main(["replay", str(ASC), "--source-id", source_id, "--speed", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "published as recorded, channel map from the file's channel metadata" in out
+    assert "replay: published 433 samples" in out
+    t, _, _ = vx.scanpath(100.0, seconds=1.0)
+    f = vx.write(tmp_path / "eeg.xdf", vx.eeg(t))
+    assert main(["replay", str(f), "--source-id", source_id + "-2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no gaze stream" in err
