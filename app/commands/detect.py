@@ -53,7 +53,7 @@ def _geometry(args: argparse.Namespace, from_file: ScreenGeometry | None,
         return ScreenGeometry(), True
     if any(v is None for v in given):
         raise GazeDataError("detect: give --screen-px W H, --screen-cm W H and --distance-cm D together")
-    from app.core.protocol import LIMITS
+    from app.core.protocol_schema import LIMITS
 
     for key, value in (("width_px", args.screen_px[0]), ("height_px", args.screen_px[1]),
                        ("width_cm", args.screen_cm[0]), ("height_cm", args.screen_cm[1]),

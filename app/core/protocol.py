@@ -22,43 +22,23 @@ from app.core.fontmetrics import load_font_metrics
 from app.core.geometry import ScreenGeometry
 from app.core.imagefile import image_size
 from app.core.limits import control_chars, finite_number, nesting_depth, unknown_keys
+from app.core.protocol_schema import (
+    KEYS,
+    LIMITS,
+    MAX_AOIS,
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    MAX_PATH_CHARS,
+    MAX_POINTS,
+    MAX_TEXT,
+    MAX_TRIALS,
+    ZERO_OK,
+    key_name,
+    short,
+)
 from app.core.study_metadata import StudyMetadata, study_from_table
 
 SCHEMA_VERSION = 1
-MAX_FILE_BYTES = 4 * 2**20
-MAX_DEPTH = 10  # protocol -> trials -> trial -> aois -> aoi -> polygon -> point is 7
-MAX_TRIALS = 2000  # practice and main trials together
-MAX_AOIS = 200  # per trial
-MAX_POINTS = 1000  # per polygon
-MAX_PATH_CHARS = 1024
-MAX_TEXT = {"name": 100, "caption": 500, "label": 100, "instructions": 10_000, "key": 32, "id": 64}
-MAX_SCREEN_PX = 16384
-KEYS = {
-    "": ("schema_version", "name", "instructions", "screen", "layout", "timing", "responses", "validation",
-         "practice", "trials", "study"),
-    "screen": ("width_px", "height_px", "width_cm", "height_cm", "distance_cm", "background", "text_color",
-               "fullscreen", "screen_index"),
-    "layout": ("font", "font_size_px", "line_spacing", "caption_top_px", "caption_max_width_px", "image_top_px",
-               "image_max_width_px", "image_max_height_px", "word_margin_px"),
-    "timing": ("fixation_cross_s", "max_trial_s", "inter_trial_s"),
-    "responses": (*ANSWERS, "pause", "abort"),
-    "validation": ("targets",),
-    "trial": ("id", "image", "caption", "expected", "aois"),
-    "aoi": ("label", "box", "polygon"),
-}
-# (minimum, maximum) of every number; the minimum is excluded unless the key is in _ZERO_OK
-LIMITS: dict[str, tuple[float, float]] = {
-    "screen.width_px": (0, MAX_SCREEN_PX), "screen.height_px": (0, MAX_SCREEN_PX),
-    "screen.width_cm": (1, 1000), "screen.height_cm": (1, 1000), "screen.distance_cm": (10, 1000),
-    "layout.font_size_px": (4, 400), "layout.line_spacing": (0.5, 5), "layout.caption_top_px": (0, MAX_SCREEN_PX),
-    "layout.caption_max_width_px": (0, MAX_SCREEN_PX), "layout.image_top_px": (0, MAX_SCREEN_PX),
-    "layout.image_max_width_px": (0, MAX_SCREEN_PX), "layout.image_max_height_px": (0, MAX_SCREEN_PX),
-    "layout.word_margin_px": (0, 1000),
-    "timing.fixation_cross_s": (0, 60), "timing.max_trial_s": (0, 3600), "timing.inter_trial_s": (0, 60),
-}
-_ZERO_OK = {"layout.caption_top_px", "layout.image_top_px", "layout.word_margin_px", "timing.fixation_cross_s",
-            "timing.inter_trial_s", "layout.font_size_px", "layout.line_spacing", "screen.width_cm",
-            "screen.height_cm", "screen.distance_cm"}
 
 
 @dataclass(frozen=True)
@@ -206,9 +186,9 @@ class _Reader:
         if value is None:
             raise self.fail(full, "a number (required)")
         if not finite_number(value):
-            raise self.fail(full, "a number", _short(value))
+            raise self.fail(full, "a number", short(value))
         low, high = LIMITS[full]
-        strict = full not in _ZERO_OK
+        strict = full not in ZERO_OK
         if value < low or (strict and value == low) or value > high:
             raise self.fail(full, f"a number {'>' if strict else '>='} {low:g} and <= {high:g}", value)
         return float(value)
@@ -226,21 +206,21 @@ class _Reader:
         if value is None:
             raise self.fail(full, "a string (required)")
         if not isinstance(value, str):
-            raise self.fail(full, "a string", _short(value))
+            raise self.fail(full, "a string", short(value))
         most = MAX_TEXT.get(limit or name, MAX_PATH_CHARS)
         if len(value) > most:
             raise self.fail(full, f"at most {most} characters", f"{len(value)} characters")
         if control_chars(value, allow_newlines=newlines):
             raise self.fail(full, "text without control characters (NUL, tab" + ("" if newlines else ", newline")
-                            + ")", _short(value))
+                            + ")", short(value))
         return value
 
     def keys(self, raw: dict[str, Any], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
         value = raw.get(name, list(default))
         if isinstance(value, str):
             value = [value]
-        if not isinstance(value, list) or not value or len(value) > 20 or not all(_key_name(k) for k in value):
-            raise self.fail(f"responses.{name}", "a key name or a non-empty list of key names", _short(value))
+        if not isinstance(value, list) or not value or len(value) > 20 or not all(key_name(k) for k in value):
+            raise self.fail(f"responses.{name}", "a key name or a non-empty list of key names", short(value))
         return tuple(value)
 
     def file(self, raw: dict[str, Any], name: str, key: str) -> Path:
@@ -263,7 +243,7 @@ class _Reader:
             raise self.fail("schema_version", f"the integer {SCHEMA_VERSION}")
         if not isinstance(version, int) or version != SCHEMA_VERSION or isinstance(version, bool):
             raise self.fail("schema_version", f"{SCHEMA_VERSION} (this POV Lab reads version {SCHEMA_VERSION})",
-                            _short(version))
+                            short(version))
         name = self.text(raw, "name", "", default=self.path.stem[: MAX_TEXT["name"]])
         if not name.strip():
             raise self.fail("name", "a non-empty name", name)
@@ -281,10 +261,10 @@ class _Reader:
             raise ProtocolError(f"{self.path}: {exc}") from exc
         full = s.get("fullscreen", True)
         if not isinstance(full, bool):
-            raise self.fail("screen.fullscreen", "true or false", _short(full))
+            raise self.fail("screen.fullscreen", "true or false", short(full))
         idx = s.get("screen_index", 0)
         if isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx <= 16:
-            raise self.fail("screen.screen_index", "an integer from 0 to 16", _short(idx))
+            raise self.fail("screen.screen_index", "an integer from 0 to 16", short(idx))
         display = Display(
             background=self.colour(s, "background", "#7f7f7f"),
             text_color=self.colour(s, "text_color", "#ffffff"),
@@ -334,7 +314,7 @@ class _Reader:
         v = self.table(raw, "validation")
         targets = v.get("targets", 9)
         if not isinstance(targets, int) or targets not in (5, 9) or isinstance(targets, bool):
-            raise self.fail("validation.targets", "5 or 9", _short(targets))
+            raise self.fail("validation.targets", "5 or 9", short(targets))
 
         instructions = self.text(raw, "instructions", "", default="", newlines=True)
         practice = self.trial_list(raw, "practice", practice=True, required=False)
@@ -348,8 +328,8 @@ class _Reader:
 
     def key_text(self, raw: dict[str, Any], name: str, default: str) -> str:
         value = raw.get(name, default)
-        if not _key_name(value):
-            raise self.fail(f"responses.{name}", "a key name (e.g. \"p\", \"escape\")", _short(value))
+        if not key_name(value):
+            raise self.fail(f"responses.{name}", "a key name (e.g. \"p\", \"escape\")", short(value))
         return str(value)
 
     def colour(self, raw: dict[str, Any], name: str, default: str) -> str:
@@ -376,7 +356,7 @@ class _Reader:
         if (not isinstance(trial_id, str) or not trial_id or len(trial_id) > MAX_TEXT["id"]
                 or any(c.isspace() for c in trial_id) or control_chars(trial_id)):
             raise self.fail(f"{key}.id", f"a non-empty string of at most {MAX_TEXT['id']} characters without "
-                            "spaces", _short(trial_id))
+                            "spaces", short(trial_id))
         image = self.file(raw, "image", key)
         try:
             size = image_size(image, self.whole_images)  # the whole file is checked, not only its header
@@ -387,10 +367,10 @@ class _Reader:
             raise self.fail(f"{key}.caption", "a non-empty caption", caption)
         expected = raw.get("expected")
         if expected is not None and expected not in ANSWERS:
-            raise self.fail(f"{key}.expected", " or ".join(ANSWERS), _short(expected))
+            raise self.fail(f"{key}.expected", " or ".join(ANSWERS), short(expected))
         aoi_raw = raw.get("aois", [])
         if not isinstance(aoi_raw, list):
-            raise self.fail(f"{key}.aois", "an array of tables [[...aois]]", _short(aoi_raw))
+            raise self.fail(f"{key}.aois", "an array of tables [[...aois]]", short(aoi_raw))
         if len(aoi_raw) > MAX_AOIS:
             raise self.fail(f"{key}.aois", f"at most {MAX_AOIS} areas of interest", len(aoi_raw))
         aois = tuple(self.aoi(a, f"{key}.aois[{j}]", size) for j, a in enumerate(aoi_raw))
@@ -398,7 +378,7 @@ class _Reader:
 
     def aoi(self, raw: Any, key: str, size: tuple[int, int]) -> ImageAoi:
         if not isinstance(raw, dict):
-            raise self.fail(key, "a table with label and box or polygon", _short(raw))
+            raise self.fail(key, "a table with label and box or polygon", short(raw))
         self.check_keys(raw, KEYS["aoi"], key)
         label = self.text(raw, "label", key)
         if not label.strip():
@@ -408,7 +388,7 @@ class _Reader:
         if "box" in raw:
             box = raw["box"]
             if not isinstance(box, list) or len(box) != 4 or not all(_is_num(v) for v in box):
-                raise self.fail(f"{key}.box", "4 numbers [x0, y0, x1, y1]", _short(box))
+                raise self.fail(f"{key}.box", "4 numbers [x0, y0, x1, y1]", short(box))
             x0, y0, x1, y1 = (float(v) for v in box)
             if not (x0 < x1 and y0 < y1):
                 raise self.fail(f"{key}.box", "x0 < x1 and y0 < y1", box)
@@ -418,31 +398,17 @@ class _Reader:
             ok = isinstance(pts, list) and 3 <= len(pts) <= MAX_POINTS and all(
                 isinstance(q, list) and len(q) == 2 and all(_is_num(v) for v in q) for q in pts)
             if not ok:
-                raise self.fail(f"{key}.polygon", f"3 to {MAX_POINTS} points [[x, y], ...]", _short(pts))
+                raise self.fail(f"{key}.polygon", f"3 to {MAX_POINTS} points [[x, y], ...]", short(pts))
             poly = tuple((float(q[0]), float(q[1])) for q in pts)
         w, h = size
         if any(x < 0 or y < 0 or x > w or y > h for x, y in poly):
             raise self.fail(f"{key}", f"coordinates inside the image (0..{w}, 0..{h} px)",
-                            _short([list(q) for q in poly]))
+                            short([list(q) for q in poly]))
         return ImageAoi(label.strip(), poly)
 
 
 def _is_num(v: Any) -> bool:
     return finite_number(v)
-
-
-def _key_name(v: Any) -> bool:
-    """A keyboard key name: non-empty, short, printable, no spaces."""
-    return (isinstance(v, str) and 0 < len(v) <= MAX_TEXT["key"] and not control_chars(v)
-            and not any(c.isspace() for c in v))
-
-
-def _short(value: Any, most: int = 80) -> Any:
-    """A value for an error message: long ones cut (a 100,000-character name is not repeated back)."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
-        return f"an integer of {len(str(abs(value)))} digits"
-    text = repr(value)
-    return value if len(text) <= most else f"{text[:most]}... ({len(text)} characters)"
 
 
 def _default_font() -> Path:
