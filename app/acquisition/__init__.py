@@ -9,6 +9,6 @@
   re-raised when ``POVLAB_RAISE_WORKER_ERRORS=1`` (the tests' conftest sets it).
 - :mod:`~app.acquisition.outlets`: ``open_outlet(spec, source_id, rate)`` -> ``Outlet.push/push_chunk``.
 - :mod:`~app.acquisition.sim_tracker`: ``SimulatedTracker`` (realistic gaze, follows the markers).
-- :mod:`~app.acquisition.replay`: ``load_recording`` (XDF / BIDS physio) and ``Replayer``.
+- :mod:`~app.acquisition.replay`: ``prepare_replay`` (any gaze file of :mod:`app.formats.gazefile`, mapped first) and ``Replayer``.
 - :mod:`~app.bench.ingest`: ``povlab bench ingest``.
 """
