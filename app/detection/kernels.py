@@ -271,3 +271,69 @@ def smoothed_speed_k(t: F64, xd: F64, yd: F64, ks: NDArray[np.int64], lo: int, h
         b = (w * sty - st * sy) / den
         v[i - lo] = math.sqrt(a * a + b * b)
     return v
+
+
+@numba.njit(cache=True, nogil=True)
+def unit_histograms(t: F64, v: F64, ok: NDArray[np.bool_], t0: float, update_s: float, width: float,
+                    nbins: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Update index of each sample (``floor((t - t0) / update_s)``) and, per update from the first one
+    here, the histogram of valid finite speeds in bins of ``width`` (the last column: at or above
+    ``nbins * width``)."""
+    n = len(t)
+    units = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        units[i] = int(math.floor((t[i] - t0) / update_s))
+    if n == 0:
+        return units, np.zeros((0, nbins + 1), dtype=np.int64)
+    first = units[0]
+    hist = np.zeros((units[n - 1] - first + 1, nbins + 1), dtype=np.int64)
+    top = nbins * width
+    for i in range(n):
+        if ok[i] and not math.isnan(v[i]):
+            b = nbins if v[i] >= top else min(int(v[i] / width), nbins - 1)
+            hist[units[i] - first, b] += 1
+    return units, hist
+
+
+@numba.njit(cache=True, nogil=True)
+def window_sums(stack: NDArray[np.int64], rows: NDArray[np.int64], window: int) -> NDArray[np.int64]:
+    """Cumulative histograms of the ``window`` rows before each of ``rows`` (clipped at row 0), ready for
+    :func:`median_thresholds`; exact integer sums, whatever order the rows arrived in."""
+    m = len(rows)
+    nb = stack.shape[1]
+    out = np.zeros((m, nb), dtype=np.int64)
+    for r in range(m):
+        hi = rows[r]
+        lo = max(hi - window, 0)
+        for u in range(lo, hi):
+            for b in range(nb):
+                out[r, b] += stack[u, b]
+        for b in range(1, nb):
+            out[r, b] += out[r, b - 1]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def range_noise(xd: F64, yd: F64, starts: NDArray[np.int64], stops: NDArray[np.int64]) -> F64:
+    """Per-axis white-noise SD of each range of samples: the median absolute sample-to-sample step of x and
+    y together over ``sqrt(2) * 0.6745`` (NaN for a range without a finite step). At most about 256 steps
+    per range and axis are used (every ``n // 256``-th, counted from the range's start): plenty to choose a
+    filter window, and a fixed cost per second of data at any rate."""
+    out = np.full(len(starts), np.nan)
+    for r in range(len(starts)):
+        a, b = starts[r], stops[r]
+        stride = max(1, (b - a) // 256)
+        steps = np.empty(2 * (max(b - a - 1, 0) // stride + 1))
+        m = 0
+        for i in range(a + 1, b, stride):
+            dx = abs(xd[i] - xd[i - 1])
+            dy = abs(yd[i] - yd[i - 1])
+            if not math.isnan(dx):
+                steps[m] = dx
+                m += 1
+            if not math.isnan(dy):
+                steps[m] = dy
+                m += 1
+        if m:
+            out[r] = np.median(steps[:m]) / (0.6745 * math.sqrt(2.0))
+    return out

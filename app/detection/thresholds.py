@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.core.errors import GazeDataError
-from app.detection.kernels import median_thresholds
+from app.detection.kernels import median_thresholds, unit_histograms, window_sums
 
 F64 = NDArray[np.float64]
 RAYLEIGH_MEDIAN = math.sqrt(2 * math.log(2))  # median / scale of a Rayleigh distribution
@@ -85,8 +85,12 @@ class ThresholdParams:
 
 
 def _thresholds(p: ThresholdParams, hist: NDArray[np.int64]) -> tuple[F64, F64]:
-    """Thresholds for each row of (non-cumulative) histograms; the same call offline and online."""
-    cum = np.cumsum(hist, axis=1)
+    """Thresholds for each row of (non-cumulative) histograms."""
+    return _cum_thresholds(p, np.cumsum(hist, axis=1))
+
+
+def _cum_thresholds(p: ThresholdParams, cum: NDArray[np.int64]) -> tuple[F64, F64]:
+    """Thresholds for each row of cumulative histograms; the same call offline and online."""
     return median_thresholds(cum, p.bin_deg_s, p.peak_factor, p.onset_factor, p.min_peak_deg_s,
                              p.min_onset_deg_s, p.max_peak_deg_s, p.initial_peak_deg_s, 10, 32)
 
@@ -112,28 +116,15 @@ class ThresholdSchedule:
         self.pending: list[NDArray[np.int64]] = []  # update index of each sample not yet served
         self.known: dict[int, tuple[float, float]] = {}
 
-    def _units(self, t: F64) -> NDArray[np.int64]:
-        assert self.t0 is not None
-        return np.floor((t - self.t0) / self.p.update_s).astype(np.int64)
-
-    def _bin(self, v: F64, ok: NDArray[np.bool_]) -> NDArray[np.int64]:
-        b = np.full(len(v), self.p.bins, dtype=np.int64)
-        good = ok & (v < self.p.max_peak_deg_s)
-        b[good] = np.minimum((v[good] / self.p.bin_deg_s).astype(np.int64), self.p.bins - 1)
-        return b
-
     def push(self, t: F64, v: F64, ok: NDArray[np.bool_]) -> tuple[F64, F64]:
         if len(t) == 0:
             return self._serve(final=False)
         if self.t0 is None:
             self.t0 = float(t[0])
-        units = self._units(t)
-        bins = self._bin(v, ok)
-        counted = ok & np.isfinite(v)
+        units, h = unit_histograms(np.ascontiguousarray(t, dtype=np.float64), np.ascontiguousarray(v, dtype=np.float64),
+                                   np.ascontiguousarray(ok, dtype=np.bool_), self.t0, self.p.update_s,
+                                   self.p.bin_deg_s, self.p.bins)
         first = int(units[0])
-        span = int(units[-1]) - first + 1
-        h = np.bincount((units[counted] - first) * (self.p.bins + 1) + bins[counted],
-                        minlength=span * (self.p.bins + 1)).reshape(span, self.p.bins + 1)
         self._add(first, h)
         self.pending.append(units)
         return self._serve(final=False)
@@ -167,12 +158,10 @@ class ThresholdSchedule:
         if not new_units(old_top, top, p.warmup_updates):
             self.top, self.hist = top, deque(stack[-p.window_updates:])
             return
-        cum = np.concatenate([np.zeros((1, p.bins + 1), dtype=np.int64), np.cumsum(stack, axis=0)])
         new = [u for u in range(old_top + 1, top + 1) if u >= p.warmup_updates]  # thresholds now known
         if new:
-            hi = np.asarray(new) - base
-            lo = np.maximum(hi - p.window_updates, 0)
-            pt, on = _thresholds(p, cum[hi] - cum[lo])
+            cum = window_sums(np.ascontiguousarray(stack), np.asarray(new, dtype=np.int64) - base, p.window_updates)
+            pt, on = _cum_thresholds(p, cum)
             for u, a, b in zip(new, pt.tolist(), on.tolist(), strict=True):
                 self.known[u] = (a, b)
             if p.warmup_updates in new:

@@ -17,7 +17,8 @@ from collections import deque
 import numpy as np
 from numpy.typing import NDArray
 
-from app.detection.velocity import NOISE_FROM_S, adaptive_half_window, noise_sd_deg
+from app.detection.kernels import range_noise
+from app.detection.velocity import NOISE_FROM_S, adaptive_half_window
 
 F64 = NDArray[np.float64]
 UPDATE_S = 1.0
@@ -39,32 +40,44 @@ class WindowSchedule:
         self.k_open = self.k_warm
         self.k_max = max(self.k_warm, adaptive_half_window(rate_hz, math.inf))
 
-    def _close(self, upto: int) -> None:
-        """The open update is complete, and so are those up to ``upto - 1`` (empty ones leave no noise)."""
-        if self.open >= 0 and self.open_x:
-            n = noise_sd_deg(np.concatenate(self.open_x), np.concatenate(self.open_y))
-            if math.isfinite(n) and n > 0:
-                self.noise.append(n)
-        gap = upto - self.open - 1  # updates without samples
-        for _ in range(min(max(gap, 0), WINDOW_UPDATES)):
+    def _close(self, upto: int, noise: float) -> None:
+        """The open update is complete (its noise ``noise``, NaN if it had no finite step), and so are
+        those up to ``upto - 1`` (updates without samples leave no noise)."""
+        if self.open >= 0 and math.isfinite(noise) and noise > 0:
+            self.noise.append(noise)
+        elif self.open >= 0:
+            self.noise.append(math.nan)
+        for _ in range(min(max(upto - self.open - 1, 0), WINDOW_UPDATES)):
             self.noise.append(math.nan)
         self.open, self.open_x, self.open_y = upto, [], []
         if upto < self.warmup_updates:
             self.k_open = self.k_warm
         else:
-            known = [n for n in self.noise if math.isfinite(n)]
-            self.k_open = adaptive_half_window(self.rate_hz, float(np.median(known))) if known else self.k_warm
+            known = sorted(n for n in self.noise if math.isfinite(n))
+            if known:
+                mid = len(known) // 2
+                med = known[mid] if len(known) % 2 else 0.5 * (known[mid - 1] + known[mid])
+                self.k_open = adaptive_half_window(self.rate_hz, med)
+            else:
+                self.k_open = self.k_warm
+
+    def _open_noise(self) -> float:
+        if not self.open_x:
+            return math.nan
+        x, y = np.concatenate(self.open_x), np.concatenate(self.open_y)
+        return float(range_noise(x, y, np.zeros(1, np.int64), np.full(1, len(x), np.int64))[0])
 
     def push(self, t: F64, xd: F64, yd: F64) -> NDArray[np.int64]:
         ks = np.empty(len(t), dtype=np.int64)
         if len(t) == 0:
             return ks
+        xd, yd = np.ascontiguousarray(xd, dtype=np.float64), np.ascontiguousarray(yd, dtype=np.float64)
         units = np.floor((t - self.t0) / UPDATE_S).astype(np.int64)
         cuts = np.flatnonzero(np.diff(units)) + 1
         for a, b in zip(np.concatenate(([0], cuts)).tolist(), np.concatenate((cuts, [len(t)])).tolist(), strict=True):
             u = int(units[a])
-            if u != self.open:
-                self._close(u)
+            if u != self.open:  # the open update is complete: its noise from all its samples
+                self._close(u, self._open_noise())
             ks[a:b] = self.k_open
             self.open_x.append(xd[a:b])
             self.open_y.append(yd[a:b])

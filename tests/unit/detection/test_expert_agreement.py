@@ -81,7 +81,7 @@ def test_default_method_scores_best(recordings) -> None:
     pytest.param(4, 0.3, 0.0, 0.76, 0.78, id="250Hz-noise0.3"),
     pytest.param(16, 0.0, 0.0, 0.77, 0.69, id="62Hz"),
     pytest.param(16, 0.3, 0.0, 0.72, 0.72, id="62Hz-noise0.3"),
-    # window and thresholds follow the noise of the 10 s before each second (0.635 / 0.651; 0.750 / 0.686
+    # window and thresholds follow the noise of the 10 s before each second (0.632 / 0.649; 0.750 / 0.686
     # when the window came from the whole recording, which the live detector cannot know)
     pytest.param(4, 0.3, 0.5, 0.62, 0.63, id="250Hz-noise-changes-midway"),
 ])
