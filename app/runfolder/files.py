@@ -13,6 +13,7 @@ Runs are numbered from 001; an existing run is never overwritten (the next free 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -88,8 +89,22 @@ def next_run(out: Path, participant: str, session: str, task: str = "pov") -> Ru
     return RunFiles(folder, f"{base}_run-{run:03d}")
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write to a temporary file, fsync, rename: a crash leaves the old or the new file, never half."""
+def write_json_atomic(path: Path, data: dict[str, Any], use_reserve: bool = False) -> None:
+    """Write to a temporary file, fsync, rename: a crash leaves the old or the new file, never half.
+
+    ``use_reserve``: on a full disk, free the run's reserve (:func:`reserve_space`) and try once more, so the
+    final status of a session that filled the disk still reaches its ``session.json``."""
+    try:
+        _write_replace(path, data)
+    except OSError as exc:
+        reserve = reserve_path(path)
+        if not (use_reserve and exc.errno in (errno.ENOSPC, errno.EDQUOT) and reserve.exists()):
+            raise
+        reserve.unlink()
+        _write_replace(path, data)
+
+
+def _write_replace(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -103,9 +118,36 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
         raise
 
 
-def write_meta(path: Path, meta: RunMetadata) -> None:
+RESERVE_BYTES = 256 * 1024  # room for the last session.json (a few kB) and its temporary copy
+
+
+def reserve_path(meta_path: Path) -> Path:
+    return meta_path.with_name(f".{meta_path.name}.reserve")
+
+
+def reserve_space(meta_path: Path) -> None:
+    """Set aside disk space for the run's final ``session.json`` (freed by that write on a full disk, removed by
+    :func:`release_reserve` at the end, and by ``povlab recover`` after a kill)."""
+    reserve = reserve_path(meta_path)
+    try:
+        with open(reserve, "wb") as fh:
+            fh.write(bytes(RESERVE_BYTES))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError:
+        reserve.unlink(missing_ok=True)  # a disk already this full fails at the first recorded bytes anyway
+
+
+def release_reserve(meta_path: Path) -> None:
+    try:
+        reserve_path(meta_path).unlink(missing_ok=True)
+    except OSError:
+        pass  # a leftover reserve is only a hidden file of 256 KiB; recover removes it
+
+
+def write_meta(path: Path, meta: RunMetadata, use_reserve: bool = False) -> None:
     """Rewrite a run's ``session.json`` (atomically, as :func:`write_json_atomic`)."""
-    write_json_atomic(path, meta.to_json())
+    write_json_atomic(path, meta.to_json(), use_reserve)
 
 
 def copy_protocol(protocol_path: Path, files: list[Path], folder: Path) -> dict[Path, str]:

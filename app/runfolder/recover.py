@@ -29,6 +29,7 @@ from app.core.run_metadata import RecoveryRecord, SessionStatus
 from app.core.streams import FIXATIONS, MARKERS, PREDICTIONS
 from app.formats.xdf_format import write_streams
 from app.formats.xdf_reader import read_session_xdf
+from app.runfolder.files import release_reserve
 from app.runfolder.folder import SessionRun, find_runs, write_meta, write_trials
 from app.runfolder.trial_records import attach_fixation_counts, attach_predictions, parse_markers
 
@@ -111,6 +112,7 @@ def _fsync(path: Path) -> None:
 
 def recover_run(run: SessionRun) -> RunRecovery:
     rec = RunRecovery(stem=run.stem, status_before=run.status, recovered=False)
+    release_reserve(run.session_json)  # the disk space a killed session set aside for its last write
     if not run.xdf.is_file():
         raise BundleError(f"{run.xdf}: missing; nothing to recover for run {run.stem}")
     contents = read_session_xdf(run.xdf, clock_correct=False)

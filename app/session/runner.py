@@ -47,6 +47,8 @@ from app.runfolder.files import (
     check_writable,
     copy_protocol,
     next_run,
+    release_reserve,
+    reserve_space,
     write_meta,
 )
 from app.runfolder.plots import TrialPlots
@@ -212,6 +214,7 @@ class Session:
                                on_error=lambda msg: self._on_disk_error(msg))
         self._meta = self._metadata(files, acq)
         self._files = files
+        reserve_space(files.session_json)
         self._update_meta(files)
         recorder.start()
         self.recorder = recorder
@@ -299,13 +302,14 @@ class Session:
             c = acq.counters
             try:
                 self._update_meta(
-                    files, status=status, ended_utc=_now(), gaps=[[float(a), float(b)] for a, b in acq.gaps],
+                    files, final=True, status=status, ended_utc=_now(), gaps=[[float(a), float(b)] for a, b in acq.gaps],
                     counters=CountersRecord(c.received, c.lost, c.invalid, c.gaps),
                     n_trials_done=len(outcomes), agreement=sum(agree) / len(agree) if agree else None,
                     n_fixations=live.n_fixations, warnings=list(self._warnings),
                     recorder=RecorderRecord(recorder.error, {s.name: s.count for s in recorder.stats}))
             except OSError as exc:
                 log.error("could not update %s: %s", files.session_json, exc)
+            release_reserve(files.session_json)
         if stop_errors:
             raise stop_errors[0]
         plots: tuple[TrialPlots, ...] = ()
@@ -354,12 +358,13 @@ class Session:
         self._update_meta(files, validation=figures)
         self.emit(ValidationMeasured(figures, result.summary()))
 
-    def _update_meta(self, files: RunFiles, **changes: Any) -> None:
-        """Apply ``changes`` to the run's metadata and rewrite session.json (one writer at a time)."""
+    def _update_meta(self, files: RunFiles, final: bool = False, **changes: Any) -> None:
+        """Apply ``changes`` to the run's metadata and rewrite session.json (one writer at a time); the ``final``
+        write may use the disk space reserved at the start (a full disk still gets the final status)."""
         with self._meta_lock:
             assert self._meta is not None
             self._meta = replace(self._meta, **changes)
-            write_meta(files.session_json, self._meta)
+            write_meta(files.session_json, self._meta, use_reserve=final)
 
     def _on_gap(self, start: float, end: float) -> None:
         if self._markers is not None:

@@ -34,6 +34,9 @@ def test_disk_full_during_recording(small_disk: Path, tmp_path: Path, capsys: py
     assert last.startswith("povlab: error: disk full") and "what was written is kept" in last
     assert "Traceback" not in proc.stderr
     folder = small_disk / "sub-01" / "ses-01"
+    # the final status reached session.json although the disk was full (the space reserved at the start)
+    assert json.loads((folder / f"{STEM}_session.json").read_text())["status"] == "disk_full"
+    assert not list(folder.glob(".*.reserve"))
     kept = read_session_xdf(folder / f"{STEM}.xdf")
     assert len(kept.streams["PovLab-SimTracker"]) > 5000 and not kept.complete
 

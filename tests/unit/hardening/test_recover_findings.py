@@ -139,3 +139,32 @@ def test_binary_bytes_in_a_marker(session_dir: Path, capsys: pytest.CaptureFixtu
     assert main(["recover", str(session_dir)]) == 0
     assert "Traceback" not in capsys.readouterr().err
     assert read_session_xdf(xdf).complete
+
+
+def test_the_final_session_json_uses_the_reserve_on_a_full_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a full disk, session.json used to stay 'recording': the final write frees the space set aside."""
+    import errno
+
+    import app.runfolder.files as files
+
+    meta = tmp_path / f"{STEM}_session.json"
+    files.write_json_atomic(meta, {"status": "recording"})
+    files.reserve_space(meta)
+    assert files.reserve_path(meta).stat().st_size == files.RESERVE_BYTES
+    real, calls = files._write_replace, []
+
+    def full_once(path: Path, data: dict) -> None:
+        calls.append(files.reserve_path(meta).exists())
+        if len(calls) == 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(path, data)
+
+    monkeypatch.setattr(files, "_write_replace", full_once)
+    with pytest.raises(OSError):
+        files.write_json_atomic(meta, {"status": "validation"})  # other writes never touch the reserve
+    calls.clear()
+    files.write_json_atomic(meta, {"status": "disk_full"}, use_reserve=True)
+    assert calls == [True, False] and json.loads(meta.read_text())["status"] == "disk_full"
+    files.reserve_space(meta)
+    recover_mod.release_reserve(meta)
+    assert not files.reserve_path(meta).exists()
