@@ -123,7 +123,7 @@ def read_recording(path: str | Path, stream: str | None = None, rate: float | No
 def _read_recording(path: str | Path, stream: str | None = None, rate: float | None = None) -> RecordedGaze:
     p = Path(path)
     if not p.is_file():
-        raise GazeDataError(f"{p}: no such file")
+        raise GazeDataError(f"{p}: file not found")
     name = p.name.lower()
     if stream and not name.endswith((".xdf", ".xdfz")):
         raise GazeDataError(f"{p}: --stream chooses a stream of an XDF file; this is not one")

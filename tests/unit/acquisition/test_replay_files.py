@@ -93,7 +93,7 @@ def test_bids_physio_without_timestamp_column(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "content", "match"), [
-    pytest.param("x.xdf", None, "no such file", id="missing"),
+    pytest.param("x.xdf", None, "file not found", id="missing"),
     pytest.param("x.txt", "1,2", "not a gaze file", id="unknown-kind"),
     pytest.param("x.xdf", "not an xdf", "not a readable XDF file", id="corrupt-xdf"),
     pytest.param("b_physio.tsv.gz", b"", "sidecar b_physio.json is missing", id="physio-without-sidecar"),

@@ -100,7 +100,7 @@ BAD = [
                  "no SamplingFrequency", id="sidecar-no-rate"),
     pytest.param(lambda p: _sidecar(p, {"Columns": ["x_coordinate"], "SamplingFrequency": 100}), "Columns",
                  id="sidecar-no-columns"),
-    pytest.param(lambda p: p / "missing.csv", "no such file", id="missing-file"),
+    pytest.param(lambda p: p / "missing.csv", "file not found", id="missing-file"),
     pytest.param(lambda p: _write_csv(p / "a.csv", [f"{i / 500},{1e308 if i == 7 else 900},500" for i in range(600)]),
                  "sample 8: a value beyond 1e+09", id="x-1e308"),
     pytest.param(lambda p: _write_csv(p / "a.csv", [f"{i / 500},900,{-1e308 if i > 9 else 500}" for i in range(600)]),
