@@ -89,3 +89,13 @@ def test_fuzz_seed_294_screen_resolution_too_large_for_a_float(tmp_path: Path,
     """Found by the fuzzing harness: a 400-digit ScreenResolution reached ScreenGeometry as an int."""
     src = _physio(tmp_path, {**BASE, "ScreenResolution": [10**400, 1080]})
     expect_clean_error(["detect", str(src), "--events-out", str(tmp_path / "e.tsv")], capsys)
+
+
+@pytest.mark.parametrize(("col", "value"), [pytest.param(2, "x" * 140_000, id="cell-over-field-limit"),
+                                            pytest.param(6, "1e308,1", id="duration-1e308")])
+def test_model_evaluate_on_a_hostile_pov_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str], col: int,
+                                             value: str) -> None:
+    row = list(ROW)
+    row[col] = value
+    expect_clean_error(["model", "evaluate", "--pov-csv", str(_pov(tmp_path, row)), "--cpu"], capsys,
+                       "fixations_x.csv")
