@@ -71,6 +71,10 @@ class LslTracker:
     def stream(self) -> StreamDescription:
         return self._stream
 
+    @property
+    def channels_mapped(self) -> bool:
+        return self._spec.kind == "replay"
+
     def wait_until_ready(self, timeout_s: float) -> None:
         """The simulated tracker must be subscribed to the markers before the first one is pushed."""
         sim = self._sim

@@ -48,6 +48,12 @@ class TrackerConnection(TypingProtocol):
         """The stream as the acquisition opens it (a ``StreamDescription`` for LSL trackers)."""
         ...
 
+    @property
+    def channels_mapped(self) -> bool:
+        """Whether the stream's channels were mapped before it was published (a replay maps its file's channels
+        when it reads the file): the session's ``--channels``/``--preset`` then do not apply to it."""
+        ...
+
     def wait_until_ready(self, timeout_s: float) -> None:
         """Block until the tracker can follow the session's markers (at once for a real tracker)."""
 

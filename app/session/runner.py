@@ -174,7 +174,7 @@ class Session:
             self.predictor = LivePredictor.load(cfg.model, self.protocol)
         self.close()  # a second prepare() replaces the tracker of the first
         self.tracker = self.connector.connect(self.protocol, self.markers_source_id)
-        replaying = self.tracker.spec.startswith("replay:")
+        replaying = self.tracker.channels_mapped
         from app.acquisition.inlet import GazeAcquisition
 
         # channels are mapped now: a stream with the wrong channels fails before anything is written

@@ -253,7 +253,7 @@ class _OwnTracker:
         own = self
 
         class _Connection:
-            spec = "test:own"
+            spec, channels_mapped = "test:own", False
 
             @property
             def stream(self):  # type: ignore[no-untyped-def]

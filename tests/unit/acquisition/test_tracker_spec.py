@@ -38,3 +38,14 @@ def test_spec_and_connector_check_themselves() -> None:
         TrackerSpec("usb", "x")  # type: ignore[arg-type]
     with pytest.raises(TrackerError, match="timeout"):
         LslTrackerConnector(TrackerSpec("sim"), timeout_s=0)
+
+
+@pytest.mark.parametrize(("text", "mapped"), [("replay:/data/run.xdf", True), ("sim", False), ("lsl:Tobii", False),
+                                              ("lsl-id:abc", False)])
+def test_only_a_replay_comes_with_its_channels_mapped(text: str, mapped: bool) -> None:
+    from app.acquisition.tracker_spec import LslTracker
+
+    tracker = LslTracker(parse_tracker_spec(text), stream=None)  # type: ignore[arg-type]
+    assert tracker.channels_mapped is mapped and tracker.spec == text
+    tracker.wait_until_ready(0.1)  # nothing started by this connection: returns at once
+    tracker.close()
