@@ -58,6 +58,9 @@ _DTYPES = {"float32": np.float32, "double64": np.float64, "int32": np.int32, "in
            "int8": np.int8, "int64": np.int64}
 
 
+FIRST_SAMPLE_GRACE_S = 5.0  # a tracker that never sent since its inlet opened counts as lost after this long
+
+
 @dataclass(frozen=True)
 class Counters:
     received: int  # samples taken from the inlet
@@ -116,6 +119,7 @@ class GazeAcquisition:
         self._last_ts: float | None = None
         self._last_rx = 0.0
         self._stalled = False
+        self._opened_lsl = 0.0  # LSL time the inlet opened: where a gap starts when no sample ever came
         self._cpu_s = 0.0
         self._error: BaseException | None = None
 
@@ -209,14 +213,23 @@ class GazeAcquisition:
         return np.concatenate((np.asarray(ts, dtype=np.float64), np.asarray(more, dtype=np.float64)))
 
     def _loop(self) -> None:
+        import pylsl
         from pylsl.util import LostError
+        from pylsl.util import TimeoutError as LslTimeoutError
 
         n_ch = self.stream.n_channels
         max_chunk = int(max(1024, self.rate_hz * 1.0))
         dest = np.empty((max_chunk, n_ch), dtype=_DTYPES[self.stream.channel_format])
-        inlet: Any = self._open_inlet(self.stream.resolved)
+        self._opened_lsl = pylsl.local_clock()
+        inlet: Any = self._open_or_none(self.stream.resolved)
         self._last_rx = time.monotonic()
         while not self._stop.is_set():
+            if inlet is None:  # the outlet went away while it was being opened: look for it as after a stall
+                self._mark_stalled()
+                inlet = self._resolve_again()
+                if inlet is None and (switched := self._follow()) is not None:
+                    inlet, dest = switched
+                continue
             try:
                 ts = self._pull(inlet, dest)
             except LostError:
@@ -224,21 +237,42 @@ class GazeAcquisition:
                 if inlet is None:
                     break
                 continue
+            except LslTimeoutError:
+                # liblsl says "timeout" instead of "lost" when the outlet vanished before its first sample came:
+                # silence, which the stall and follow logic below handles like any other loss
+                ts = np.empty(0)
             n = len(ts)
             if n:
                 self._ingest(dest[:n], ts)
-            elif self._last_ts is not None and time.monotonic() - self._last_rx > self.stall_s:
-                if not self._stalled:
-                    with self._lock:
-                        self._stalled = True
-                    if self.on_gap_start is not None:
-                        self.on_gap_start(self._last_ts)
+            elif time.monotonic() - self._last_rx > (self.stall_s if self._last_ts is not None else
+                                                      max(self.stall_s, FIRST_SAMPLE_GRACE_S)):
+                self._mark_stalled()
                 switched = self._follow()
                 if switched is not None:
                     inlet.close_stream()
                     inlet, dest = switched
             self._cpu_s = time.thread_time()
         self._cpu_s = time.thread_time()
+
+    def _open_or_none(self, info: Any) -> Any:
+        """An open inlet, or None when the outlet vanished while it was being opened."""
+        from pylsl.util import LostError
+        from pylsl.util import TimeoutError as LslTimeoutError
+
+        try:
+            return self._open_inlet(info)
+        except (LslTimeoutError, LostError) as exc:
+            log.warning("stream %s could not be opened (%s); looking for it again", self.stream.name, exc)
+            return None
+
+    def _mark_stalled(self) -> None:
+        """No sample for ``stall_s`` (or none yet since the inlet opened): a gap starts at the last sample."""
+        if self._stalled:
+            return
+        with self._lock:
+            self._stalled = True
+        if self.on_gap_start is not None:
+            self.on_gap_start(self._last_ts if self._last_ts is not None else self._opened_lsl)
 
     def _follow(self) -> tuple[Any, np.ndarray] | None:
         """While stalled: the tracker back under a new outlet (another source_id or layout), opened, or None."""
@@ -279,19 +313,25 @@ class GazeAcquisition:
 
     def _reconnect(self) -> Any:
         """Resolve the stream again (same source_id, or same name, type and host) until it is back."""
+        while not self._stop.is_set():
+            inlet = self._resolve_again()
+            if inlet is not None:
+                return inlet
+        return None
+
+    def _resolve_again(self) -> Any:
+        """One look (0.5 s) for the same stream (same source_id, or same name, type and host), opened; or None."""
         import pylsl
 
         s = self.stream
         parts = [f"name='{s.name}'", f"type='{s.type}'"]
         parts.append(f"source_id='{s.source_id}'" if s.source_id else f"hostname='{s.hostname}'")
-        while not self._stop.is_set():
-            found = pylsl.resolve_bypred(" and ".join(parts), 1, 0.5)
-            if found:
-                return self._open_inlet(found[0])
-        return None
+        found = pylsl.resolve_bypred(" and ".join(parts), 1, 0.5)
+        return self._open_or_none(found[0]) if found else None
 
     def _ingest(self, data: np.ndarray, ts: np.ndarray) -> None:
-        prev = self._last_ts
+        # the first samples after a stall that began before any sample: the gap runs from the inlet's opening
+        prev = self._last_ts if self._last_ts is not None or not self._stalled else self._opened_lsl
         steps = np.diff(ts, prepend=ts[0] if prev is None else prev)
         lost = 0
         new_gaps: list[tuple[float, float]] = []

@@ -164,3 +164,30 @@ def test_a_session_on_nan_gaze_warns_on_the_command_line_and_in_session_json(
     meta = json.loads(next(tmp_path.glob("sub-P04/ses-01/*_session.json")).read_text())
     assert [w["kind"] for w in meta["quality_warnings"]] == ["no_gaze"]
     assert meta["quality_warnings"][0]["t"] > 0 and any("no valid gaze" in w for w in meta["warnings"])
+
+
+def test_an_outlet_gone_before_its_first_sample_is_a_gap_not_a_dead_worker() -> None:
+    """liblsl reports a timeout, not a loss, when the outlet vanished before any sample reached the inlet;
+    the acquisition keeps going, marks the gap from its opening and follows the tracker when it comes back."""
+    name = f"LabTracker-{uuid.uuid4().hex[:8]}"
+    outlet = pylsl.StreamOutlet(gaze_info(name, f"{name}-a", with_pupils=False))
+    stream = find_streams(source_id=f"{name}-a", timeout=5.0)[0]
+    starts: list[float] = []
+    gaps: list[tuple[float, float]] = []
+    acq = GazeAcquisition(stream, on_gap_start=starts.append, on_gap=lambda a, b: gaps.append((a, b)))
+    acq.start()
+    back = None
+    try:
+        time.sleep(0.3)
+        del outlet  # gone before it ever sent a sample
+        wait_for(lambda: acq.counters.stalled, timeout=30.0)
+        assert acq.counters.stalled and len(starts) == 1 and acq.counters.error is None
+        back = Pusher(gaze_info(name, f"{name}-b", with_pupils=False), 420.0)  # the app restarted
+        wait_for(lambda: acq.counters.received > 50, timeout=30.0)
+        assert acq.counters.error is None and acq.counters.running and not acq.counters.stalled
+        assert len(gaps) == 1 and gaps[0][0] == starts[0] and gaps[0][1] > gaps[0][0]
+        assert acq.stream.source_id == f"{name}-b"
+    finally:
+        acq.stop()
+        if back is not None:
+            back.close()
