@@ -75,12 +75,15 @@ def run(args: argparse.Namespace) -> int:
     from app.formats.gazefile import check_rate as check_rate_hz
     from app.formats.gazefile import map_recording, read_recording
 
-    src = args.input.resolve()
-    outs = [p for p in (args.events_out, args.samples_out) if p is not None]
-    protected = {src, sidecar_path(src).resolve()}
-    for out in outs + [sidecar_path(args.events_out)]:
-        if out.resolve() in protected:
-            raise GazeDataError(f"detect: {out} would overwrite the input; choose another output path")
+    try:
+        src = args.input.resolve()
+        outs = [p for p in (args.events_out, args.samples_out) if p is not None]
+        protected = {src, sidecar_path(src).resolve()}
+        for out in outs + [sidecar_path(args.events_out)]:
+            if out.resolve() in protected:
+                raise GazeDataError(f"detect: {out} would overwrite the input; choose another output path")
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python 3.11)
+        raise GazeDataError(f"detect: cannot use the path ({exc})") from exc
     if args.rate is not None:
         check_rate_hz(args.rate, "detect: --rate")
     rec = read_recording(args.input, stream=args.stream, rate=args.rate)

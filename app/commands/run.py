@@ -48,6 +48,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.seed is not None and not 0 <= args.seed < 2**63:  # numpy refuses a negative seed with a ValueError
+        from app.core.errors import PovLabError
+
+        raise PovLabError(f"--seed must be an integer from 0 to 2**63 - 1, got {args.seed}")
     from app.acquisition.tracker_spec import LslTrackerConnector, parse_tracker_spec
     from app.session.runner import Session, SessionConfig
 

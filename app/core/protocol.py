@@ -230,7 +230,7 @@ class _Reader:
         try:
             path = (self.base / rel).resolve()
             found = path.is_file()
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python 3.11)
             raise ProtocolError(f"{self.path}: {key}.{name}: cannot use this path ({exc})") from exc
         if not found:
             raise ProtocolError(f"{self.path}: {key}.{name}: file not found: {path}")

@@ -193,7 +193,7 @@ def _copy_protocol(protocol_path: Path, files: list[Path], folder: Path) -> dict
         def point_at_copy(m: re.Match[str]) -> str:
             try:
                 name = names.get((base / (m.group("dq") or m.group("sq") or "")).resolve())
-            except (OSError, ValueError):
+            except (OSError, ValueError, RuntimeError):  # RuntimeError: a symlink loop
                 name = None
             return m.group(0) if name is None else f'{m.group("key")}"stimuli/{name}"'
 

@@ -72,6 +72,10 @@ SCREENS = {"FIXCROSS_ONSET": "fixation_cross", "STIM_ONSET": "stimulus", "STIM_O
            "VALIDATION_END": "blank"}
 
 
+MAX_DURATION_S = 86_400.0  # --duration inf reached threading.Timer (an OverflowError in its thread)
+MAX_TRACKER_TIMEOUT_S = 600.0
+
+
 @dataclass(frozen=True)
 class SessionConfig:
     protocol_path: Path
@@ -88,12 +92,14 @@ class SessionConfig:
     plots: bool = True  # write each trial's scanpath and heatmap into the run folder's plots/ at the end
 
     def __post_init__(self) -> None:
-        if not self.tracker_timeout_s > 0:
-            raise TrackerError(f"tracker timeout must be > 0 s, got {self.tracker_timeout_s}")
+        if not 0 < self.tracker_timeout_s <= MAX_TRACKER_TIMEOUT_S:  # also false for NaN
+            raise TrackerError(f"tracker timeout must be > 0 s and at most {MAX_TRACKER_TIMEOUT_S:g} s, "
+                               f"got {self.tracker_timeout_s}")
         for kind, label in (("participant", self.participant), ("session", self.session), ("task", self.task)):
             check_label(kind, label)
-        if self.duration_s is not None and not self.duration_s > 0:
-            raise PovLabError(f"--duration must be positive, got {self.duration_s}")
+        if self.duration_s is not None and not 0 < self.duration_s <= MAX_DURATION_S:
+            raise PovLabError(f"--duration must be above 0 and at most {MAX_DURATION_S:g} s (a day), "
+                              f"got {self.duration_s}")
 
 
 class _Markers:
