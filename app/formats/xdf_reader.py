@@ -61,6 +61,9 @@ class XdfContents:
         return self.streams.get(name)
 
 
+MAX_CHANNELS = 65_536  # a header claiming 10**9 channels made the reader build 10**9 labels
+
+
 class _CorruptError(Exception):
     pass
 
@@ -100,6 +103,9 @@ def _parse_header(stream_id: int, xml: bytes) -> XdfStream:
         srate = float(info.findtext("nominal_srate") or "0")
     except ValueError as exc:
         raise _CorruptError(f"stream header {stream_id}: bad channel_count or nominal_srate") from exc
+    if not 1 <= count <= MAX_CHANNELS or not 0 <= srate <= 1e6:  # also false for a NaN rate
+        raise _CorruptError(f"stream header {stream_id}: channel_count {count} or nominal_srate {srate} out of range "
+                            f"(1-{MAX_CHANNELS} channels, 0-1e6 Hz)")
     labels = [(c.findtext("label") or "").strip() for c in info.findall("./desc/channels/channel")]
     units = [(c.findtext("unit") or "").strip() for c in info.findall("./desc/channels/channel")]
     if len(labels) != count:

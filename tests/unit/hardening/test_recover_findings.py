@@ -168,3 +168,17 @@ def test_the_final_session_json_uses_the_reserve_on_a_full_disk(tmp_path: Path, 
     files.reserve_space(meta)
     recover_mod.release_reserve(meta)
     assert not files.reserve_path(meta).exists()
+
+
+def test_a_header_claiming_a_billion_channels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found while hunting: the reader built one label per claimed channel (10**9: a hang, then memory)."""
+    from app.formats.xdf_writer import XdfWriter
+
+    path = tmp_path / "bomb.xdf"
+    w = XdfWriter(path)
+    w.stream_header(1, "<?xml version='1.0'?><info><name>G</name><type>Gaze</type><channel_count>1000000000"
+                       "</channel_count><channel_format>float32</channel_format><nominal_srate>100</nominal_srate>"
+                       "</info>")
+    w.close()
+    contents = read_session_xdf(path)
+    assert not contents.streams and "channel_count 1000000000" in contents.losses[0]
