@@ -149,6 +149,8 @@ def load_protocol(path: str | Path, whole_images: bool = True) -> Protocol:
         raise ProtocolError(f"{p}: not valid TOML ({exc})") from exc
     except RecursionError as exc:
         raise ProtocolError(f"{p}: values nested deeper than {MAX_DEPTH} levels") from exc
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits (Python's int conversion limit)
+        raise ProtocolError(f"{p}: not valid TOML ({str(exc)[:100]})") from exc
     if nesting_depth(raw, MAX_DEPTH) > MAX_DEPTH:
         raise ProtocolError(f"{p}: values nested deeper than {MAX_DEPTH} levels")
     return _Reader(p, whole_images).protocol(raw)
@@ -257,6 +259,8 @@ class _Reader:
                 height_cm=self.number(s, "height_cm", "screen"),
                 distance_cm=self.number(s, "distance_cm", "screen"),
             )
+        except ProtocolError:
+            raise  # already names the file and the key
         except PovLabError as exc:
             raise ProtocolError(f"{self.path}: {exc}") from exc
         full = s.get("fullscreen", True)

@@ -42,6 +42,7 @@ CASES = [
                  id="huge-instructions"),
     pytest.param({}, _screen("distance_cm", "1" + "0" * 400), "screen.distance_cm", id="int-10e400"),
     pytest.param({}, _screen("width_px", "100000"), "screen.width_px", id="screen-100000-px"),
+    pytest.param({}, _screen("distance_cm", "9" * 5000), "not valid TOML", id="int-of-5000-digits"),
     pytest.param({}, _screen("distance_cm", "1e-9"), "screen.distance_cm", id="distance-1e-9"),
     pytest.param({}, lambda t: t.replace("width_px", "widht_px"), "did you mean 'width_px'", id="typo-widht"),
     pytest.param(dict(trial="captoin = 'x'"), None, "did you mean 'caption'", id="typo-in-trial"),
