@@ -10,7 +10,9 @@ order (tests compare them for exact equality).
   from cumulative velocity histograms (one row per update);
 - :func:`nh_scan`: saccade / PSO labelling of :mod:`app.detection.nh`, returning how far its labels
   are final;
-- :func:`smoothed_speed`: the differentiator of :mod:`app.detection.velocity`;
+- :func:`smoothed_speed_k`: the differentiator of :mod:`app.detection.velocity`, each sample over its
+  own window; :func:`range_noise`: the noise that chooses the window (:mod:`app.detection.window`);
+- :func:`unit_histograms`, :func:`window_sums`: the per-second velocity histograms of the thresholds;
 - :func:`fill_gaps`: the gap fill-in of :mod:`app.detection.gapfill`.
 """
 
@@ -195,47 +197,10 @@ def fill_gaps(t: F64, x: F64, y: F64, max_samples: int, max_span_s: float) -> No
             y[j] = ya + (yb - ya) * f
 
 
-@numba.njit(cache=True, nogil=True)
-def smoothed_speed(t: F64, xd: F64, yd: F64, k: int, max_gap_s: float) -> F64:
-    """Angular speed at every sample from the least-squares slope over ``2k + 1`` samples (NaN where the
-    window runs off the ends, holds a NaN, or spans an interval longer than ``max_gap_s``).
-
-    Times and positions are taken relative to the centre sample and summed over the window in order, so
-    any piece of the stream that holds a sample's window gives it the same value.
-    """
-    n = len(t)
-    v = np.full(n, np.nan)
-    w = 2 * k + 1
-    gaps = np.zeros(n, dtype=np.int64)  # long intervals up to each sample (exact integer prefix sums)
-    for i in range(1, n):
-        gaps[i] = gaps[i - 1] + (1 if t[i] - t[i - 1] > max_gap_s else 0)
-    for i in range(k, n - k):
-        if gaps[i + k] - gaps[i - k] > 0:
-            continue
-        t0 = t[i]
-        x0 = xd[i]
-        y0 = yd[i]
-        st = sx = sy = stt = stx = sty = 0.0
-        for j in range(i - k, i + k + 1):
-            dt = t[j] - t0
-            dx = xd[j] - x0
-            dy = yd[j] - y0
-            st += dt
-            sx += dx
-            sy += dy
-            stt += dt * dt
-            stx += dt * dx
-            sty += dt * dy
-        den = w * stt - st * st
-        a = (w * stx - st * sx) / den
-        b = (w * sty - st * sy) / den
-        v[i] = math.sqrt(a * a + b * b)
-    return v
-
-
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def smoothed_speed_k(t: F64, xd: F64, yd: F64, ks: NDArray[np.int64], lo: int, hi: int, max_gap_s: float) -> F64:
-    """:func:`smoothed_speed` for the samples ``[lo, hi)``, each over its own half window ``ks[i]``
+    """The least-squares slope speed (see :func:`app.detection.velocity.smoothed_velocity`) of the samples
+    ``[lo, hi)``, each over its own half window ``ks[i]``
     (the differentiator widens where the noise of the seconds before says so). NaN where the window runs
     off the ends of the arrays, holds a NaN, or spans an interval longer than ``max_gap_s``."""
     n = len(t)

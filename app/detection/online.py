@@ -5,7 +5,7 @@ ring buffer (:class:`app.core.gaze.GazeRingBuffer`) and gets the events that thi
 completed; :meth:`OnlineDetector.flush` ends the stream. Work per chunk is proportional to
 the chunk plus a constant (the differentiator's ``2k`` samples of history, the I-DT window):
 
-- velocity: :func:`~app.detection.velocity.smoothed_velocity` over the last ``2k`` samples
+- velocity: :func:`~app.detection.kernels.smoothed_speed_k` over the last ``2 k_max`` samples
   and the new chunk; each sample's velocity is computed from the same values in the same
   order as offline, so it is bit-identical;
 - the differentiator's window: fixed, or (``velocity_window_s=None``, as offline by default) chosen

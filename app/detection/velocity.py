@@ -9,9 +9,10 @@ the samples' own times, so uneven rates are handled exactly; a window that holds
 interval longer than :func:`max_gap_s` (samples missing without NaN rows) gives no velocity
 (the sample is treated as track loss).
 
-Every output sample is computed by the same element-wise operations in the same order,
-so the streaming detectors, which call :func:`smoothed_velocity` on overlapping pieces of
-the stream, get bit-identical velocities to the offline run.
+Every output sample is computed by the same operations in the same order from its own window
+(:func:`app.detection.kernels.smoothed_speed_k`), so the streaming detectors, which call it on
+overlapping pieces of the stream, get bit-identical velocities to the offline run. The window of
+each sample follows the noise (:mod:`app.detection.window`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from app.core.errors import GazeDataError
 from app.core.gaze import GazeBlock
 from app.core.geometry import ScreenGeometry
 from app.detection.gapfill import fill_gaps, max_fill_samples, max_fill_span_s
-from app.detection.kernels import smoothed_speed, smoothed_speed_k
+from app.detection.kernels import smoothed_speed_k
 
 F64 = NDArray[np.float64]
 #: the adaptive window is chosen from the noise of the samples in the first NOISE_FROM_S seconds (all
@@ -61,12 +62,14 @@ def smoothed_velocity(t: F64, xd: F64, yd: F64, k: int, rate_hz: float) -> F64:
 
     The least-squares slope of position against the samples' own times over ``2k + 1`` samples
     (times and positions taken relative to the centre sample, which keeps LSL clock values
-    from cancelling); with even sampling it equals the Savitzky-Golay first derivative. One compiled
-    loop (:func:`app.detection.kernels.smoothed_speed`) for the offline and the online path.
+    from cancelling); with even sampling it equals the Savitzky-Golay first derivative. The one
+    compiled loop of the offline and online paths (:func:`app.detection.kernels.smoothed_speed_k`),
+    here with the same half window at every sample.
     """
     c = np.ascontiguousarray
-    return smoothed_speed(c(t, dtype=np.float64), c(xd, dtype=np.float64), c(yd, dtype=np.float64), int(k),
-                          max_gap_s(rate_hz))
+    n = len(t)
+    return smoothed_speed_k(c(t, dtype=np.float64), c(xd, dtype=np.float64), c(yd, dtype=np.float64),
+                            np.full(n, int(k), dtype=np.int64), 0, n, max_gap_s(rate_hz))
 
 
 def to_degrees(geometry: ScreenGeometry, x: F64, y: F64) -> tuple[F64, F64]:
