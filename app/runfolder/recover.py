@@ -69,12 +69,13 @@ def _kept_original(xdf: Path) -> Path | None:
     return crashed if crashed.exists() else None
 
 
-def _keep_original(xdf: Path) -> Path:
-    """``<stem>.xdf.crashed``: the original bytes, kept before anything is written (idempotent)."""
+def _keep_original(xdf: Path) -> tuple[Path, bool]:
+    """``<stem>.xdf.crashed``: the original bytes, kept before anything is written (idempotent); and whether this
+    call made it."""
     crashed = xdf.with_name(xdf.name + ".crashed")
     if crashed.exists():
         if os.path.samefile(crashed, xdf) or crashed.stat().st_size == xdf.stat().st_size:
-            return crashed  # an interrupted recovery kept it already
+            return crashed, False  # an interrupted recovery kept it already
         k = 2
         while (other := xdf.with_name(f"{xdf.name}.crashed.{k}")).exists():
             k += 1
@@ -86,7 +87,7 @@ def _keep_original(xdf: Path) -> Path:
         shutil.copyfile(xdf, tmp)
         _fsync(tmp)
         os.replace(tmp, crashed)
-    return crashed
+    return crashed, True
 
 
 def _replace_atomically(xdf: Path, streams: list[Any], recorded_at: str = "") -> None:
@@ -124,10 +125,16 @@ def recover_run(run: SessionRun) -> RunRecovery:
     first = min(float(t[0]) for t in stamps) if stamps else 0.0
     last = max(float(t[-1]) for t in stamps) if stamps else 0.0
     rec.duration_s = last - first
-    original = _keep_original(run.xdf) if not contents.complete else _kept_original(run.xdf)
+    original = _kept_original(run.xdf)
     if not contents.complete:
-        _replace_atomically(run.xdf, sorted(contents.streams.values(), key=lambda s: s.stream_id),
-                            contents.recorded_at)  # the recording's own date, not the recovery's
+        original, made = _keep_original(run.xdf)
+        try:
+            _replace_atomically(run.xdf, sorted(contents.streams.values(), key=lambda s: s.stream_id),
+                                contents.recorded_at)  # the recording's own date, not the recovery's
+        except BaseException:
+            if made:  # a failed recovery (a full disk) leaves the folder as it found it
+                original.unlink(missing_ok=True)
+            raise
     markers = contents.get(MARKERS.name) or contents.by_type(MARKERS.type)
     log = parse_markers(markers.time_stamps, markers.strings(), last) if markers is not None else None
     old_rows = run.trials()
