@@ -99,7 +99,8 @@ def _geometry(side: dict[str, Any], side_path: Path, physio: Path) -> ScreenGeom
     return None
 
 
-def _cell(text: str, path: Path, line: int, column: str, allow_missing: bool) -> float:
+def number_cell(text: str, path: Path, line: int, column: str, allow_missing: bool) -> float:
+    """One numeric cell of a gaze table: empty, ``nan`` or ``n/a`` is missing (NaN, or an error where not allowed)."""
     t = text.strip()
     if t == "" or t.lower() in ("nan", "n/a", "na"):
         if allow_missing:
@@ -186,7 +187,7 @@ def read_bids_physio(path: Path, rate_override: float | None = None) -> Recorded
         if len(row) != len(columns):
             raise GazeDataError(f"{tsv}: line {line}: {len(row)} fields, the sidecar's Columns name {len(columns)}")
         for j, (cell, col) in enumerate(zip(row, columns, strict=True)):
-            table[line - 1, j] = _cell(cell, tsv, line, col, col != "timestamp")
+            table[line - 1, j] = number_cell(cell, tsv, line, col, col != "timestamp")
     if has_time:
         t = table[:, columns.index("timestamp")]
         units = str((side.get("timestamp") or {}).get("Units", "")).strip().lower() \

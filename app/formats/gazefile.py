@@ -33,21 +33,10 @@ from app.acquisition.vendor_layouts import identify
 from app.core.errors import GazeDataError, TrackerError
 from app.core.gaze import GazeBlock
 from app.core.recorded_gaze import GAZE_STREAM_TYPES, RecordedGaze, channel_desc
+from app.formats.bids_physio_reader import number_cell
 
 DEFAULT_SCREEN_PX = (1920, 1080)
 READABLE = ".xdf, .edf, .asc, .csv (time,x,y) or a BIDS *_physio.tsv[.gz] with its JSON sidecar"
-
-
-def _float(cell: str, path: Path, line: int, column: str, allow_missing: bool) -> float:
-    text = cell.strip()
-    if text == "" or text.lower() in ("nan", "n/a", "na"):
-        if allow_missing:
-            return math.nan
-        raise GazeDataError(f"{path}: line {line}: {column} is missing")
-    try:
-        return float(text)
-    except ValueError as exc:
-        raise GazeDataError(f"{path}: line {line}: {column} is not a number: {text!r}") from exc
 
 
 def read_csv(path: Path) -> RecordedGaze:
@@ -67,9 +56,9 @@ def read_csv(path: Path) -> RecordedGaze:
                     continue
                 if len(row) < 3:
                     raise GazeDataError(f"{path}: line {line}: expected at least 3 fields (time,x,y), got {len(row)}")
-                t.append(_float(row[0], path, line, "time", False))
-                x.append(_float(row[1], path, line, "x", True))
-                y.append(_float(row[2], path, line, "y", True))
+                t.append(number_cell(row[0], path, line, "time", False))
+                x.append(number_cell(row[1], path, line, "x", True))
+                y.append(number_cell(row[2], path, line, "y", True))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise GazeDataError(f"{path}: cannot read the CSV ({exc})") from exc
     if not t:
