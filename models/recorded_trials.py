@@ -21,10 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from app.core.answered_trials import answered_trials
 from app.core.errors import PovLabError, RecordingError
-from app.core.features import Fixation
 from app.core.layout import layout_trial
-from app.core.markers import parse_marker
 from app.core.pov_release import clean_label, token_for_label
 from app.core.protocol import Protocol, load_protocol
 from app.core.streams import FIXATIONS, MARKERS
@@ -38,39 +37,13 @@ def trials_from_streams(markers: Sequence[str], fixations: np.ndarray, participa
     """Examples from a session's marker strings (time order) and fixation samples ([N, 6] as ``FIXATIONS``).
 
     ``regions(trial_id, aoi_names)``, when given, returns the trial's image-region features or None."""
-    col = {c: i for i, c in enumerate(FIXATIONS.channels)}
-    trials: dict[int, dict] = {}
-    current: dict | None = None
-    for text in markers:
-        m = parse_marker(text)
-        if m.kind == "TRIALID" and m.args:
-            current = {"n": int(m.args[0]), "aois": [], "vars": {}, "result": None}
-            trials[current["n"]] = current
-        elif current is None:
-            continue
-        elif m.kind == "TRIAL_VAR" and len(m.args) >= 2:
-            current["vars"][m.args[0]] = m.args[1]
-        elif m.kind == "IAREA" and m.args:
-            current["aois"].append(clean_label(m.args[-1]))
-        elif m.kind == "TRIAL_RESULT" and m.args:
-            current["result"] = int(m.args[0])
     out = []
-    fx = np.asarray(fixations, dtype=np.float64).reshape(-1, len(FIXATIONS.channels))
-    for n, tr in sorted(trials.items()):
-        if tr["result"] not in (0, 1, 2) or not tr["aois"]:
-            continue  # timeout, aborted or no AOIs: no label to learn from
-        if not include_practice and tr["vars"].get("practice") == "1":
+    for tr in answered_trials(markers, fixations):
+        if not include_practice and tr.practice:
             continue
-        names = tr["aois"]
-        tokens = tuple(token_for_label(a) for a in names)
-        rows = fx[fx[:, col["trial_number"]] == n]
-        rows = rows[np.argsort(rows[:, col["onset"]], kind="stable")]
-        fixes = tuple(Fixation(int(r[col["aoi_index"]]) - 1 if r[col["aoi_index"]] >= 1 else -1,
-                               float(r[col["duration"]]), float(r[col["onset"]])) for r in rows
-                      if int(r[col["aoi_index"]]) <= len(names))
-        trial_id = tr["vars"].get("trial_id", str(n))
-        out.append(Example(tokens, fixes, participant, trial_id, tr["result"], source,
-                           regions(trial_id, names) if regions is not None else None))
+        tokens = tuple(token_for_label(a) for a in tr.aoi_names)
+        out.append(Example(tokens, tr.fixations, participant, tr.trial_id, tr.answer, source,
+                           regions(tr.trial_id, tr.aoi_names) if regions is not None else None))
     return out
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from app.core.answered_trials import answered_trials
 from app.core.errors import RecordingError
 from app.core.features import Fixation, Token, batch_inputs, participant_index, trial_features
-from app.core.markers import parse_marker
-from app.core.pov_release import clean_label, token_for_label
+from app.core.pov_release import token_for_label
 from app.core.streams import FIXATIONS, MARKERS
 from app.formats.xdf_reader import read_session_xdf
 from app.inference.onnx_model import FusionModel
@@ -45,35 +45,8 @@ def recorded_trials(xdf: Path) -> list[RecordedTrial]:
         raise RecordingError(f"{xdf}: needs the {MARKERS.name} and {FIXATIONS.name} streams")
     m = re.search(r"sub-([A-Za-z0-9]+)", str(xdf))
     participant = m.group(1) if m else xdf.parent.name
-    trials: dict[int, dict] = {}
-    cur: dict | None = None
-    for text in mk.strings():
-        mm = parse_marker(text)
-        if mm.kind == "TRIALID" and mm.args and mm.args[0].isdigit():
-            cur = trials.setdefault(int(mm.args[0]), {"aois": [], "vars": {}, "result": None})
-        elif cur is None:
-            continue
-        elif mm.kind == "TRIAL_VAR" and len(mm.args) >= 2:
-            cur["vars"][mm.args[0]] = mm.args[1]
-        elif mm.kind == "IAREA" and mm.args:
-            cur["aois"].append(clean_label(mm.args[-1]))
-        elif mm.kind == "TRIAL_RESULT" and mm.args:
-            cur["result"] = int(mm.args[0])
-    data = np.asarray(fx.time_series, dtype=np.float64).reshape(-1, len(FIXATIONS.channels))
-    col = {c: i for i, c in enumerate(FIXATIONS.channels)}
-    out = []
-    for n, tr in sorted(trials.items()):
-        if tr["result"] not in (0, 1, 2) or not tr["aois"]:
-            continue
-        rows = data[data[:, col["trial_number"]] == n]
-        rows = rows[np.argsort(rows[:, col["onset"]], kind="stable")]
-        names = tr["aois"]
-        fixes = tuple(Fixation(int(r[col["aoi_index"]]) - 1 if r[col["aoi_index"]] >= 1 else -1,
-                               float(r[col["duration"]]), float(r[col["onset"]])) for r in rows
-                      if int(r[col["aoi_index"]]) <= len(names))
-        out.append(RecordedTrial(participant, tr["vars"].get("trial_id", str(n)), tr["vars"].get("practice") == "1",
-                                 tuple(token_for_label(a) for a in names), fixes, tr["result"]))
-    return out
+    return [RecordedTrial(participant, tr.trial_id, tr.practice, tuple(token_for_label(a) for a in tr.aoi_names),
+                          tr.fixations, tr.answer) for tr in answered_trials(mk.strings(), fx.time_series)]
 
 
 def session_trials(folders: list[Path]) -> list[RecordedTrial]:
