@@ -41,12 +41,12 @@ def recorded_trials(xdf: Path) -> list[RecordedTrial]:
     """The answered trials of one recording (a timeout or a trial without AOIs has nothing to learn or test)."""
     contents = read_session_xdf(xdf)
     mk, fx = contents.get(MARKERS.name), contents.get(FIXATIONS.name)
-    if mk is None or fx is None or not isinstance(mk.time_series, list):
+    if mk is None or fx is None or not isinstance(mk.time_series, list) or isinstance(fx.time_series, list):
         raise RecordingError(f"{xdf}: needs the {MARKERS.name} and {FIXATIONS.name} streams")
     m = re.search(r"sub-([A-Za-z0-9]+)", str(xdf))
     participant = m.group(1) if m else xdf.parent.name
     return [RecordedTrial(participant, tr.trial_id, tr.practice, tuple(token_for_label(a) for a in tr.aoi_names),
-                          tr.fixations, tr.answer) for tr in answered_trials(mk.strings(), fx.time_series)]
+                          tr.fixations, tr.answer) for tr in answered_trials(mk.strings(), np.asarray(fx.time_series, dtype=np.float64))]
 
 
 def session_trials(folders: list[Path]) -> list[RecordedTrial]:
