@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from app.acquisition.channels import ChannelMap
 from app.core.errors import TrackerError
@@ -133,10 +134,11 @@ def recognise(name: str, stream_type: str, n_channels: int, channels: Sequence[M
     if len(labels) != n_channels:
         raise TrackerError(f"stream {name!r} ({vendor.app}) describes {len(labels)} channels but has {n_channels}")
 
-    def at(*wanted: str) -> dict[str, int]:
+    # keyword arguments of ChannelMap, typed Any: they are checked where ChannelMap validates them
+    def at(*wanted: str) -> dict[str, Any]:
         return {slot: labels.index(label) for slot, label in zip(SLOT_ORDER, wanted, strict=True) if label in labels}
 
-    common = {"n_channels": n_channels, "screen_px": screen_px, "source": f"vendor:{vendor.key}",
+    common: dict[str, Any] = {"n_channels": n_channels, "screen_px": screen_px, "source": f"vendor:{vendor.key}",
               "layout": vendor.line}
     try:
         if vendor.key == "tobii-pro":
@@ -167,8 +169,8 @@ def recognise(name: str, stream_type: str, n_channels: int, channels: Sequence[M
 SLOT_ORDER = ("left_x", "left_y", "right_x", "right_y", "left_pupil", "right_pupil")
 
 
-def _validity(labels: list[str], left: str, right: str) -> dict[str, int]:
-    out = {}
+def _validity(labels: list[str], left: str, right: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     if left in labels:
         out["left_validity"] = labels.index(left)
     if right in labels:
