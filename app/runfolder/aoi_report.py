@@ -26,13 +26,12 @@ from app.core.aoi import map_points, polygon_area, trial_metrics
 from app.core.errors import BundleError
 from app.core.gaze import GazeBlock
 from app.core.gaze_events import GazeEvent
-from app.core.layout import Aoi, TrialLayout
-from app.core.markers import parse_marker
+from app.core.layout import TrialLayout
 from app.core.streams import FIXATIONS, GAZE_TYPE, MARKERS, PREDICTIONS
 from app.formats.gaze_channels import eyes_of
 from app.formats.xdf_reader import XdfContents, read_session_xdf
 from app.runfolder.folder import SessionRun, fmt_cell
-from app.runfolder.trial_records import TrialRecord, attach_predictions, parse_markers
+from app.runfolder.trial_records import TrialRecord, attach_predictions, parse_iareas, parse_markers
 
 AOI_COLUMNS = ("participant", "session", "run", "trial_number", "trial_id", "practice", "ia_id", "ia_label",
                "ia_kind", "ia_text", "ia_left", "ia_top", "ia_right", "ia_bottom", "ia_area_px",
@@ -52,36 +51,6 @@ class RunReport:
     aoi_rows: tuple[dict[str, Any], ...]
     trial_rows: tuple[dict[str, Any], ...]
     notes: tuple[str, ...] = ()
-
-
-def parse_iareas(texts: list[str], stamps: np.ndarray) -> dict[int, list[Aoi]]:
-    """The AOIs each trial announced with ``!V IAREA`` markers (after its ``TRIALID``), in screen pixels."""
-    out: dict[int, list[Aoi]] = {}
-    current: int | None = None
-    for _, text in sorted(zip(stamps.tolist(), texts, strict=True), key=lambda p: p[0]):
-        m = parse_marker(text)
-        if m.kind == "TRIALID" and m.args and m.args[0].isdigit():
-            current = int(m.args[0])
-            out.setdefault(current, [])
-        elif m.kind == "IAREA" and current is not None and len(m.args) >= 4:
-            shape, name = m.args[0], m.args[-1]
-            poly: tuple[tuple[float, float], ...]
-            try:
-                if shape == "RECTANGLE" and len(m.args) == 7:
-                    x0, y0, x1, y1 = (float(v) for v in m.args[2:6])
-                    poly = ((x0, y0), (x1, y0), (x1, y1), (x0, y1))
-                elif shape == "FREEHAND":
-                    poly = tuple((float(p.split(",")[0]), float(p.split(",")[1])) for p in m.args[2:-1])
-                    if len(poly) < 3:
-                        continue
-                else:
-                    continue
-            except (ValueError, IndexError):
-                continue
-            kind = "word" if name.startswith("txt_") else "object" if name.startswith("vis_") else "other"
-            aois = out[current]
-            aois.append(Aoi(name, kind, name.split("_", 1)[-1], poly, sum(a.kind == kind for a in aois)))
-    return out
 
 
 def _fixations(contents: XdfContents) -> list[GazeEvent]:

@@ -29,7 +29,7 @@ from app.core.streams import FIXATIONS, MARKERS, PREDICTIONS
 from app.formats.gaze_channels import eyes_of
 from app.formats.xdf_reader import read_session_xdf
 from app.runfolder.folder import read_meta
-from app.runfolder.trial_records import TrialRecord, parse_markers
+from app.runfolder.trial_records import TrialRecord, parse_iareas, parse_markers
 
 F64 = NDArray[np.float64]
 RAW_SPAN_S = 0.25  # raw gaze drawn behind the playhead
@@ -122,14 +122,15 @@ class SessionReview:
         return None if not len(rows) else (float(rows[-1, 1]), float(rows[-1, 2]), float(rows[-1, 3]))
 
 
-def _layout_from_markers(trial_id: str, caption: str, areas: list[tuple[str, tuple[tuple[float, float], ...]]],
+def _layout_from_markers(trial_id: str, caption: str, areas: list[Aoi],
                          image_rect: tuple[float, float, float, float] | None, screen: tuple[int, int]) -> TrialLayout:
+    """A trial's layout from its ``!V IAREA`` AOIs: words (``txt_``) take the caption's words, the rest are objects."""
     words = caption.split()
     aois, placed, counts = [], [], {"word": 0, "object": 0}
-    for name, polygon in areas:
-        kind = "word" if name.startswith("txt_") else "object"
-        text = words[counts["word"]] if kind == "word" and counts["word"] < len(words) else name.split("_", 1)[-1]
-        aoi = Aoi(name, kind, text, polygon, counts[kind])
+    for area in areas:
+        kind = "word" if area.kind == "word" else "object"
+        text = words[counts["word"]] if kind == "word" and counts["word"] < len(words) else area.text
+        aoi = Aoi(area.name, kind, text, area.polygon, counts[kind])
         counts[kind] += 1
         aois.append(aoi)
         if kind == "word":
@@ -143,10 +144,9 @@ def _layout_from_markers(trial_id: str, caption: str, areas: list[tuple[str, tup
     return TrialLayout(trial_id, screen, tuple(placed), image_rect, 1.0, tuple(aois))
 
 
-def _marker_extras(stamps: F64, texts: list[str]) -> tuple[tuple[int, int] | None, dict[int, list], dict[int, tuple]]:
-    """DISPLAY_COORDS, and per trial number its IAREA polygons and IMGLOAD rectangle."""
+def _marker_extras(stamps: F64, texts: list[str]) -> tuple[tuple[int, int] | None, dict[int, tuple]]:
+    """DISPLAY_COORDS, and per trial number its IMGLOAD rectangle (its AOIs come from ``parse_iareas``)."""
     display: tuple[int, int] | None = None
-    areas: dict[int, list[tuple[str, tuple[tuple[float, float], ...]]]] = {}
     images: dict[int, tuple[float, float, float, float]] = {}
     current = None
     for _, text in sorted(zip(stamps.tolist(), texts, strict=True), key=lambda p: p[0]):
@@ -157,21 +157,12 @@ def _marker_extras(stamps: F64, texts: list[str]) -> tuple[tuple[int, int] | Non
                 display = (int(x1 - x0 + 1), int(y1 - y0 + 1))
             elif m.kind == "TRIALID" and m.args:
                 current = int(m.args[0])
-                areas[current] = []
-            elif current is None:
-                continue
-            elif m.kind == "IAREA" and len(m.args) >= 4 and m.args[0] == "RECTANGLE":
-                x0, y0, x1, y1 = (float(v) for v in m.args[2:6])
-                areas[current].append((m.args[6], ((x0, y0), (x1, y0), (x1, y1), (x0, y1))))
-            elif m.kind == "IAREA" and len(m.args) >= 5 and m.args[0] == "FREEHAND":
-                pts = tuple((float(a), float(b)) for a, b in (p.split(",") for p in m.args[2:-1]))
-                areas[current].append((m.args[-1], pts))
-            elif m.kind == "IMGLOAD" and len(m.args) >= 6 and m.args[0] == "TOP_LEFT":
+            elif current is not None and m.kind == "IMGLOAD" and len(m.args) >= 6 and m.args[0] == "TOP_LEFT":
                 x, y, w, h = (float(v) for v in m.args[2:6])
                 images[current] = (x, y, x + w, y + h)
         except (ValueError, IndexError):
             continue  # a malformed marker is skipped; the rest of the review stands
-    return display, areas, images
+    return display, images
 
 
 def _folder_protocol(folder: Path, notes: list[str]) -> Protocol | None:
@@ -204,7 +195,8 @@ def load_review(path: Path | str) -> SessionReview:
         raise BundleError(f"{path}: no markers stream: not a POV Lab recording (nothing to review)")
     notes = [f"{path.name}: {loss}" for loss in contents.losses]
     texts = markers.strings()
-    display, areas, image_rects = _marker_extras(markers.time_stamps, texts)
+    display, image_rects = _marker_extras(markers.time_stamps, texts)
+    areas = parse_iareas(texts, markers.time_stamps)
     meta_path = path.with_name(path.name[: -len(".xdf")] + "_session.json")
     meta = read_meta(meta_path) if meta_path.is_file() else None
     protocol = _folder_protocol(path.parent, notes)

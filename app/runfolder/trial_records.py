@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.core.layout import Aoi
 from app.core.markers import parse_marker
 from app.core.streams import PREDICTIONS
 from app.formats.xdf_format import XdfStream
@@ -131,3 +132,33 @@ def attach_fixation_counts(trials: list[TrialRecord], fixations: XdfStream | Non
     by_number = dict(zip(numbers.tolist(), counts.tolist(), strict=True))
     for tr in trials:
         tr.n_fixations = int(by_number.get(tr.number, 0))
+
+
+def parse_iareas(texts: list[str], stamps: np.ndarray) -> dict[int, list[Aoi]]:
+    """The AOIs each trial announced with ``!V IAREA`` markers (after its ``TRIALID``), in screen pixels."""
+    out: dict[int, list[Aoi]] = {}
+    current: int | None = None
+    for _, text in sorted(zip(stamps.tolist(), texts, strict=True), key=lambda p: p[0]):
+        m = parse_marker(text)
+        if m.kind == "TRIALID" and m.args and m.args[0].isdigit():
+            current = int(m.args[0])
+            out.setdefault(current, [])
+        elif m.kind == "IAREA" and current is not None and len(m.args) >= 4:
+            shape, name = m.args[0], m.args[-1]
+            poly: tuple[tuple[float, float], ...]
+            try:
+                if shape == "RECTANGLE" and len(m.args) == 7:
+                    x0, y0, x1, y1 = (float(v) for v in m.args[2:6])
+                    poly = ((x0, y0), (x1, y0), (x1, y1), (x0, y1))
+                elif shape == "FREEHAND":
+                    poly = tuple((float(p.split(",")[0]), float(p.split(",")[1])) for p in m.args[2:-1])
+                    if len(poly) < 3:
+                        continue
+                else:
+                    continue
+            except (ValueError, IndexError):
+                continue
+            kind = "word" if name.startswith("txt_") else "object" if name.startswith("vis_") else "other"
+            aois = out[current]
+            aois.append(Aoi(name, kind, name.split("_", 1)[-1], poly, sum(a.kind == kind for a in aois)))
+    return out

@@ -72,12 +72,14 @@ def test_markers_alone_rebuild_the_live_layout(demo_protocol_path: Path) -> None
     from app.core.markers import display_coords_marker, trial_start_markers
     from app.core.protocol import load_protocol
     from app.runfolder.review import _layout_from_markers, _marker_extras
+    from app.runfolder.trial_records import parse_iareas
 
     protocol = load_protocol(demo_protocol_path)
     trial = protocol.trials[1]  # coffee: boxes and a polygon
     live = layout_trial(protocol, trial)
     texts = [display_coords_marker(1920, 1080), *trial_start_markers(4, trial, live)]
-    display, areas, images = _marker_extras(np.arange(len(texts), dtype=np.float64), texts)
+    stamps = np.arange(len(texts), dtype=np.float64)
+    (display, images), areas = _marker_extras(stamps, texts), parse_iareas(texts, stamps)
     assert display == (1920, 1080)
     rebuilt = _layout_from_markers(trial.trial_id, trial.caption, areas[4], images[4], display)
     assert [(a.name, a.kind, a.index) for a in rebuilt.aois] == [(a.name, a.kind, a.index) for a in live.aois]
