@@ -23,7 +23,7 @@ from app.core.geometry import ScreenGeometry
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from app.commands.gaze_args import add_gaze_file_args
-    from app.detection.pipeline import DEFAULT_METHOD, METHODS
+    from app.detection.methods import DEFAULT_METHOD, METHOD_DESCRIPTIONS
 
     p = sub.add_parser("detect", help="detect gaze events in a recording (XDF, EDF, ASC, CSV or BIDS physio)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -31,8 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=".xdf, .edf, .asc, time,x,y .csv, or BIDS *_physio.tsv[.gz] with sidecar")
     p.add_argument("--events-out", type=Path, required=True, metavar="EVENTS.tsv")
     p.add_argument("--samples-out", type=Path, metavar="SAMPLES.tsv", help="one label per input row")
-    p.add_argument("--method", default=DEFAULT_METHOD, choices=sorted(METHODS),
-                   help="; ".join(f"{k}: {v[1]}" for k, v in METHODS.items()) + f" (default {DEFAULT_METHOD})")
+    p.add_argument("--method", default=DEFAULT_METHOD, choices=sorted(METHOD_DESCRIPTIONS),
+                   help="; ".join(f"{k}: {v}" for k, v in METHOD_DESCRIPTIONS.items()) + f" (default {DEFAULT_METHOD})")
     p.add_argument("--screen-px", type=int, nargs=2, metavar=("W", "H"))
     p.add_argument("--screen-cm", type=float, nargs=2, metavar=("W", "H"))
     p.add_argument("--distance-cm", type=float, metavar="D")

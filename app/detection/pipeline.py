@@ -21,17 +21,17 @@ from app.core.geometry import ScreenGeometry
 from app.detection.gapfill import max_fill_samples
 from app.detection.idt import IdtParams, idt_codes
 from app.detection.ivt import IvtParams, ivt_codes
+from app.detection.methods import DEFAULT_METHOD, METHOD_DESCRIPTIONS
 from app.detection.nh import NhParams, nh_codes
 from app.detection.segments import EventAssembler, PostParams, runs_from_codes
 from app.detection.velocity import PreparedGaze, prepare
 
 #: method name -> (parameter class, one-line description with its source)
 METHODS: dict[str, tuple[type, str]] = {
-    "nh": (NhParams, "adaptive velocity threshold with PSO detection (Nystrom & Holmqvist 2010)"),
-    "ivt": (IvtParams, "velocity threshold (Salvucci & Goldberg 2000; Tobii I-VT defaults)"),
-    "idt": (IdtParams, "dispersion threshold (Salvucci & Goldberg 2000)"),
+    "nh": (NhParams, METHOD_DESCRIPTIONS["nh"]),
+    "ivt": (IvtParams, METHOD_DESCRIPTIONS["ivt"]),
+    "idt": (IdtParams, METHOD_DESCRIPTIONS["idt"]),
 }
-DEFAULT_METHOD = "nh"
 VELOCITY_WINDOW_S = 0.01
 GAP_FILL_S = 0.02
 MERGE_NOISE_SD = 4.0
