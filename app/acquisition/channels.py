@@ -25,13 +25,15 @@ Presets (layouts of the LSL apps of the manufacturers):
 - ``eyelink``: labstreaminglayer/App-EyeLink, stream "EyeLink": leftEyeX, leftEyeY, rightEyeX, rightEyeY
   (screen pixels), leftPupilArea, rightPupilArea, ...; 0 and -32768 (MISSING_DATA) mean no data.
 
-No pylsl here: the adapter reads the metadata into plain dicts first.
+No pylsl here: the adapter reads the metadata into plain dicts first. :meth:`ChannelMap.apply` runs a
+compiled loop (:mod:`app.acquisition.map_kernel`, numba, imported on first use).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -136,8 +138,25 @@ class ChannelMap:
     def eyes(self) -> tuple[str, ...]:
         return tuple(e for e in ("left", "right") if getattr(self, f"{e}_x") is not None)
 
+    @cached_property
+    def _kernel_args(self) -> tuple[NDArray[np.int64], bool, bool, float, float, float, float, F64]:
+        slots = np.array([-1 if getattr(self, s) is None else getattr(self, s) for s in SLOTS], dtype=np.int64)
+        w, h = self.screen_px
+        return (slots, self.unit == "normalized", self.y_origin == "bottom", float(w), float(h),
+                float(self.min_confidence), float(self.max_validity), np.array(self.missing_values, dtype=np.float64))
+
     def apply(self, data: NDArray[np.generic]) -> MappedGaze:
-        """Map a chunk (n_samples, n_channels) onto screen pixels."""
+        """Map a chunk (n_samples, n_channels) onto screen pixels (one compiled pass, :mod:`.map_kernel`)."""
+        from app.acquisition.map_kernel import map_chunk
+
+        d = np.ascontiguousarray(data, dtype=np.float64)
+        if d.ndim != 2 or d.shape[1] != self.n_channels:
+            raise TrackerError(f"channel map: expected samples of {self.n_channels} channels, got shape {d.shape}")
+        out = map_chunk(d, *self._kernel_args)
+        return MappedGaze(out[0], out[1], out[2], out[3], out[4], out[5], out[6])
+
+    def apply_arrays(self, data: NDArray[np.generic]) -> MappedGaze:
+        """The array form of :meth:`apply` (the reference its compiled loop is tested against)."""
         d = np.asarray(data, dtype=np.float64)
         if d.ndim != 2 or d.shape[1] != self.n_channels:
             raise TrackerError(f"channel map: expected samples of {self.n_channels} channels, got shape {d.shape}")

@@ -36,6 +36,7 @@ Usage (the session, the GUI and the benchmark all do this)::
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import threading
@@ -144,6 +145,9 @@ class GazeAcquisition:
     def start(self) -> GazeAcquisition:
         if self._thread is not None:
             raise TrackerError("acquisition already started")
+        from app.acquisition.map_kernel import warm_up
+
+        warm_up()  # load (or compile) the channel map's loop now, not on the first chunk
         self._thread = threading.Thread(target=self._run, name=f"gaze-{self.stream.name}", daemon=True)
         self._thread.start()
         return self
@@ -200,17 +204,36 @@ class GazeAcquisition:
         inlet.open_stream(timeout=5.0)
         return inlet
 
-    def _pull(self, inlet: Any, dest: np.ndarray) -> np.ndarray:
+    def _pull(self, inlet: Any, dest: np.ndarray, ts_buf: np.ndarray) -> np.ndarray:
         """Block until a sample arrives (at most ``wait_s``), then take what else is there; returns time stamps.
 
-        Two pulls because liblsl's chunk pull with a timeout waits for a full buffer (or the timeout):
-        the first waits for one sample, the second takes the rest without waiting.
+        Two liblsl pulls, because its chunk pull with a timeout waits for a full buffer (or the timeout):
+        the first waits for one sample, the second takes the rest without waiting. They call liblsl's
+        ``lsl_pull_chunk_*`` straight into the preallocated ``dest`` and ``ts_buf`` (pylsl's own
+        ``pull_chunk`` builds ctypes arrays and numpy views per call: twice the CPU per chunk);
+        errors (lost stream, timeout) are raised by pylsl's own ``handle_error``.
         """
-        _, ts = inlet.pull_chunk(timeout=self.wait_s, max_samples=1, dest_obj=dest, as_numpy=True)
-        if len(ts) == 0:
-            return np.empty(0)
-        _, more = inlet.pull_chunk(timeout=0.0, max_samples=len(dest) - 1, dest_obj=dest[1:], as_numpy=True)
-        return np.concatenate((np.asarray(ts, dtype=np.float64), np.asarray(more, dtype=np.float64)))
+        from pylsl.util import handle_error
+
+        pull, obj = getattr(inlet, "do_pull_chunk", None), getattr(inlet, "obj", None)
+        if pull is None or obj is None or getattr(inlet, "np_dtype", None) is None:  # not a numeric pylsl inlet
+            _, ts = inlet.pull_chunk(timeout=self.wait_s, max_samples=1, dest_obj=dest, as_numpy=True)
+            if len(ts) == 0:
+                return np.empty(0)
+            _, more = inlet.pull_chunk(timeout=0.0, max_samples=len(dest) - 1, dest_obj=dest[1:], as_numpy=True)
+            return np.concatenate((np.asarray(ts, dtype=np.float64), np.asarray(more, dtype=np.float64)))
+        n_ch, err = dest.shape[1], ctypes.c_int()
+        data_ptr, ts_ptr = dest.ctypes.data, ts_buf.ctypes.data
+        got = pull(obj, ctypes.c_void_p(data_ptr), ctypes.c_void_p(ts_ptr), ctypes.c_size_t(n_ch),
+                   ctypes.c_size_t(1), ctypes.c_double(self.wait_s), ctypes.byref(err))
+        handle_error(err)
+        if got < n_ch:
+            return ts_buf[:0]
+        rest = len(dest) - 1
+        more = pull(obj, ctypes.c_void_p(data_ptr + dest.strides[0]), ctypes.c_void_p(ts_ptr + 8),
+                    ctypes.c_size_t(rest * n_ch), ctypes.c_size_t(rest), ctypes.c_double(0.0), ctypes.byref(err))
+        handle_error(err)
+        return ts_buf[:1 + more // n_ch]
 
     def _loop(self) -> None:
         import pylsl
@@ -220,6 +243,7 @@ class GazeAcquisition:
         n_ch = self.stream.n_channels
         max_chunk = int(max(1024, self.rate_hz * 1.0))
         dest = np.empty((max_chunk, n_ch), dtype=_DTYPES[self.stream.channel_format])
+        ts_buf = np.empty(max_chunk)
         self._opened_lsl = pylsl.local_clock()
         inlet: Any = self._open_or_none(self.stream.resolved)
         self._last_rx = time.monotonic()
@@ -229,9 +253,10 @@ class GazeAcquisition:
                 inlet = self._resolve_again()
                 if inlet is None and (switched := self._follow()) is not None:
                     inlet, dest = switched
+                    ts_buf = np.empty(len(dest))
                 continue
             try:
-                ts = self._pull(inlet, dest)
+                ts = self._pull(inlet, dest, ts_buf)
             except LostError:
                 inlet = self._reconnect()
                 if inlet is None:
@@ -251,6 +276,7 @@ class GazeAcquisition:
                 if switched is not None:
                     inlet.close_stream()
                     inlet, dest = switched
+                    ts_buf = np.empty(len(dest))
             self._cpu_s = time.thread_time()
         self._cpu_s = time.thread_time()
 
@@ -335,14 +361,16 @@ class GazeAcquisition:
         steps = np.diff(ts, prepend=ts[0] if prev is None else prev)
         lost = 0
         new_gaps: list[tuple[float, float]] = []
-        big = steps > self.gap_s
-        if self.rate_hz > 0:
-            small = (steps > 1.5 / self.rate_hz) & ~big
-            if small.any():
-                lost = int(np.sum(np.rint(steps[small] * self.rate_hz) - 1))
-        for k in np.flatnonzero(big):
-            start = float(ts[k - 1]) if k > 0 else float(prev if prev is not None else ts[k])
-            new_gaps.append((start, float(ts[k])))
+        longest = float(np.fmax.reduce(steps))  # NaN steps (NaN stamps) count as no step, as below
+        if longest > (1.5 / self.rate_hz if self.rate_hz > 0 else self.gap_s):  # else: no loss, no gap (usual)
+            big = steps > self.gap_s
+            if self.rate_hz > 0:
+                small = (steps > 1.5 / self.rate_hz) & ~big
+                if small.any():
+                    lost = int(np.sum(np.rint(steps[small] * self.rate_hz) - 1))
+            for k in np.flatnonzero(big):
+                start = float(ts[k - 1]) if k > 0 else float(prev if prev is not None else ts[k])
+                new_gaps.append((start, float(ts[k])))
         m = self.channel_map.apply(data)
         if self.eye == "left":
             x, y = m.left_x, m.left_y
@@ -351,11 +379,11 @@ class GazeAcquisition:
         else:
             x, y = m.x, m.y
         invalid = int(np.count_nonzero(np.isnan(x) | np.isnan(y)))
-        self.buffer.extend(ts, x, y, m.pupil)
         for warning in self.quality.feed(ts, x, y, time.monotonic()):
             self.quality_warnings.append(warning)
             if self.on_warning is not None:
                 self.on_warning(warning)
+        self.buffer.extend(ts, x, y, m.pupil)  # wakes the live pipeline: as late as possible, so it finds the GIL free
         with self._lock:
             self._received += len(ts)
             self._lost += lost

@@ -15,6 +15,7 @@ re-arming) and at most once per ``repeat_s`` seconds.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,16 +63,25 @@ class GazeQualityMonitor:
         t, x, y = (np.asarray(a, dtype=np.float64) for a in (t, x, y))
         if len(t) == 0:
             return []
-        finite_t = t[np.isfinite(t)]
-        stamp = float(finite_t[-1]) if len(finite_t) else None
+        if math.isfinite(t[-1]):
+            stamp: float | None = float(t[-1])
+        else:
+            finite_t = t[np.isfinite(t)]
+            stamp = float(finite_t[-1]) if len(finite_t) else None
         out: list[QualityWarning] = []
         self._timestamps(t, now, stamp, out)
-        self._no_gaze(x, y, now, stamp, out)
-        self._off_screen(x, y, now, stamp, out)
+        valid = np.isfinite(x) & np.isfinite(y)
+        self._no_gaze(valid, now, stamp, out)
+        self._off_screen(x, y, valid, now, stamp, out)
         return out
 
     # -- the three checks --------------------------------------------------------------------------
     def _timestamps(self, t: F64, now: float, stamp: float | None, out: list[QualityWarning]) -> None:
+        if self._last_t is not None and t[0] > self._last_t and math.isfinite(t[-1]) and (
+                len(t) == 1 or bool((t[1:] > t[:-1]).all())):  # the usual chunk: finite and increasing
+            self._last_t = float(t[-1])
+            self._active.discard("bad_timestamps")
+            return
         bad = ~np.isfinite(t)
         prev = np.concatenate(([self._last_t if self._last_t is not None else -np.inf], t[:-1]))
         # carry the last finite stamp forward so one NaN does not hide a step back after it
@@ -93,8 +103,7 @@ class GazeQualityMonitor:
         else:
             self._active.discard("bad_timestamps")
 
-    def _no_gaze(self, x: F64, y: F64, now: float, stamp: float | None, out: list[QualityWarning]) -> None:
-        valid = np.isfinite(x) & np.isfinite(y)
+    def _no_gaze(self, valid: NDArray[np.bool_], now: float, stamp: float | None, out: list[QualityWarning]) -> None:
         if valid.any():
             self._nan_since = None
             self._active.discard("no_gaze")
@@ -105,9 +114,9 @@ class GazeQualityMonitor:
             self._raise("no_gaze", f"no valid gaze for {now - self._nan_since:.0f} s: every sample is NaN "
                         "(eyes lost, tracker not tracking, or the wrong channels mapped)", now, stamp, out)
 
-    def _off_screen(self, x: F64, y: F64, now: float, stamp: float | None, out: list[QualityWarning]) -> None:
+    def _off_screen(self, x: F64, y: F64, valid: NDArray[np.bool_], now: float, stamp: float | None,
+                    out: list[QualityWarning]) -> None:
         w, h = self.screen_px
-        valid = np.isfinite(x) & np.isfinite(y)
         far = valid & ((x < -self.margin * w) | (x > (1 + self.margin) * w) |
                        (y < -self.margin * h) | (y > (1 + self.margin) * h))
         if self._window_start is None:

@@ -48,6 +48,21 @@ def test_broken_time_stamps(t: list[float], words: str) -> None:
     assert len(got) == 1 and got[0].kind == "bad_timestamps" and words in got[0].message
 
 
+@pytest.mark.parametrize(("t", "words"), [
+    pytest.param([1.0, 1.01, NAN, 1.03], "1 NaN/infinite", id="nan"),
+    pytest.param([1.0, 1.01, 1.005, 1.02], "1 repeated or backward", id="backwards"),
+    pytest.param([1.0, 1.01, 1.01, 1.02], "1 repeated or backward", id="repeated"),
+    pytest.param([1.0, 1.01, 1.02, np.inf], "1 NaN/infinite", id="inf-last"),
+])
+def test_broken_time_stamps_in_a_later_chunk(t: list[float], words: str) -> None:
+    """After a good chunk (the monitor's fast path for finite, increasing stamps), a broken one still warns."""
+    mon = GazeQualityMonitor(SCREEN)
+    assert mon.feed(np.array([0.98, 0.99]), np.full(2, 960.0), np.full(2, 540.0), 0.0) == []
+    got = mon.feed(np.array(t), np.full(4, 960.0), np.full(4, 540.0), 0.01)
+    assert len(got) == 1 and got[0].kind == "bad_timestamps" and words in got[0].message
+    assert mon.feed(np.array([1.04, 1.05]), np.full(2, 960.0), np.full(2, 540.0), 0.02) == []
+
+
 def test_time_stamps_going_back_across_chunks() -> None:
     mon = GazeQualityMonitor(SCREEN)
     assert mon.feed(np.array([5.0, 5.01]), np.zeros(2), np.zeros(2), 0.0) == []
