@@ -23,7 +23,7 @@ LX, LY, RX, RY, LP, RP, CONF, LV, RV = range(9)
 
 
 @numba.njit(cache=True, nogil=True)
-def _missing(v: float, missing: F64) -> bool:
+def _missing(v: float, missing: F64) -> bool:  # noqa: SIM110 - numba compiles the loop, not any()
     for m in missing:
         if v == m:
             return True
