@@ -23,8 +23,8 @@ LX, LY, RX, RY, LP, RP, CONF, LV, RV = range(9)
 
 
 @numba.njit(cache=True, nogil=True)
-def _missing(v: float, missing: F64) -> bool:  # noqa: SIM110 - numba compiles the loop, not any()
-    for m in missing:
+def _missing(v: float, missing: F64) -> bool:
+    for m in missing:  # noqa: SIM110 - a loop numba compiles (any() over a generator it does not)
         if v == m:
             return True
     return False
