@@ -139,7 +139,7 @@ class ChannelMap:
         return tuple(e for e in ("left", "right") if getattr(self, f"{e}_x") is not None)
 
     @cached_property
-    def _kernel_args(self) -> tuple[NDArray[np.int64], bool, bool, float, float, float, float, F64]:
+    def kernel_args(self) -> tuple[NDArray[np.int64], bool, bool, float, float, float, float, F64]:
         slots = np.array([-1 if getattr(self, s) is None else getattr(self, s) for s in SLOTS], dtype=np.int64)
         w, h = self.screen_px
         return (slots, self.unit == "normalized", self.y_origin == "bottom", float(w), float(h),
@@ -152,7 +152,7 @@ class ChannelMap:
         d = np.ascontiguousarray(data, dtype=np.float64)
         if d.ndim != 2 or d.shape[1] != self.n_channels:
             raise TrackerError(f"channel map: expected samples of {self.n_channels} channels, got shape {d.shape}")
-        out = map_chunk(d, *self._kernel_args)
+        out = map_chunk(d, *self.kernel_args)
         return MappedGaze(out[0], out[1], out[2], out[3], out[4], out[5], out[6])
 
     def apply_arrays(self, data: NDArray[np.generic]) -> MappedGaze:

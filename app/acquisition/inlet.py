@@ -51,7 +51,7 @@ from app.acquisition.channels import ChannelMap
 from app.acquisition.discovery import StreamDescription, describe, find_gaze_stream
 from app.core.errors import TrackerError
 from app.core.gaze import GazeRingBuffer
-from app.core.gaze_quality import GazeQualityMonitor, QualityWarning
+from app.core.gaze_quality import ChunkCounts, GazeQualityMonitor, QualityWarning
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ _DTYPES = {"float32": np.float32, "double64": np.float64, "int32": np.int32, "in
            "int8": np.int8, "int64": np.int64}
 
 
+_EYE = {"left": 0, "right": 1, "average": 2}  # the eye's x/y rows in the mapped chunk, by pairs
 FIRST_SAMPLE_GRACE_S = 5.0  # a tracker that never sent since its inlet opened counts as lost after this long
 
 
@@ -356,34 +357,33 @@ class GazeAcquisition:
         return self._open_or_none(found[0]) if found else None
 
     def _ingest(self, data: np.ndarray, ts: np.ndarray) -> None:
+        """Map a pulled chunk, count its losses and gaps, check its quality, hand it to the buffer.
+
+        One compiled call (:func:`app.acquisition.map_kernel.ingest_chunk`) does the per-sample work: a live
+        chunk is a few samples (one, from trackers that push each sample), so Python steps are what cost.
+        """
+        from app.acquisition.map_kernel import ingest_chunk
+
         # the first samples after a stall that began before any sample: the gap runs from the inlet's opening
         prev = self._last_ts if self._last_ts is not None or not self._stalled else self._opened_lsl
-        steps = np.diff(ts, prepend=ts[0] if prev is None else prev)
-        lost = 0
-        new_gaps: list[tuple[float, float]] = []
-        longest = float(np.fmax.reduce(steps))  # NaN steps (NaN stamps) count as no step, as below
-        if longest > (1.5 / self.rate_hz if self.rate_hz > 0 else self.gap_s):  # else: no loss, no gap (usual)
-            big = steps > self.gap_s
-            if self.rate_hz > 0:
-                small = (steps > 1.5 / self.rate_hz) & ~big
-                if small.any():
-                    lost = int(np.sum(np.rint(steps[small] * self.rate_hz) - 1))
-            for k in np.flatnonzero(big):
-                start = float(ts[k - 1]) if k > 0 else float(prev if prev is not None else ts[k])
-                new_gaps.append((start, float(ts[k])))
-        m = self.channel_map.apply(data)
-        if self.eye == "left":
-            x, y = m.left_x, m.left_y
-        elif self.eye == "right":
-            x, y = m.right_x, m.right_y
-        else:
-            x, y = m.x, m.y
-        invalid = int(np.count_nonzero(np.isnan(x) | np.isnan(y)))
-        for warning in self.quality.feed(ts, x, y, time.monotonic()):
+        d = np.ascontiguousarray(data, dtype=np.float64)
+        if d.ndim != 2 or d.shape[1] != self.channel_map.n_channels:
+            raise TrackerError(f"channel map: expected samples of {self.channel_map.n_channels} channels, "
+                               f"got shape {d.shape}")
+        qw, qh = self.quality.screen_px
+        out, lost, gap_at, invalid, n_valid, n_far, sx, sy = ingest_chunk(
+            d, ts, np.nan if prev is None else prev, float(self.rate_hz), float(self.gap_s),
+            *self.channel_map.kernel_args, _EYE[self.eye], float(self.quality.margin), float(qw), float(qh))
+        new_gaps = [(float(ts[k - 1]) if k > 0 else float(prev if prev is not None else ts[k]), float(ts[k]))
+                    for k in gap_at.tolist()]
+        r = 2 * _EYE[self.eye]  # rows of the mapped result: left x/y, right x/y, mean x/y
+        x, y = out[r], out[r + 1]
+        counts = ChunkCounts(n_valid, n_far, sx, sy)
+        for warning in self.quality.feed(ts, x, y, time.monotonic(), counts):
             self.quality_warnings.append(warning)
             if self.on_warning is not None:
                 self.on_warning(warning)
-        self.buffer.extend(ts, x, y, m.pupil)  # wakes the live pipeline: as late as possible, so it finds the GIL free
+        self.buffer.extend(ts, x, y, out[6])  # wakes the live pipeline: as late as possible, so it finds the GIL free
         with self._lock:
             self._received += len(ts)
             self._lost += lost

@@ -76,7 +76,53 @@ def map_chunk(d: NDArray, slots: NDArray[np.int64], normalized: bool, y_bottom: 
     return out
 
 
+@numba.njit(cache=True, nogil=True)
+def ingest_chunk(d: NDArray, ts: F64, prev: float, rate_hz: float, gap_s: float, slots: NDArray[np.int64],
+                 normalized: bool, y_bottom: bool, w: float, h: float, min_confidence: float, max_validity: float,
+                 missing: F64, eye: int, margin: float, qw: float, qh: float) -> tuple[F64, int, NDArray[np.int64], int, int, int, float,
+                                                                  float]:
+    """One chunk of the acquisition in one call: :func:`map_chunk`, then what the acquisition and its quality
+    monitor count (the array forms are ``GazeAcquisition``'s loss rule and ``GazeQualityMonitor.counts``).
+
+    ``prev``: the previous chunk's last time stamp (NaN: none). ``eye``: 0 left, 1 right, 2 the mean (rows of
+    the result used for ``invalid`` and the quality counts). Returns the mapped rows, the samples lost inside
+    the stream (steps over 1.5 periods and up to ``gap_s``), the indices of the samples after a gap (step over
+    ``gap_s``), the samples without a position, and for the quality monitor the samples with a finite position,
+    those far off the ``qw`` x ``qh`` screen (more than ``margin`` screen sizes beyond an edge) and the sums of their x and y.
+    """
+    out = map_chunk(d, slots, normalized, y_bottom, w, h, min_confidence, max_validity, missing)
+    n = d.shape[0]
+    lost, n_gaps = 0, 0
+    gaps = np.empty(n, dtype=np.int64)
+    small = 1.5 / rate_hz if rate_hz > 0 else math.inf
+    before = ts[0] if math.isnan(prev) else prev
+    for i in range(n):
+        step = ts[i] - before
+        before = ts[i]
+        if step > gap_s:
+            gaps[n_gaps] = i
+            n_gaps += 1
+        elif step > small:
+            lost += int(np.rint(step * rate_hz)) - 1
+    rx, ry = (0, 1) if eye == 0 else (2, 3) if eye == 1 else (4, 5)
+    invalid, n_valid, n_far, sx, sy = 0, 0, 0, 0.0, 0.0
+    lo_x, hi_x, lo_y, hi_y = -margin * qw, (1 + margin) * qw, -margin * qh, (1 + margin) * qh
+    for i in range(n):
+        x, y = out[rx, i], out[ry, i]
+        if math.isnan(x) or math.isnan(y):
+            invalid += 1
+        if math.isfinite(x) and math.isfinite(y):
+            n_valid += 1
+            if x < lo_x or x > hi_x or y < lo_y or y > hi_y:
+                n_far += 1
+                sx += x
+                sy += y
+    return out, lost, gaps[:n_gaps], invalid, n_valid, n_far, sx, sy
+
+
 def warm_up() -> None:
     """Load (or compile) :func:`map_chunk` for the argument types ``ChannelMap.apply`` passes, before the first chunk."""
-    map_chunk(np.zeros((1, 2)), np.array([0, 1, -1, -1, -1, -1, -1, -1, -1], dtype=np.int64), False, False,
-              1920.0, 1080.0, 0.0, 1.0, np.zeros(0))
+    slots = np.array([0, 1, -1, -1, -1, -1, -1, -1, -1], dtype=np.int64)
+    map_chunk(np.zeros((1, 2)), slots, False, False, 1920.0, 1080.0, 0.0, 1.0, np.zeros(0))
+    ingest_chunk(np.zeros((1, 2)), np.zeros(1), math.nan, 1000.0, 0.25, slots, False, False, 1920.0, 1080.0, 0.0,
+                 1.0, np.zeros(0), 2, 0.5, 1920.0, 1080.0)

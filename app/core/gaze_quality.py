@@ -39,6 +39,18 @@ class QualityWarning:
         return {"kind": self.kind, "message": self.message, "t": self.t}
 
 
+@dataclass(frozen=True)
+class ChunkCounts:
+    """What the position checks need of a chunk: samples with a finite position, those far off the screen
+    and the sums of their coordinates (:meth:`GazeQualityMonitor.counts`; the live acquisition computes the
+    same in its compiled loop, ``app.acquisition.map_kernel.ingest_chunk``)."""
+
+    n_valid: int
+    n_far: int
+    far_sum_x: float
+    far_sum_y: float
+
+
 class GazeQualityMonitor:
     """Feed it chunks; it returns the warnings they raise (see the module docstring)."""
 
@@ -59,7 +71,16 @@ class GazeQualityMonitor:
         self._active: set[str] = set()  # kinds warned about whose condition has not cleared yet
         self._warned_at: dict[str, float] = {}
 
-    def feed(self, t: F64, x: F64, y: F64, now: float) -> list[QualityWarning]:
+    def counts(self, x: F64, y: F64) -> ChunkCounts:
+        """The position counts of a chunk (see :class:`ChunkCounts`)."""
+        w, h = self.screen_px
+        valid = np.isfinite(x) & np.isfinite(y)
+        far = valid & ((x < -self.margin * w) | (x > (1 + self.margin) * w) |
+                       (y < -self.margin * h) | (y > (1 + self.margin) * h))
+        return ChunkCounts(int(valid.sum()), int(far.sum()), float(x[far].sum()), float(y[far].sum()))
+
+    def feed(self, t: F64, x: F64, y: F64, now: float, counts: ChunkCounts | None = None) -> list[QualityWarning]:
+        """Check a chunk; ``counts``: its :meth:`counts`, when the caller has them already."""
         t, x, y = (np.asarray(a, dtype=np.float64) for a in (t, x, y))
         if len(t) == 0:
             return []
@@ -70,9 +91,9 @@ class GazeQualityMonitor:
             stamp = float(finite_t[-1]) if len(finite_t) else None
         out: list[QualityWarning] = []
         self._timestamps(t, now, stamp, out)
-        valid = np.isfinite(x) & np.isfinite(y)
-        self._no_gaze(valid, now, stamp, out)
-        self._off_screen(x, y, valid, now, stamp, out)
+        c = self.counts(x, y) if counts is None else counts
+        self._no_gaze(c.n_valid > 0, now, stamp, out)
+        self._off_screen(c, now, stamp, out)
         return out
 
     # -- the three checks --------------------------------------------------------------------------
@@ -103,8 +124,8 @@ class GazeQualityMonitor:
         else:
             self._active.discard("bad_timestamps")
 
-    def _no_gaze(self, valid: NDArray[np.bool_], now: float, stamp: float | None, out: list[QualityWarning]) -> None:
-        if valid.any():
+    def _no_gaze(self, any_valid: bool, now: float, stamp: float | None, out: list[QualityWarning]) -> None:
+        if any_valid:
             self._nan_since = None
             self._active.discard("no_gaze")
             return
@@ -114,18 +135,15 @@ class GazeQualityMonitor:
             self._raise("no_gaze", f"no valid gaze for {now - self._nan_since:.0f} s: every sample is NaN "
                         "(eyes lost, tracker not tracking, or the wrong channels mapped)", now, stamp, out)
 
-    def _off_screen(self, x: F64, y: F64, valid: NDArray[np.bool_], now: float, stamp: float | None,
-                    out: list[QualityWarning]) -> None:
+    def _off_screen(self, c: ChunkCounts, now: float, stamp: float | None, out: list[QualityWarning]) -> None:
         w, h = self.screen_px
-        far = valid & ((x < -self.margin * w) | (x > (1 + self.margin) * w) |
-                       (y < -self.margin * h) | (y > (1 + self.margin) * h))
         if self._window_start is None:
             self._window_start = now
-        self._valid += int(valid.sum())
-        self._far += int(far.sum())
-        if far.any():
-            self._far_x.append(float(np.mean(x[far])))
-            self._far_y.append(float(np.mean(y[far])))
+        self._valid += c.n_valid
+        self._far += c.n_far
+        if c.n_far:
+            self._far_x.append(c.far_sum_x / c.n_far)
+            self._far_y.append(c.far_sum_y / c.n_far)
         if now - self._window_start < self.window_s:
             return
         if self._valid >= self.min_samples and self._far > self._valid / 2:

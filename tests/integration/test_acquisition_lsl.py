@@ -161,7 +161,10 @@ def test_a_stream_is_found_among_many_outlets(source_id: str) -> None:
 
 
 class ExplodingMap(ChannelMap):
-    def apply(self, data):
+    """A map that fails when the worker maps its first chunk (the acquisition reads ``kernel_args`` then)."""
+
+    @property
+    def kernel_args(self):  # type: ignore[override]
         raise RuntimeError("boom in the worker")
 
 

@@ -70,3 +70,48 @@ def test_compiled_map_takes_a_non_contiguous_chunk() -> None:
     cmap = preset("tobii", [], 6, SCREEN)
     d = np.random.default_rng(1).random((40, 6))[::2]
     np.testing.assert_array_equal(cmap.apply(d).x, cmap.apply_arrays(d).x)
+
+
+def _reference_losses(ts: np.ndarray, prev: float | None, rate: float, gap_s: float) -> tuple[int, list[int]]:
+    """The acquisition's loss rule in array form (as it was written before the compiled loop)."""
+    steps = np.diff(ts, prepend=ts[0] if prev is None else prev)
+    big = steps > gap_s
+    lost = 0
+    if rate > 0:
+        small = (steps > 1.5 / rate) & ~big
+        lost = int(np.sum(np.rint(steps[small] * rate) - 1))
+    return lost, np.flatnonzero(big).tolist()
+
+
+@pytest.mark.parametrize("eye", ["left", "right", "average"])
+def test_ingest_loop_counts_as_the_array_forms(eye: str) -> None:
+    from app.acquisition.inlet import _EYE
+    from app.acquisition.map_kernel import ingest_chunk
+    from app.core.gaze_quality import GazeQualityMonitor
+
+    rng = np.random.default_rng(11)
+    monitor = GazeQualityMonitor((1280, 1024), margin=0.3)
+    for cmap in _maps():
+        if eye != "average" and eye not in cmap.eyes:
+            continue
+        for size in (1, 3, 40):
+            d = rng.uniform(-1.5, 2.5, (size, cmap.n_channels)) * rng.choice([1.0, 1920.0])
+            d[rng.random(d.shape) < 0.2] = rng.choice(HOSTILE)
+            ts = 100.0 + np.cumsum(rng.choice([0.001, 0.001, 0.0035, 0.4, np.nan, -0.002], size))
+            rate = float(rng.choice([0.0, 500.0, 1000.0]))
+            prev = None if rng.random() < 0.3 else float(ts[0] - rng.choice([0.001, 0.01, 1.0]))
+            with np.errstate(all="ignore"):
+                out, lost, gaps, invalid, n_valid, n_far, sx, sy = ingest_chunk(
+                    d, ts, np.nan if prev is None else prev, rate, 0.25, *cmap.kernel_args, _EYE[eye],
+                    monitor.margin, 1280.0, 1024.0)
+                ref = cmap.apply_arrays(d)
+            x, y = {"left": (ref.left_x, ref.left_y), "right": (ref.right_x, ref.right_y)}.get(eye, (ref.x, ref.y))
+            np.testing.assert_array_equal(out[2 * _EYE[eye]], x)
+            np.testing.assert_array_equal(out[2 * _EYE[eye] + 1], y)
+            np.testing.assert_array_equal(out[6], ref.pupil)
+            assert (lost, gaps.tolist()) == _reference_losses(ts, prev, rate, 0.25)
+            assert invalid == int(np.count_nonzero(np.isnan(x) | np.isnan(y)))
+            with np.errstate(over="ignore"):
+                c = monitor.counts(x, y)
+            assert (n_valid, n_far) == (c.n_valid, c.n_far)
+            assert sx == pytest.approx(c.far_sum_x, rel=1e-12) and sy == pytest.approx(c.far_sum_y, rel=1e-12)
