@@ -1,6 +1,10 @@
 """Export a checkpoint to ONNX: ``python -m models.export CHECKPOINT --out MODEL.onnx``.
 
-Dynamic batch and sequence (token) axes. The file's metadata carries everything the runtime needs without the
+Dynamic batch and sequence (token) axes. The graph is the ensemble with its members stacked
+(:class:`models.stacked.StackedEnsemble`: the same logits, about a fifth of the nodes of exporting ``PovEnsemble``
+as written; the bundled model went from 359 to 80 nodes); ``--unstacked`` exports the members one after the other
+as before (for comparison). The exporter's own graph optimiser (onnxscript, ``optimize=True``) folds the constants
+and shape arithmetic it can. The file's metadata carries everything the runtime needs without the
 training data: ``povlab.config`` (the ModelConfig JSON), ``povlab.labels``, ``povlab.feature_version``,
 ``povlab.data_sha256``, ``povlab.participants`` (id -> embedding row JSON), ``povlab.encoder`` and
 ``povlab.inputs``, ``povlab.uses_regions`` ("1" when training saw image-region features; the predictor then needs
@@ -21,6 +25,7 @@ from app.core.errors import PovLabError
 from app.core.features import INPUT_NAMES
 from app.inference.model_integrity import DIGEST_KEY, model_digest, record_model_digest
 from models.model import PovEnsemble
+from models.stacked import StackedEnsemble
 from models.train import load_checkpoint
 
 OPSET = 18
@@ -47,8 +52,9 @@ def example_inputs(model: PovEnsemble, batch: int = 2, tokens: int = 7, seed: in
     }
 
 
-def export_onnx(checkpoint: str | Path, out: str | Path) -> Path:
+def export_onnx(checkpoint: str | Path, out: str | Path, stacked: bool = True) -> Path:
     model, ck = load_checkpoint(checkpoint)
+    graph: torch.nn.Module = StackedEnsemble(model) if stacked else model
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     inputs = example_inputs(model)
@@ -58,9 +64,9 @@ def export_onnx(checkpoint: str | Path, out: str | Path) -> Path:
               "participant": {0: b}, "stimulus": {0: b}, "region": {0: b, 1: t}}
     tmp = out.with_name(out.name + ".tmp")
     with torch.no_grad():
-        torch.onnx.export(model, (), str(tmp), kwargs=inputs, input_names=list(INPUT_NAMES),
+        torch.onnx.export(graph, (), str(tmp), kwargs=inputs, input_names=list(INPUT_NAMES),
                           output_names=["logits"], dynamic_shapes=shapes, opset_version=OPSET, dynamo=True,
-                          external_data=False, verbose=False)
+                          external_data=False, verbose=False, optimize=True)
     meta = {"povlab.config": ck["config"], "povlab.labels": json.dumps(ck["labels"]),
             "povlab.feature_version": str(ck["feature_version"]), "povlab.data_sha256": ck.get("data_sha256", ""),
             "povlab.participants": json.dumps(ck["participants"], sort_keys=True),
@@ -97,11 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m models.export")
     ap.add_argument("checkpoint")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--unstacked", action="store_true", help="export the ensemble's members one after the other")
     args = ap.parse_args(argv)
     torch.manual_seed(0)
     np.random.seed(0)
     try:
-        path = export_onnx(args.checkpoint, args.out)
+        path = export_onnx(args.checkpoint, args.out, stacked=not args.unstacked)
     except PovLabError as exc:
         print(f"povlab: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -89,84 +89,115 @@ def participant_index(participants: Mapping[str, int], participant_id: str | Non
     return participants.get(participant_id, UNKNOWN_PARTICIPANT)
 
 
+def token_layout(tokens: Sequence[Token]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """``kind`` and ``position`` of a trial's tokens (they depend on the tokens only, not on gaze)."""
+    n = len(tokens)
+    if n == 0:
+        raise ModelError("trial has no tokens (no caption words and no image objects)")
+    kind = np.array([KINDS.index(t.kind) for t in tokens], dtype=np.int64)
+    position = np.zeros(n, dtype=np.int64)
+    for k in range(len(KINDS)):
+        idx = np.flatnonzero(kind == k)
+        position[idx] = np.minimum(np.arange(len(idx)), MAX_POSITION)
+    return kind, position
+
+
+class GazeTally:
+    """The running counts behind :func:`trial_features`: fixations are added one at a time, in time order, and
+    :meth:`features` gives the features of the fixations added so far (the same numbers as ``trial_features``
+    over them, which is this class run over the whole list). The live predictor keeps one per trial and adds
+    each fixation as it ends instead of recounting the whole trial."""
+
+    def __init__(self, n_tokens: int) -> None:
+        n = n_tokens
+        self.n = n
+        self.count = np.zeros(n)
+        self.dwell_s = np.zeros(n)
+        self.first_dur = np.zeros(n)
+        self.first_idx = np.full(n, -1)
+        self.visits = np.zeros(n)
+        self.trans = np.zeros((n, n))
+        self.prev_on: int | None = None
+        self.prev_any: int | None = None
+        self.total = 0
+        self.total_s = 0.0
+        self.off_n = 0
+
+    def add(self, f: Fixation) -> None:
+        """Count one fixation (the next one in time)."""
+        if not -1 <= f.token < self.n:
+            raise ModelError(f"fixation on token {f.token}: the trial has {self.n} tokens (use -1 for off)")
+        i = self.total
+        self.total += 1
+        self.total_s += f.duration_s
+        j = f.token
+        if j < 0:
+            self.off_n += 1
+            self.prev_any = -1
+            return
+        self.count[j] += 1
+        self.dwell_s[j] += f.duration_s
+        if self.first_idx[j] < 0:
+            self.first_idx[j] = i
+            self.first_dur[j] = f.duration_s
+        if self.prev_any != j:
+            self.visits[j] += 1
+        if self.prev_on is not None:
+            self.trans[self.prev_on, j] += 1
+        self.prev_on = j
+        self.prev_any = j
+
+    def features(self, kind: NDArray[np.int64], position: NDArray[np.int64], participant: int,
+                 stimulus: int = UNKNOWN_STIMULUS) -> TrialFeatures:
+        """Features of the fixations added so far; ``kind`` and ``position`` from :func:`token_layout`."""
+        n, total, total_s, dwell_s, first_idx = self.n, self.total, self.total_s, self.dwell_s, self.first_idx
+        fixated = first_idx >= 0
+        order = np.zeros(n, dtype=np.int64)
+        ranked = np.argsort(np.where(fixated, first_idx, np.iinfo(np.int64).max), kind="stable")
+        for r, j in enumerate(ranked[: int(fixated.sum())]):
+            order[j] = min(r + 1, MAX_ORDER)
+        on_s = float(dwell_s.sum())
+        n_fixated = max(int(fixated.sum()), 1)
+        dwell = np.stack([
+            fixated.astype(np.float64),
+            np.log1p(self.count),
+            dwell_s,
+            dwell_s / on_s if on_s > 0 else np.zeros(n),
+            self.first_dur,
+            np.where(fixated, order / n_fixated, 0.0),
+            np.where(fixated, first_idx / max(total, 1), 0.0),
+            np.log1p(self.visits),
+        ], axis=1)
+        text_s = float(dwell_s[kind == 0].sum())
+        glob = np.array([
+            np.log1p(total),
+            total_s,
+            self.off_n / total if total else 0.0,
+            text_s / total_s if total_s > 0 else 0.0,
+            (on_s - text_s) / total_s if total_s > 0 else 0.0,
+            float((kind == 0).sum()) / 20.0,
+            float((kind == 1).sum()) / 10.0,
+            total_s / total if total else 0.0,
+        ])
+        return TrialFeatures(kind, position, dwell.astype(np.float32), order, np.log1p(self.trans).astype(np.float32),
+                             glob.astype(np.float32), int(participant), int(stimulus))
+
+
 def trial_features(tokens: Sequence[Token], fixations: Sequence[Fixation], participant: int,
                    stimulus: int = UNKNOWN_STIMULUS) -> TrialFeatures:
     """Gaze features of one trial; see the module docstring. ``fixations`` in time order.
 
     ``participant`` and ``stimulus`` are rows of the model's tables (:func:`participant_index`), 0 when unknown.
     """
+    kind, position = token_layout(tokens)
     n = len(tokens)
-    if n == 0:
-        raise ModelError("trial has no tokens (no caption words and no image objects)")
-    for f in fixations:
+    for f in fixations:  # all checked before any is counted (one clear error for the first bad one)
         if not -1 <= f.token < n:
             raise ModelError(f"fixation on token {f.token}: the trial has {n} tokens (use -1 for off)")
-    kind = np.array([KINDS.index(t.kind) for t in tokens], dtype=np.int64)
-    position = np.zeros(n, dtype=np.int64)
-    for k in range(len(KINDS)):
-        idx = np.flatnonzero(kind == k)
-        position[idx] = np.minimum(np.arange(len(idx)), MAX_POSITION)
-
-    count = np.zeros(n)
-    dwell_s = np.zeros(n)
-    first_dur = np.zeros(n)
-    first_idx = np.full(n, -1)
-    visits = np.zeros(n)
-    trans = np.zeros((n, n))
-    prev_on: int | None = None
-    prev_any: int | None = None
-    total = len(fixations)
-    total_s = 0.0
-    off_n = 0
-    for i, f in enumerate(fixations):
-        total_s += f.duration_s
-        j = f.token
-        if j < 0:
-            off_n += 1
-            prev_any = -1
-            continue
-        count[j] += 1
-        dwell_s[j] += f.duration_s
-        if first_idx[j] < 0:
-            first_idx[j] = i
-            first_dur[j] = f.duration_s
-        if prev_any != j:
-            visits[j] += 1
-        if prev_on is not None:
-            trans[prev_on, j] += 1
-        prev_on = j
-        prev_any = j
-
-    fixated = first_idx >= 0
-    order = np.zeros(n, dtype=np.int64)
-    ranked = np.argsort(np.where(fixated, first_idx, np.iinfo(np.int64).max), kind="stable")
-    for r, j in enumerate(ranked[: int(fixated.sum())]):
-        order[j] = min(r + 1, MAX_ORDER)
-    on_s = float(dwell_s.sum())
-    n_fixated = max(int(fixated.sum()), 1)
-    dwell = np.stack([
-        fixated.astype(np.float64),
-        np.log1p(count),
-        dwell_s,
-        dwell_s / on_s if on_s > 0 else np.zeros(n),
-        first_dur,
-        np.where(fixated, order / n_fixated, 0.0),
-        np.where(fixated, first_idx / max(total, 1), 0.0),
-        np.log1p(visits),
-    ], axis=1)
-    text_s = float(dwell_s[kind == 0].sum())
-    glob = np.array([
-        np.log1p(total),
-        total_s,
-        off_n / total if total else 0.0,
-        text_s / total_s if total_s > 0 else 0.0,
-        (on_s - text_s) / total_s if total_s > 0 else 0.0,
-        float((kind == 0).sum()) / 20.0,
-        float((kind == 1).sum()) / 10.0,
-        total_s / total if total else 0.0,
-    ])
-    return TrialFeatures(kind, position, dwell.astype(np.float32), order, np.log1p(trans).astype(np.float32),
-                         glob.astype(np.float32), int(participant), int(stimulus))
+    tally = GazeTally(n)
+    for f in fixations:
+        tally.add(f)
+    return tally.features(kind, position, participant, stimulus)
 
 
 def batch_inputs(items: Sequence[tuple[NDArray[np.float32], TrialFeatures]

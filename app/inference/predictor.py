@@ -16,7 +16,10 @@ Stable API (used by the session)::
 Tokens are the trial's AOIs in layout order (caption words, then image objects, POV-style names
 ``txt_<word>[k]``/``vis_<label>``), which is also the order of ``aoi_index``. Their text embeddings are computed
 with the offline encoder when the predictor is built (or read from ``cache_dir``, keyed by the encoder and the
-texts), so an update runs only the feature function and the fusion model. A model trained on image-region
+texts), so an update runs only the feature function and the fusion model. An update goes through the trial's
+:class:`~app.inference.live_feed.TrialFeed`: the gaze-independent inputs built once, the new fixations added to a
+running tally, and the model run on buffers bound to ONNX Runtime once (``logits_reference`` is the plain path,
+``trial_features`` + ``batch_inputs`` + ``session.run``, which gives the same numbers). A model trained on image-region
 features (``uses_regions``, from a lab's sessions with their stimuli) also gets the EfficientNet-Lite0 features of
 each object AOI's box, computed once per protocol with ONNX Runtime and cached the same way; a model trained
 without them (the bundled one) needs no image encoder.
@@ -27,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +47,8 @@ from app.core.limits import safe_filename
 from app.core.paths import BUNDLED_MODEL
 from app.core.pov_release import token_for_label
 from app.core.protocol import Protocol, Trial
+from app.inference.live_feed import TrialFeed
+from app.inference.live_feed import as_fixation as _as_fixation
 from app.inference.onnx_model import FusionModel, load_fusion_model, softmax
 from app.inference.personalise import fit_logit_bias
 from app.inference.region_encoder import RegionEncoder, object_polygons, token_regions
@@ -62,14 +68,7 @@ class StimulusTokens:
 
 
 def as_fixations(fixations: Sequence) -> list[Fixation]:
-    out = []
-    for f in fixations:
-        if isinstance(f, Fixation):
-            out.append(f)
-        else:
-            aoi, dur = f[0], f[1]
-            out.append(Fixation(int(aoi), float(dur)))
-    return out
+    return [_as_fixation(f) for f in fixations]
 
 
 def _protocol_regions(layouts: Sequence[tuple[Trial, TrialLayout]], encoder_path: Path | None, cache_dir: Path
@@ -111,6 +110,8 @@ class LivePredictor:
         self.model = model
         self.stimuli = stimuli
         self.biases: dict[str, NDArray[np.float64]] = {}
+        self.feeds: dict[str, TrialFeed] = {}  # trial id -> its bound inputs and gaze tally (made on first use)
+        self._lock = threading.Lock()
 
     @property
     def provider(self) -> str:
@@ -148,8 +149,28 @@ class LivePredictor:
                                participant_index(self.model.participants, participant_id), st.stimulus)
         return batch_inputs([(st.embedding, feats, st.region)])
 
+    def _feed(self, trial_id: str) -> TrialFeed:
+        feed = self.feeds.get(trial_id)
+        if feed is None:
+            st = self.stimuli.get(trial_id)
+            if st is None:
+                raise ModelError(f"trial {trial_id!r} is not in the protocol the predictor was built for")
+            feed = TrialFeed(self.model.session, self.model.input_names, st.tokens, st.embedding, st.stimulus,
+                             st.region, len(self.labels))
+            self.feeds[trial_id] = feed
+        return feed
+
     def logits(self, trial_id: str, participant_id: str | None, fixations: Sequence) -> NDArray[np.float64]:
-        """Model logits plus the participant's personal bias (if any)."""
+        """Model logits plus the participant's personal bias (if any), through the trial's feed."""
+        row = participant_index(self.model.participants, participant_id)
+        with self._lock:
+            feed = self._feed(trial_id)
+            z = feed.logits(row, fixations).astype(np.float64)
+        return z + self.biases.get(participant_id or "", 0.0)
+
+    def logits_reference(self, trial_id: str, participant_id: str | None, fixations: Sequence
+                         ) -> NDArray[np.float64]:
+        """:meth:`logits` the plain way (the whole list's features, padded inputs, ``session.run``)."""
         z = self.model.logits(self._inputs(trial_id, participant_id, fixations))[0].astype(np.float64)
         return z + self.biases.get(participant_id or "", 0.0)
 

@@ -10,11 +10,15 @@ from app.core.features import (
     INPUT_NAMES,
     UNKNOWN_PARTICIPANT,
     Fixation,
+    GazeTally,
     Token,
+    TrialFeatures,
     batch_inputs,
     participant_index,
+    token_layout,
     trial_features,
 )
+from tests.unit.core.reference_features import reference_trial_features
 
 TOKENS = (Token("word", "a"), Token("word", "dog"), Token("word", "runs"), Token("object", "dog"))
 D = {name: i for i, name in enumerate(DWELL_FEATURES)}
@@ -108,3 +112,48 @@ def test_batch_carries_region_features_where_given() -> None:
     region[0, 0] = np.nan
     with pytest.raises(ModelError, match="not all finite"):
         batch_inputs([(np.ones((4, 8), np.float32), a, region)])
+
+
+def _random_trial(rng: np.random.Generator) -> tuple[list[Token], list[Fixation]]:
+    n = int(rng.integers(1, 40))
+    tokens = [Token("word" if rng.random() < 0.6 else "object", f"t{i}") for i in range(n)]
+    m = int(rng.integers(0, 60))
+    fixations = [Fixation(int(t), float(d)) for t, d in zip(rng.integers(-1, n, m), rng.uniform(0.0, 0.8, m),
+                                                             strict=True)]
+    if m and rng.random() < 0.3:
+        fixations[0] = Fixation(fixations[0].token, 0.0)  # zero durations too
+    return tokens, fixations
+
+
+def _assert_identical(a: TrialFeatures, b: TrialFeatures) -> None:
+    for name in ("kind", "position", "dwell", "order", "transitions", "glob"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y), name
+    assert (a.participant, a.stimulus) == (b.participant, b.stimulus)
+
+
+def test_trial_features_are_bit_identical_to_the_reference_implementation() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        tokens, fixations = _random_trial(rng)
+        _assert_identical(trial_features(tokens, fixations, 3, 2), reference_trial_features(tokens, fixations, 3, 2))
+
+
+def test_a_running_tally_gives_the_features_of_every_prefix() -> None:
+    rng = np.random.default_rng(12)
+    for _ in range(40):
+        tokens, fixations = _random_trial(rng)
+        kind, position = token_layout(tokens)
+        tally = GazeTally(len(tokens))
+        _assert_identical(tally.features(kind, position, 1), reference_trial_features(tokens, [], 1))
+        for i, f in enumerate(fixations):
+            tally.add(f)
+            _assert_identical(tally.features(kind, position, 1, 4),
+                              reference_trial_features(tokens, fixations[:i + 1], 1, 4))
+
+
+def test_a_tally_refuses_a_fixation_beyond_the_tokens() -> None:
+    tally = GazeTally(2)
+    with pytest.raises(ModelError, match="2 tokens"):
+        tally.add(Fixation(2, 0.1))
+    assert tally.total == 0  # nothing counted
