@@ -76,6 +76,7 @@ class _SessionHandle:
 
 def start_session(choice: Any, listener: Any) -> _SessionHandle:
     from app.acquisition.tracker_spec import LslTrackerConnector, parse_tracker_spec
+    from app.session.lsl_parts import lsl_parts
     from app.session.runner import Session, SessionConfig
 
     model = choice.model if choice.model is None or Path(choice.model).is_file() else None
@@ -94,7 +95,7 @@ def start_session(choice: Any, listener: Any) -> _SessionHandle:
         from app.presentation.headless import HeadlessPresenter
 
         presenter = HeadlessPresenter(simulate_participant=True, seed=choice.seed)
-    session = Session(config, presenter, listener=listener, tracker=tracker)
+    session = Session(config, presenter, listener=listener, tracker=tracker, parts=lsl_parts())
     try:
         session.prepare()
         if hasattr(presenter, "open"):

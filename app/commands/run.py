@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
         raise PovLabError(f"--seed must be an integer from 0 to 2**63 - 1, got {args.seed}")
     from app.acquisition.tracker_spec import LslTrackerConnector, parse_tracker_spec
+    from app.session.lsl_parts import lsl_parts
     from app.session.runner import Session, SessionConfig
 
     presenter_kind = "headless" if args.headless else (args.presenter or "headless")
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         tracker_timeout_s=args.tracker_timeout, channels=args.channels, preset=args.preset)
     simulate = args.simulate_participant or presenter_kind == "headless"
     presenter = _presenter(presenter_kind, simulate, args.windowed, args.seed)
-    session = Session(config, presenter, listener=_progress, tracker=tracker)
+    session = Session(config, presenter, listener=_progress, tracker=tracker, parts=lsl_parts())
     try:
         session.prepare()
         if hasattr(presenter, "open"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.core.errors import RecordingError
-from app.session.runner import _own_stream
+from app.session.lsl_parts import _own_stream
 
 
 def test_a_missed_resolve_is_asked_again() -> None:
