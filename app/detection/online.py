@@ -37,8 +37,8 @@ from app.detection.idt import IdtLabeller
 from app.detection.ivt import IvtLabeller
 from app.detection.kernels import smoothed_speed_k
 from app.detection.nh import NhLabeller
-from app.detection.pipeline import DEFAULT_METHOD, GAP_FILL_S, METHODS, angle_fn, default_post, describe, make_params
-from app.detection.segments import FIX, EventAssembler, PostParams, Run, runs_from_codes
+from app.detection.pipeline import DEFAULT_METHOD, GAP_FILL_S, METHODS, default_post, describe, make_params
+from app.detection.segments import EventAssembler, PostParams
 from app.detection.velocity import (
     MAX_COORDINATE_PX,
     NOISE_FROM_S,
@@ -113,7 +113,7 @@ class OnlineDetector:
         self.labeller: IvtLabeller | IdtLabeller | NhLabeller = (
             IvtLabeller(self.params) if method == "ivt" else IdtLabeller(self.params) if method == "idt"
             else NhLabeller(self.params, self.rate_hz))
-        self.assembler = EventAssembler(self.post, angle_fn(geometry))
+        self.assembler = EventAssembler(self.post, geometry, self.rate_hz)
         self._vbuf = ColumnFifo(6)  # t, x, y, xd, yd, half window from index self._vfirst
         self._schedule: WindowSchedule | None = None
         self._kmax = self.k
@@ -124,9 +124,7 @@ class OnlineDetector:
         self._next_v = 0  # first sample whose velocity is not yet known
         self._n = 0  # samples received
         self._t0 = np.nan
-        self._lbuf = ColumnFifo(4)  # t, x, y, v of samples waiting for their label, from self._lfirst
-        self._lfirst = 0
-        self._open: Run | None = None
+        self._lbuf = ColumnFifo(4)  # t, x, y, v of samples waiting for their label
         self._last_v = np.nan  # velocity of the last sample passed on
         self._last_t = -np.inf
         self._closed = False
@@ -188,7 +186,7 @@ class OnlineDetector:
         else:
             self.k = self._kmax = self._k_last = half_window(self.rate_hz, self.velocity_window_s)
         self.post = self.post.for_noise(self.noise_deg)
-        self.assembler = EventAssembler(self.post, angle_fn(self.geometry))
+        self.assembler = EventAssembler(self.post, self.geometry, self.rate_hz)
         self._early = []
         self._hold = False
         self._start_velocity()
@@ -219,15 +217,14 @@ class OnlineDetector:
         self._take(*self._filler.finish(), final=True)
         if self._hold:  # no samples at all
             self._closed = True
-            return self.assembler.finish()
+            self.assembler.finish()
+            return self.assembler.take()
         self._vbuf.append([np.full(self._kmax, np.nan)] * 5 + [np.zeros(self._kmax)])  # no samples after the end
         self._advance(self._n, final=True)
         self._label(self.labeller.finish())
-        if self._open is not None:
-            self.assembler.feed(self._open)
-            self._open = None
+        self.assembler.finish()
         self._closed = True
-        return self.assembler.finish()
+        return self.assembler.take()
 
     def _advance(self, upto: int, final: bool = False) -> None:
         """Compute velocities of samples [next_v, upto) and pass them on to the labeller."""
@@ -261,15 +258,5 @@ class OnlineDetector:
         if m == 0:
             return
         t, x, y, v = self._lbuf.view()[:, :m]
-        runs = runs_from_codes(codes, t, x, y, v, 1.0 / self.rate_hz, self._lfirst)
+        self.assembler.push(codes, t, x, y, v, online=True)
         self._lbuf.drop(m)
-        self._lfirst += m
-        if self._open is not None and runs[0].code == self._open.code:
-            self._open.absorb(runs.pop(0))
-        for run in runs:
-            if self._open is not None:
-                self.assembler.feed(self._open)
-            self._open = run
-        if self._open is not None:  # no fixation fed later can start before this
-            self.assembler.advance(self._open.onset if self._open.code == FIX else float(t[-1]), self._open)
-

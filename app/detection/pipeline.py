@@ -7,7 +7,6 @@ events is returned in ``DetectionResult.params`` (and written next to the events
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
@@ -16,14 +15,15 @@ import numpy as np
 
 from app.core.errors import GazeDataError
 from app.core.gaze import GazeBlock
-from app.core.gaze_events import DetectionResult, labels_from_events
+from app.core.gaze_events import DetectionResult
 from app.core.geometry import ScreenGeometry
+from app.detection.assembly import labels_from_table
 from app.detection.gapfill import max_fill_samples
 from app.detection.idt import IdtParams, idt_codes
 from app.detection.ivt import IvtParams, ivt_codes
 from app.detection.methods import DEFAULT_METHOD, METHOD_DESCRIPTIONS
 from app.detection.nh import NhParams, nh_codes
-from app.detection.segments import EventAssembler, PostParams, runs_from_codes
+from app.detection.segments import EventAssembler, PostParams, events_from_table
 from app.detection.velocity import PreparedGaze, prepare
 
 #: method name -> (parameter class, one-line description with its source)
@@ -62,21 +62,6 @@ def codes_for(method: str, g: PreparedGaze, params: Any) -> np.ndarray:
     raise GazeDataError(f"detection: unknown method {method!r}; choose one of {sorted(METHODS)}")
 
 
-def angle_fn(geometry: ScreenGeometry):  # noqa: ANN201 - a plain callable
-    """Visual angle (deg) between two screen points, in scalar float math (called once per event).
-
-    The same quantity as :meth:`ScreenGeometry.angle_between_px`, about 20 times faster for scalars.
-    """
-    cmx, cmy = geometry.cm_per_px
-    cx, cy, d = geometry.width_px / 2, geometry.height_px / 2, geometry.distance_cm
-
-    def angle(x1: float, y1: float, x2: float, y2: float) -> float:
-        ax, ay, bx, by = (x1 - cx) * cmx, (y1 - cy) * cmy, (x2 - cx) * cmx, (y2 - cy) * cmy
-        cross = math.sqrt((ay * d - d * by) ** 2 + (d * bx - ax * d) ** 2 + (ax * by - ay * bx) ** 2)
-        return math.degrees(math.atan2(cross, ax * bx + ay * by + d * d))
-    return angle
-
-
 def describe(method: str, params: Any, post: PostParams, geometry: ScreenGeometry, rate_hz: float,
              k: int, gap_fill_s: float, noise_deg: float) -> dict[str, float | int | str]:
     out: dict[str, float | int | str] = {"method": method, "method_source": METHODS[method][1]}
@@ -113,10 +98,10 @@ def detect(block: GazeBlock, geometry: ScreenGeometry, method: str = DEFAULT_MET
     g = prepare(block, geometry, rate_hz, velocity_window_s, gap_fill_s)
     codes = codes_for(method, g, params)
     post = post.for_noise(g.noise_deg)
-    assembler = EventAssembler(post, angle_fn(geometry))
-    for run in runs_from_codes(codes, g.t, g.x, g.y, g.v, 1.0 / g.rate_hz):
-        assembler.feed(run)
-    events = tuple(assembler.finish())
-    labels = labels_from_events(len(block), events)
+    assembler = EventAssembler(post, geometry, g.rate_hz)
+    assembler.push(codes, g.t, g.x, g.y, g.v, final=True)
+    table = assembler.take_table()
+    events = tuple(events_from_table(table))
+    labels = labels_from_table(len(block), table, 0)
     return DetectionResult(method, events, labels, describe(method, params, post, geometry, g.rate_hz, g.k,
                                                             gap_fill_s, g.noise_deg))

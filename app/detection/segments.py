@@ -11,27 +11,32 @@ because the detector's missing-data runs are measured without the lid's closing 
 saccade-like runs that touch a blink are the lid's artefact and join it; other missing-data
 runs are ``track_loss``.
 
-The :class:`EventAssembler` is sequential and is fed the same runs, in the same order, by
-the offline and the online detectors, so both give identical events.
+The :class:`EventAssembler` is sequential (a compiled loop over the samples,
+:mod:`app.detection.assembly`) and is fed the same codes, in the same order, by the offline and the
+online detectors, with its state carried between chunks, so both give identical events.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
 from app.core.errors import GazeDataError
-from app.core.gaze_events import GazeEvent
+from app.core.gaze_events import EVENT_KINDS, GazeEvent
+from app.core.geometry import ScreenGeometry
+from app.detection.assembly import FIX as FIX  # the per-sample codes, defined once
+from app.detection.assembly import LOSS as LOSS
+from app.detection.assembly import NEV, NRUN, assemble, count_changes, new_state, rows_needed
+from app.detection.assembly import PSO as PSO
+from app.detection.assembly import SACC as SACC
+from app.detection.assembly import UNDEF as UNDEF
 
 F64 = NDArray[np.float64]
 
 # Internal per-sample codes used between a detector and the assembler.
-UNDEF, FIX, SACC, PSO, LOSS = 0, 1, 2, 3, 9
-_KIND = {FIX: "fixation", SACC: "saccade", PSO: "pso"}
 
 
 @dataclass(frozen=True)
@@ -64,153 +69,76 @@ class PostParams:
                        merge_noise_sd=0.0)
 
 
-class Run:
-    """A run of samples with one code, with the sums needed for its event (mutable, merged in place)."""
-
-    __slots__ = ("code", "start", "stop", "onset", "offset", "sx", "sy", "n", "peak", "x0", "y0", "x1", "y1")
-
-    def __init__(self, code: int, start: int, stop: int, onset: float, offset: float, sx: float, sy: float,
-                 n: int, peak: float, x0: float, y0: float, x1: float, y1: float) -> None:
-        self.code, self.start, self.stop, self.onset, self.offset = code, start, stop, onset, offset
-        self.sx, self.sy, self.n, self.peak = sx, sy, n, peak
-        self.x0, self.y0, self.x1, self.y1 = x0, y0, x1, y1
-
-    @property
-    def mean(self) -> tuple[float, float]:
-        return (self.sx / self.n, self.sy / self.n) if self.n else (math.nan, math.nan)
-
-    def absorb(self, later: Run) -> None:
-        self.stop, self.offset = later.stop, later.offset
-        self.sx, self.sy, self.n = self.sx + later.sx, self.sy + later.sy, self.n + later.n
-        self.peak = max(self.peak, later.peak)
-        self.x1, self.y1 = later.x1, later.y1
-
-
-def runs_from_codes(codes: NDArray[np.int8], t: F64, x: F64, y: F64, v: F64, dt: float,
-                    index0: int = 0) -> list[Run]:
-    """Split samples into runs of equal code, with per-run sums (vectorised)."""
-    n = len(codes)
-    if n == 0:
-        return []
-    change = np.flatnonzero(codes[1:] != codes[:-1]) + 1
-    starts = np.concatenate(([0], change))
-    stops = np.concatenate((change, [n]))
-    good = codes != LOSS
-    xz = np.where(good, x, 0.0)
-    yz = np.where(good, y, 0.0)
-    vz = np.where(good & np.isfinite(v), v, -np.inf)
-    sx = np.add.reduceat(xz, starts)
-    sy = np.add.reduceat(yz, starts)
-    peak = np.maximum.reduceat(vz, starts)
-    cnt = np.add.reduceat(good.astype(np.int64), starts)
-    rows = zip(codes[starts].tolist(), starts.tolist(), stops.tolist(), t[starts].tolist(),
-               (t[stops - 1] + dt).tolist(), sx.tolist(), sy.tolist(), cnt.tolist(), peak.tolist(),
-               x[starts].tolist(), y[starts].tolist(), x[stops - 1].tolist(), y[stops - 1].tolist(), strict=True)
-    return [Run(c, a + index0, b + index0, on, off, s1, s2, m, pk if pk > -math.inf else math.nan, *ends)
-            for c, a, b, on, off, s1, s2, m, pk, *ends in rows]
-
-
-AngleFn = Callable[[float, float, float, float], float]
-
-
 class EventAssembler:
-    """Sequential post-processing of runs into events (see the module docstring)."""
+    """Sequential post-processing of per-sample codes into events (see the module docstring).
 
-    def __init__(self, params: PostParams, angle_px: AngleFn) -> None:
+    The state of :func:`app.detection.assembly.assemble` (the run in progress, the last fixation and
+    blink, the held saccade-like runs) is carried between :meth:`push` calls, so pushing a recording in
+    one piece (offline) or chunk by chunk (online) gives the same events.
+    """
+
+    def __init__(self, params: PostParams, geometry: ScreenGeometry, rate_hz: float) -> None:
         self.p = params
-        self.angle = angle_px
-        self.fix: Run | None = None  # last fixation, may still merge with the next one
-        self.held: list[Run] = []  # saccades/PSOs/undefined after it, may still join a blink
-        self.blink: Run | None = None  # last blink, may still absorb a following saccade-like run
-        self.out: list[GazeEvent] = []
+        self._post = np.array([params.min_fixation_s, params.merge_gap_s, params.merge_angle_deg,
+                               params.blink_min_s, params.blink_max_s, 1.0 / rate_hz])
+        cmx, cmy = geometry.cm_per_px
+        self._geo = np.array([geometry.width_px / 2, geometry.height_px / 2, cmx, cmy, geometry.distance_cm])
+        self._state, self._flags = new_state()
+        self._tables: list[F64] = []
 
-    def feed(self, run: Run) -> None:
-        if run.code == LOSS:
-            self._loss(run)
-        elif run.code == FIX:
-            self._release_blink()
-            if self.fix is not None and self._mergeable(self.fix, run):
-                self.fix.absorb(run)
-                self.held.clear()
-            else:
-                self._release_fix()
-                self._release_held()
-                self.fix = run
-        else:  # saccade, PSO, undefined
-            if self.blink is not None and run.code != UNDEF and run.start == self.blink.stop:
-                self.blink.absorb(run)
-                return
-            self._release_blink()
-            self.held.append(run)
+    def push(self, codes: NDArray[np.int8], t: F64, x: F64, y: F64, v: F64, online: bool = False,
+             final: bool = False) -> None:
+        """The next samples' codes with their times, pixel positions and speeds. ``online``: afterwards
+        release a fixation that can no longer merge with a later one; ``final``: the stream ends here."""
+        c = np.ascontiguousarray
+        codes = c(codes, dtype=np.int8)
+        changes = count_changes(codes)
+        need = rows_needed(self._flags, changes)
+        if need > len(self._state):
+            grown = np.zeros((max(need, 2 * len(self._state)), NRUN))
+            grown[:len(self._state)] = self._state
+            self._state = grown
+        table = assemble(codes, c(t, dtype=np.float64), c(x, dtype=np.float64), c(y, dtype=np.float64),
+                         c(v, dtype=np.float64), self._state, self._flags, self._post, self._geo, online, final, changes)
+        if len(table):
+            self._tables.append(table)
 
-    def advance(self, horizon: float, upcoming: Run | None = None) -> None:
-        """Release a fixation that can no longer merge (online use).
+    def finish(self) -> None:
+        """The stream has ended: everything pending becomes an event."""
+        self.push(np.empty(0, np.int8), *(np.empty(0),) * 4, final=True)
 
-        No run fed later starts before ``horizon``; ``upcoming`` is the run in progress (only its
-        onset and first sample are used, and they do not change as it grows).
-        """
-        if self.fix is None:
-            return
-        if horizon - self.fix.offset >= self.p.merge_gap_s or (
-                upcoming is not None and upcoming.code == FIX and not self._mergeable(self.fix, upcoming)):
-            self._release_fix()
-
-    def finish(self) -> list[GazeEvent]:
-        self._release_fix()
-        self._release_held()
-        self._release_blink()
-        return self.take()
+    def take_table(self) -> F64:
+        """The events completed since the last take, one row each (:data:`app.detection.assembly.EVENT_FIELDS`)."""
+        tables, self._tables = self._tables, []
+        return tables[0] if len(tables) == 1 else np.concatenate(tables) if tables else np.empty((0, NEV))
 
     def take(self) -> list[GazeEvent]:
-        out, self.out = self.out, []
-        return out
+        return events_from_table(self.take_table())
 
-    def _mergeable(self, a: Run, b: Run) -> bool:
-        if b.onset - a.offset >= self.p.merge_gap_s:
-            return False
-        ax, ay = a.mean
-        return self.angle(ax, ay, b.x0, b.y0) < self.p.merge_angle_deg
 
-    def _loss(self, run: Run) -> None:
-        duration = run.offset - run.onset
-        if not (self.p.blink_min_s <= duration <= self.p.blink_max_s):
-            self._release_fix()
-            self._release_held()
-            self._release_blink()
-            self.out.append(self._event("track_loss", run))
-            return
-        blink = run
-        while self.held and self.held[-1].code in (SACC, PSO) and self.held[-1].stop == blink.start:
-            before = self.held.pop()
-            before.absorb(blink)
-            before.code = LOSS
-            blink = before
-        self._release_fix()
-        self._release_held()
-        self._release_blink()
-        self.blink = blink
+_KINDS = np.array(EVENT_KINDS)
 
-    def _release_fix(self) -> None:
-        f, self.fix = self.fix, None
-        if f is not None and f.offset - f.onset >= self.p.min_fixation_s:
-            self.out.append(self._event("fixation", f))
 
-    def _release_held(self) -> None:
-        for r in self.held:
-            if r.code in _KIND:
-                self.out.append(self._event(_KIND[r.code], r))
-        self.held.clear()
-
-    def _release_blink(self) -> None:
-        b, self.blink = self.blink, None
-        if b is not None:
-            self.out.append(self._event("blink", b))
-
-    def _event(self, kind: str, r: Run) -> GazeEvent:
-        x, y = r.mean
-        moving = kind in ("saccade", "pso")
-        amp = self.angle(r.x0, r.y0, r.x1, r.y1) if moving else math.nan
-        lost = kind in ("blink", "track_loss")
-        return GazeEvent(kind, r.onset, r.offset, r.offset - r.onset, math.nan if lost else x,
-                         math.nan if lost else y, amp, math.nan if lost else r.peak, r.start, r.stop,
-                         r.x0, r.y0, r.x1, r.y1)
+def events_from_table(table: F64) -> list[GazeEvent]:
+    """:class:`GazeEvent` objects from an event table, validated as a whole (the checks of
+    ``GazeEvent.__post_init__`` on the columns at once, then the objects without repeating them)."""
+    if len(table) == 0:
+        return []
+    kind = table[:, 0].astype(np.int64)
+    onset, offset = table[:, 1], table[:, 2]
+    start, stop = table[:, 7].astype(np.int64), table[:, 8].astype(np.int64)
+    if not (np.all((kind >= 0) & (kind < len(EVENT_KINDS))) and np.all(np.isfinite(onset) & np.isfinite(offset))
+            and np.all(offset >= onset) and np.all((start >= 0) & (start <= stop))):
+        raise GazeDataError("gaze events: the event table holds an impossible event")  # a bug, not bad input
+    new = object.__new__
+    out = []
+    for k, on, off, x, y, amp, peak, a, b, x0, y0, x1, y1 in zip(
+            _KINDS[kind].tolist(), onset.tolist(), offset.tolist(), table[:, 3].tolist(), table[:, 4].tolist(),
+            table[:, 5].tolist(), table[:, 6].tolist(), start.tolist(), stop.tolist(), table[:, 9].tolist(),
+            table[:, 10].tolist(), table[:, 11].tolist(), table[:, 12].tolist(), strict=True):
+        e = new(GazeEvent)
+        e.__dict__.update(kind=k, onset=on, offset=off, duration=off - on, x=x, y=y, amplitude_deg=amp,
+                          peak_velocity_deg_s=peak, start_index=a, stop_index=b, start_x=x0, start_y=y0,
+                          end_x=x1, end_y=y1)
+        out.append(e)
+    return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import astuple
+
 import numpy as np
 import pytest
 
@@ -53,10 +55,8 @@ def test_online_equals_offline(method: str, rate: float, jitter: bool) -> None:
     assert len(offline.events) > 20
     assert [(e.kind, e.start_index, e.stop_index) for e in online] == \
         [(e.kind, e.start_index, e.stop_index) for e in offline.events]
-    for a, o in zip(online, offline.events, strict=True):
-        assert a.onset == o.onset and a.offset == o.offset
-        np.testing.assert_allclose([a.x, a.y, a.amplitude_deg, a.peak_velocity_deg_s],
-                                   [o.x, o.y, o.amplitude_deg, o.peak_velocity_deg_s], rtol=1e-9)
+    # every field to the last bit (NaN where both are NaN): the same sums in the same order, whatever the chunks
+    np.testing.assert_array_equal([astuple(e)[1:] for e in online], [astuple(e)[1:] for e in offline.events])
 
 
 def test_online_equals_offline_on_expert_data(shared_data) -> None:

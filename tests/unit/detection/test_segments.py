@@ -7,8 +7,7 @@ import pytest
 
 from app.core.errors import GazeDataError
 from app.core.geometry import ScreenGeometry
-from app.detection.pipeline import angle_fn
-from app.detection.segments import FIX, LOSS, SACC, EventAssembler, PostParams, runs_from_codes
+from app.detection.segments import FIX, LOSS, SACC, EventAssembler, PostParams
 
 GEOM = ScreenGeometry()
 RATE = 1000.0
@@ -23,10 +22,10 @@ def _events(pieces: list[tuple[int, int, float]], post: PostParams | None = None
     t = np.arange(len(codes)) / RATE
     y = np.where(codes == LOSS, np.nan, 540.0)
     v = np.where(codes == SACC, 100.0, 5.0)
-    asm = EventAssembler(post or PostParams(), angle_fn(GEOM))
-    for run in runs_from_codes(codes, t, x, y, v, 1 / RATE):
-        asm.feed(run)
-    return [(e.kind, e.start_index, e.stop_index) for e in asm.finish()]
+    asm = EventAssembler(post or PostParams(), GEOM, RATE)
+    asm.push(codes, t, x, y, v)
+    asm.finish()
+    return [(e.kind, e.start_index, e.stop_index) for e in asm.take()]
 
 
 @pytest.mark.parametrize(("pieces", "expected"), [
@@ -65,3 +64,32 @@ def test_parameters_change_the_outcome() -> None:
 def test_bad_post_parameters(kwargs: dict[str, float]) -> None:
     with pytest.raises(GazeDataError):
         PostParams(**kwargs)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_chunked_pushes_give_the_same_events_to_the_last_bit(seed: int) -> None:
+    """The assembler's state carries over between pushes: any chunking (with the online early release of
+    fixations) gives the events of one push, every field equal."""
+    rng = np.random.default_rng(seed)
+    codes = np.repeat(rng.choice([FIX, SACC, LOSS, FIX, FIX], 400), rng.integers(1, 150, 400)).astype(np.int8)
+    n = len(codes)
+    t = np.cumsum(rng.uniform(0.0008, 0.0012, n))
+    x = 960 + np.cumsum(rng.normal(0, 2, n))
+    y = 540 + np.cumsum(rng.normal(0, 2, n))
+    x[codes == LOSS] = np.nan
+    v = rng.uniform(0, 200, n)
+    whole = EventAssembler(PostParams(), GEOM, RATE)
+    whole.push(codes, t, x, y, v)
+    whole.finish()
+    expected = whole.take_table()
+    chunked = EventAssembler(PostParams(), GEOM, RATE)
+    tables, i = [], 0
+    while i < n:
+        c = int(rng.integers(1, 60))
+        chunked.push(codes[i:i + c], t[i:i + c], x[i:i + c], y[i:i + c], v[i:i + c], online=True)
+        tables.append(chunked.take_table())
+        i += c
+    chunked.finish()
+    got = np.concatenate(tables + [chunked.take_table()])
+    assert len(expected) > 100 and {0, 1, 3, 4} <= set(expected[:, 0].astype(int).tolist())
+    np.testing.assert_array_equal(got, expected)
