@@ -62,6 +62,12 @@ class LivePipeline:
         self.emit = emit
         self.wait_s = wait_s
         self.trials = {i: t for i, t in enumerate(protocol.all_trials, start=1)}
+        # every trial laid out and its AOIs prepared now (about 1 ms a trial), not when its TRIALID comes: that
+        # Python work on the presenter's thread would hold the GIL while the worker maps and predicts
+        self._layouts: dict[int, tuple[TrialLayout, AoiIndex]] = {}
+        for n, trial in self.trials.items():
+            layout = layout_trial(protocol, trial)
+            self._layouts[n] = (layout, AoiIndex(layout.aois, protocol.screen, AOI_MARGIN_DEG))
         self.states: dict[int, TrialState] = {}
         self._current: TrialState | None = None
         self._lock = threading.Lock()
@@ -75,16 +81,16 @@ class LivePipeline:
     # -- markers from the presenter (any thread) ----------------------------------------
     def on_marker(self, text: str, timestamp: float) -> None:
         m = parse_marker(text)
+        if m.kind == "TRIALID" and m.args and m.args[0].isdigit() and int(m.args[0]) in self.trials:
+            n = int(m.args[0])
+            layout, mapper = self._layouts[n]
+            st = TrialState(n, self.trials[n], layout, mapper)
+            with self._lock:
+                self.states[n] = st
+                self._current = st
+            return
         with self._lock:
-            if m.kind == "TRIALID" and m.args and m.args[0].isdigit():
-                n = int(m.args[0])
-                if n in self.trials:
-                    trial = self.trials[n]
-                    layout = layout_trial(self.protocol, trial)
-                    st = TrialState(n, trial, layout, AoiIndex(layout.aois, self.protocol.screen, AOI_MARGIN_DEG))
-                    self.states[n] = st
-                    self._current = st
-            elif m.kind == "STIM_ONSET" and self._current is not None:
+            if m.kind == "STIM_ONSET" and self._current is not None:
                 self._current.onset = timestamp
             elif m.kind == "STIM_OFFSET" and self._current is not None:
                 self._current.offset = timestamp
