@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.core.errors import GazeDataError
-from app.detection.kernels import fill_gaps as fill_runs
+from app.detection.speed import ingest
 
 F64 = NDArray[np.float64]
 
@@ -44,11 +44,12 @@ def fill_gaps(t: F64, x: F64, y: F64, max_samples: int, max_span_s: float = math
     A run is filled when it holds at most ``max_samples`` samples and the valid samples around it are
     at most ``max_span_s`` apart (with uneven rates the count alone says little about time).
     """
-    x, y = np.array(x, dtype=np.float64), np.array(y, dtype=np.float64)
+    c = np.ascontiguousarray
     if max_samples <= 0 or len(t) < 3:
-        return x, y
-    fill_runs(np.ascontiguousarray(t, dtype=np.float64), x, y, int(max_samples), float(max_span_s))
-    return x, y
+        return np.array(x, dtype=np.float64), np.array(y, dtype=np.float64)
+    fx, fy, _ = ingest(c(t, dtype=np.float64), c(x, dtype=np.float64), c(y, dtype=np.float64), int(max_samples),
+                       float(max_span_s), 0.0, math.inf, math.inf)  # the offline pass's fill-in (its checks unused)
+    return fx, fy
 
 
 class GapFiller:

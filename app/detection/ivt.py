@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -41,10 +42,21 @@ def ivt_fixation_mask(velocity_deg_s: F64, threshold_deg_s: float) -> NDArray[np
     return v <= threshold_deg_s
 
 
+@numba.njit(cache=True, nogil=True)
+def _codes(v: F64, ok: NDArray[np.bool_], threshold: float) -> NDArray[np.int8]:
+    out = np.empty(len(v), dtype=np.int8)
+    for i in range(len(v)):
+        out[i] = (FIX if v[i] <= threshold else SACC) if ok[i] else LOSS
+    return out
+
+
 def ivt_codes(v: F64, ok: NDArray[np.bool_], params: IvtParams) -> NDArray[np.int8]:
-    """Per-sample codes (FIX, SACC, LOSS) for the assembler; element-wise, so chunking cannot change it."""
-    fix = ivt_fixation_mask(v, params.velocity_threshold_deg_s)
-    return np.where(ok, np.where(fix, FIX, SACC), LOSS).astype(np.int8)
+    """Per-sample codes (FIX, SACC, LOSS) for the assembler (:func:`ivt_fixation_mask` where ``ok``); element-wise,
+    so chunking cannot change it."""
+    v = np.ascontiguousarray(v, dtype=np.float64)
+    if v.ndim != 1:
+        raise GazeDataError("I-VT: velocity must be a one-dimensional array")
+    return _codes(v, np.ascontiguousarray(ok, dtype=np.bool_), float(params.velocity_threshold_deg_s))
 
 
 class IvtLabeller:

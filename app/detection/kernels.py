@@ -10,10 +10,10 @@ order (tests compare them for exact equality).
   from cumulative velocity histograms (one row per update);
 - :func:`nh_scan`: saccade / PSO labelling of :mod:`app.detection.nh`, returning how far its labels
   are final;
-- :func:`smoothed_speed_k`: the differentiator of :mod:`app.detection.velocity`, each sample over its
-  own window; :func:`range_noise`: the noise that chooses the window (:mod:`app.detection.window`);
-- :func:`unit_histograms`, :func:`window_sums`: the per-second velocity histograms of the thresholds;
-- :func:`fill_gaps`: the gap fill-in of :mod:`app.detection.gapfill`.
+- :func:`unit_histograms`, :func:`window_sums`: the per-second velocity histograms of the thresholds.
+
+The per-sample passes from pixels to speed are in :mod:`app.detection.speed`, the post-processing in
+:mod:`app.detection.assembly`.
 """
 
 from __future__ import annotations
@@ -172,73 +172,6 @@ def nh_scan(v: F64, ok: NDArray[np.bool_], pt: F64, onset: F64, start: int, w_no
 
 
 @numba.njit(cache=True, nogil=True)
-def fill_gaps(t: F64, x: F64, y: F64, max_samples: int, max_span_s: float) -> None:
-    """In place: interior runs of at most ``max_samples`` missing samples whose valid neighbours are at most
-    ``max_span_s`` apart are interpolated linearly in time (see :mod:`app.detection.gapfill`)."""
-    n = len(t)
-    i = 0
-    while i < n:
-        if not (math.isnan(x[i]) or math.isnan(y[i]) or math.isinf(x[i]) or math.isinf(y[i])):
-            i += 1
-            continue
-        a = i
-        while i < n and (math.isnan(x[i]) or math.isnan(y[i]) or math.isinf(x[i]) or math.isinf(y[i])):
-            i += 1
-        b = i  # [a, b) missing
-        if a == 0 or b == n or b - a > max_samples:
-            continue
-        ta, tb = t[a - 1], t[b]
-        if tb - ta > max_span_s:
-            continue
-        xa, xb, ya, yb = x[a - 1], x[b], y[a - 1], y[b]
-        for j in range(a, b):
-            f = (t[j] - ta) / (tb - ta)
-            x[j] = xa + (xb - xa) * f
-            y[j] = ya + (yb - ya) * f
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def smoothed_speed_k(t: F64, xd: F64, yd: F64, ks: NDArray[np.int64], lo: int, hi: int, max_gap_s: float) -> F64:
-    """The least-squares slope speed (see :func:`app.detection.velocity.smoothed_velocity`) of the samples
-    ``[lo, hi)``, each over its own half window ``ks[i]``
-    (the differentiator widens where the noise of the seconds before says so). NaN where the window runs
-    off the ends of the arrays, holds a NaN, or spans an interval longer than ``max_gap_s``."""
-    n = len(t)
-    v = np.full(hi - lo, np.nan)
-    for i in range(lo, hi):
-        k = ks[i]
-        if k < 1 or i - k < 0 or i + k >= n:
-            continue
-        gap = False
-        for j in range(i - k, i + k):
-            if t[j + 1] - t[j] > max_gap_s:
-                gap = True
-                break
-        if gap:
-            continue
-        w = 2 * k + 1
-        t0 = t[i]
-        x0 = xd[i]
-        y0 = yd[i]
-        st = sx = sy = stt = stx = sty = 0.0
-        for j in range(i - k, i + k + 1):
-            dt = t[j] - t0
-            dx = xd[j] - x0
-            dy = yd[j] - y0
-            st += dt
-            sx += dx
-            sy += dy
-            stt += dt * dt
-            stx += dt * dx
-            sty += dt * dy
-        den = w * stt - st * st
-        a = (w * stx - st * sx) / den
-        b = (w * sty - st * sy) / den
-        v[i - lo] = math.sqrt(a * a + b * b)
-    return v
-
-
-@numba.njit(cache=True, nogil=True)
 def unit_histograms(t: F64, v: F64, ok: NDArray[np.bool_], t0: float, update_s: float, width: float,
                     nbins: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Update index of each sample (``floor((t - t0) / update_s)``) and, per update from the first one
@@ -275,30 +208,4 @@ def window_sums(stack: NDArray[np.int64], rows: NDArray[np.int64], window: int) 
                 out[r, b] += stack[u, b]
         for b in range(1, nb):
             out[r, b] += out[r, b - 1]
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def range_noise(xd: F64, yd: F64, starts: NDArray[np.int64], stops: NDArray[np.int64]) -> F64:
-    """Per-axis white-noise SD of each range of samples: the median absolute sample-to-sample step of x and
-    y together over ``sqrt(2) * 0.6745`` (NaN for a range without a finite step). At most about 256 steps
-    per range and axis are used (every ``n // 256``-th, counted from the range's start): plenty to choose a
-    filter window, and a fixed cost per second of data at any rate."""
-    out = np.full(len(starts), np.nan)
-    for r in range(len(starts)):
-        a, b = starts[r], stops[r]
-        stride = max(1, (b - a) // 256)
-        steps = np.empty(2 * (max(b - a - 1, 0) // stride + 1))
-        m = 0
-        for i in range(a + 1, b, stride):
-            dx = abs(xd[i] - xd[i - 1])
-            dy = abs(yd[i] - yd[i - 1])
-            if not math.isnan(dx):
-                steps[m] = dx
-                m += 1
-            if not math.isnan(dy):
-                steps[m] = dy
-                m += 1
-        if m:
-            out[r] = np.median(steps[:m]) / (0.6745 * math.sqrt(2.0))
     return out

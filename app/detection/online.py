@@ -5,7 +5,7 @@ ring buffer (:class:`app.core.gaze.GazeRingBuffer`) and gets the events that thi
 completed; :meth:`OnlineDetector.flush` ends the stream. Work per chunk is proportional to
 the chunk plus a constant (the differentiator's ``2k`` samples of history, the I-DT window):
 
-- velocity: :func:`~app.detection.kernels.smoothed_speed_k` over the last ``2 k_max`` samples
+- velocity: :func:`~app.detection.speed.smoothed_speed` over the last ``2 k_max`` samples
   and the new chunk; each sample's velocity is computed from the same values in the same
   order as offline, so it is bit-identical;
 - the differentiator's window: fixed, or (``velocity_window_s=None``, as offline by default) chosen
@@ -35,10 +35,10 @@ from app.core.geometry import ScreenGeometry
 from app.detection.gapfill import GapFiller, max_fill_samples, max_fill_span_s
 from app.detection.idt import IdtLabeller
 from app.detection.ivt import IvtLabeller
-from app.detection.kernels import smoothed_speed_k
 from app.detection.nh import NhLabeller
 from app.detection.pipeline import DEFAULT_METHOD, GAP_FILL_S, METHODS, default_post, describe, make_params
 from app.detection.segments import EventAssembler, PostParams
+from app.detection.speed import RESTART, smoothed_speed
 from app.detection.velocity import (
     MAX_COORDINATE_PX,
     NOISE_FROM_S,
@@ -234,8 +234,8 @@ class OnlineDetector:
         buf = self._vbuf.view()
         t, x, y, xd, yd, kcol = buf
         a, b = self._next_v - self._vfirst, upto - self._vfirst
-        vv = smoothed_speed_k(np.ascontiguousarray(t), np.ascontiguousarray(xd), np.ascontiguousarray(yd),
-                              kcol.astype(np.int64), a, b, max_gap_s(self.rate_hz))
+        vv = smoothed_speed(np.ascontiguousarray(t), np.ascontiguousarray(xd), np.ascontiguousarray(yd),
+                            kcol.astype(np.int64), a, b, max_gap_s(self.rate_hz), self._vfirst)
         # as fill_edges does offline when n > k + k1 (before the end, n > k + k_max >= k + k1 holds already)
         if not final or self._n > k + k1:
             if self._next_v == 0:
@@ -249,7 +249,7 @@ class OnlineDetector:
         self._lbuf.append([t[a:b], x[a:b], y[a:b], vv])
         self._label(self.labeller.push(t[a:b], xd[a:b], yd[a:b], vv, ok))
         self._next_v = upto
-        keep_from = upto - self._kmax  # history for the next windows
+        keep_from = max(upto - self._kmax - RESTART, self._vfirst)  # history for the next windows (and sums)
         self._vbuf.drop(keep_from - self._vfirst)
         self._vfirst = keep_from
 

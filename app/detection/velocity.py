@@ -10,7 +10,7 @@ interval longer than :func:`max_gap_s` (samples missing without NaN rows) gives 
 (the sample is treated as track loss).
 
 Every output sample is computed by the same operations in the same order from its own window
-(:func:`app.detection.kernels.smoothed_speed_k`), so the streaming detectors, which call it on
+(:func:`app.detection.speed.smoothed_speed`), so the streaming detectors, which call it on
 overlapping pieces of the stream, get bit-identical velocities to the offline run. The window of
 each sample follows the noise (:mod:`app.detection.window`).
 """
@@ -26,8 +26,17 @@ from numpy.typing import NDArray
 from app.core.errors import GazeDataError
 from app.core.gaze import GazeBlock
 from app.core.geometry import ScreenGeometry
-from app.detection.gapfill import fill_gaps, max_fill_samples, max_fill_span_s
-from app.detection.kernels import smoothed_speed_k
+from app.detection.gapfill import max_fill_samples, max_fill_span_s
+from app.detection.speed import (
+    S_ABOVE,
+    S_BELOW,
+    S_COORD,
+    S_ORDER,
+    S_TIME,
+    edges_and_ok,
+    ingest,
+    smoothed_speed,
+)
 
 F64 = NDArray[np.float64]
 #: the adaptive window is chosen from the noise of the samples in the first NOISE_FROM_S seconds (all
@@ -61,20 +70,28 @@ def smoothed_velocity(t: F64, xd: F64, yd: F64, k: int, rate_hz: float) -> F64:
     """Angular speed in deg/s at every sample (NaN where the window is incomplete, NaN or gapped).
 
     The least-squares slope of position against the samples' own times over ``2k + 1`` samples
-    (times and positions taken relative to the centre sample, which keeps LSL clock values
+    (times and positions taken relative to a sample near the window, which keeps LSL clock values
     from cancelling); with even sampling it equals the Savitzky-Golay first derivative. The one
-    compiled loop of the offline and online paths (:func:`app.detection.kernels.smoothed_speed_k`),
+    compiled loop of the offline and online paths (:func:`app.detection.speed.smoothed_speed`),
     here with the same half window at every sample.
     """
     c = np.ascontiguousarray
     n = len(t)
-    return smoothed_speed_k(c(t, dtype=np.float64), c(xd, dtype=np.float64), c(yd, dtype=np.float64),
-                            np.full(n, int(k), dtype=np.int64), 0, n, max_gap_s(rate_hz))
+    return smoothed_speed(c(t, dtype=np.float64), c(xd, dtype=np.float64), c(yd, dtype=np.float64),
+                          np.full(n, int(k), dtype=np.int64), 0, n, max_gap_s(rate_hz))
 
 
 def to_degrees(geometry: ScreenGeometry, x: F64, y: F64) -> tuple[F64, F64]:
-    """Pixels -> degrees from the screen centre (:meth:`ScreenGeometry.px_to_deg`; numpy's arctan2 is vectorised)."""
-    return geometry.px_to_deg(x, y)
+    """Pixels -> degrees from the screen centre: :meth:`ScreenGeometry.px_to_deg`'s ufuncs in the same order,
+    in place in one array per axis (no temporaries; the same values)."""
+    cmx, cmy = geometry.cm_per_px
+    out = []
+    for c, centre, scale in ((x, geometry.width_px / 2, cmx), (y, geometry.height_px / 2, cmy)):
+        a = np.subtract(np.asarray(c, dtype=np.float64), centre)
+        np.multiply(a, scale, out=a)
+        np.arctan2(a, geometry.distance_cm, out=a)
+        out.append(np.degrees(a, out=a))
+    return out[0], out[1]
 
 
 @dataclass(frozen=True)
@@ -185,6 +202,35 @@ def adaptive_half_window(rate_hz: float, noise_deg: float, min_window_s: float =
     return k
 
 
+def ingest_checked(t: F64, x: F64, y: F64, rate_hz: float | None, gap_fill_s: float) -> tuple[float, F64, F64]:
+    """The checks of :func:`check_time`, :func:`check_coordinates` and :func:`check_rate` and the gap fill-in
+    (:func:`app.detection.gapfill.fill_gaps`) in one compiled pass (:func:`app.detection.speed.ingest`); the
+    exact checks run again only to word a refusal, or when the pass cannot decide the rate on its own (no rate
+    given, or the median sample interval near the tolerance). Returns the rate and the filled x and y."""
+    given = (rate_hz is not None and not isinstance(rate_hz, bool) and isinstance(rate_hz, (int, float, np.floating))
+             and math.isfinite(rate_hz) and rate_hz > 0 and len(t) >= 3)
+    if not given:
+        check_time(t)
+        check_coordinates(x, y)
+        rate = check_rate(rate_hz, t)
+        lo, hi = 0.0, math.inf
+    else:
+        rate = float(rate_hz)  # type: ignore[arg-type]
+        lo, hi = (1 + 1e-9) / (RATE_TOLERANCE * rate), RATE_TOLERANCE * (1 - 1e-9) / rate
+    xo, yo, rep = ingest(t, x, y, max_fill_samples(rate, gap_fill_s), max_fill_span_s(rate, gap_fill_s), lo, hi,
+                         MAX_COORDINATE_PX)
+    if rep[S_TIME] or rep[S_ORDER]:
+        check_time(t)
+    if rep[S_COORD]:
+        check_coordinates(x, y)
+    if given:
+        m = len(t) - 1  # the median interval lies within [lo, hi] when both middle order statistics do
+        h = m // 2
+        if not (rep[S_BELOW] <= h - 1 and rep[S_ABOVE] <= m - 1 - h):
+            rate = check_rate(rate_hz, t)
+    return rate, xo, yo
+
+
 def prepare(block: GazeBlock, geometry: ScreenGeometry, rate_hz: float | None = None,
             window_s: float | None = 0.01, gap_fill_s: float = 0.0) -> PreparedGaze:
     """Degrees, velocity and validity for a whole recording (the offline path).
@@ -193,21 +239,18 @@ def prepare(block: GazeBlock, geometry: ScreenGeometry, rate_hz: float | None = 
     (:func:`adaptive_half_window`), as the online detector must;
     ``gap_fill_s`` interpolates shorter runs of missing samples first (:mod:`app.detection.gapfill`).
     """
-    check_time(block.t)
-    check_coordinates(block.x, block.y)
-    rate = check_rate(rate_hz, block.t)
-    x, y = fill_gaps(block.t, block.x, block.y, max_fill_samples(rate, gap_fill_s), max_fill_span_s(rate, gap_fill_s))
+    c = np.ascontiguousarray
+    t = c(block.t, dtype=np.float64)
+    rate, x, y = ingest_checked(t, c(block.x, dtype=np.float64), c(block.y, dtype=np.float64), rate_hz, gap_fill_s)
     xd, yd = to_degrees(geometry, x, y)
-    first = int(np.searchsorted(block.t, block.t[0] + NOISE_FROM_S))
+    first = int(np.searchsorted(t, t[0] + NOISE_FROM_S))
     noise = noise_sd_deg(xd[:first], yd[:first])
     if window_s is None:  # the window follows the noise of the seconds before (app.detection.window)
         from app.detection.window import WindowSchedule
 
-        ks = WindowSchedule(rate, float(block.t[0]), noise).push(block.t, xd, yd)
+        ks = WindowSchedule(rate, float(t[0]), noise).push(t, xd, yd)
     else:
-        ks = np.full(len(block.t), half_window(rate, window_s), dtype=np.int64)
-    c = np.ascontiguousarray
-    v = smoothed_speed_k(c(block.t, dtype=np.float64), xd, yd, ks, 0, len(ks), max_gap_s(rate))
-    v = fill_edges(v, int(ks[0]), int(ks[-1]))
-    ok = np.isfinite(v) & np.isfinite(xd) & np.isfinite(yd)
-    return PreparedGaze(block.t, x, y, xd, yd, v, ok, rate, int(ks[0]), noise, int(ks.max()))
+        ks = np.full(len(t), half_window(rate, window_s), dtype=np.int64)
+    v = smoothed_speed(t, xd, yd, ks, 0, len(ks), max_gap_s(rate))
+    ok, k_max = edges_and_ok(v, xd, yd, ks)
+    return PreparedGaze(t, x, y, xd, yd, v, ok, rate, int(ks[0]), noise, k_max)

@@ -12,73 +12,116 @@ live detector knows each sample's window when the sample arrives, as offline det
 from __future__ import annotations
 
 import math
-from collections import deque
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from app.detection.kernels import range_noise
-from app.detection.velocity import NOISE_FROM_S, adaptive_half_window
+from app.detection.speed import unit_noise
+from app.detection.velocity import NOISE_FROM_S, adaptive_half_window, half_window
 
 F64 = NDArray[np.float64]
 UPDATE_S = 1.0
 WINDOW_UPDATES = 10
+TARGET_DEG_S = 15.0  # adaptive_half_window's default
+# the schedule's state (a float64 array): open update (-1 before the first sample), samples buffered for it,
+# its half window, noise values known, then the last WINDOW_UPDATES noise values, oldest first
+W_OPEN, W_NB, W_K, W_COUNT, W_RING = 0, 1, 2, 3, 4
+
+
+@numba.njit(cache=True, nogil=True)
+def _adaptive(rate_hz: float, noise: float, k_min: int, k_max: int) -> int:
+    """:func:`app.detection.velocity.adaptive_half_window` for the window from 10 to 40 ms."""
+    k = k_min
+    dt = 1.0 / rate_hz
+    while k < k_max and noise / (dt * math.sqrt(k * (k + 1) * (2 * k + 1) / 3)) > TARGET_DEG_S:
+        k += 1
+    return k
+
+
+@numba.njit(cache=True, nogil=True)
+def _append(st: F64, value: float) -> None:
+    c = int(st[W_COUNT])
+    if c == WINDOW_UPDATES:
+        for r in range(WINDOW_UPDATES - 1):
+            st[W_RING + r] = st[W_RING + r + 1]
+        c -= 1
+    st[W_RING + c] = value
+    st[W_COUNT] = c + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def schedule_push(t: F64, x: F64, y: F64, t0: float, st: F64, bx: F64, by: F64, rate_hz: float,
+                  k_min: int, k_max: int, k_warm: int, warm_updates: int, ks: NDArray[np.int64], start: int) -> int:
+    """Half window ``ks[i]`` of each new sample from ``start``; ``st`` and the open update's samples ``bx``/``by``
+    carry over to the next call. Returns where it stopped: ``len(t)``, or earlier when ``bx`` is full."""
+    n = len(t)
+    nb = int(st[W_NB])
+    open_u = st[W_OPEN]  # in locals while the loop runs (written back below)
+    k_open = int(st[W_K])
+    nbx = len(bx)
+    for i in range(start, n):
+        u = math.floor((t[i] - t0) / UPDATE_S)
+        if u != open_u:  # the open update is complete: its noise from all its samples
+            if open_u >= 0:
+                noise = unit_noise(bx, by, 0, nb) if nb else math.nan
+                _append(st, noise if math.isfinite(noise) and noise > 0 else math.nan)
+            for _ in range(min(max(int(u - open_u) - 1, 0), WINDOW_UPDATES)):
+                _append(st, math.nan)
+            open_u = u
+            nb = 0
+            k_open = k_warm
+            if u >= warm_updates:
+                known = np.empty(WINDOW_UPDATES)
+                m = 0
+                for r in range(int(st[W_COUNT])):
+                    if math.isfinite(st[W_RING + r]):
+                        known[m] = st[W_RING + r]
+                        m += 1
+                if m:
+                    known = np.sort(known[:m])
+                    mid = m // 2
+                    med = known[mid] if m % 2 else 0.5 * (known[mid - 1] + known[mid])
+                    k_open = _adaptive(rate_hz, med, k_min, k_max)
+        if nb == nbx:
+            st[W_NB], st[W_OPEN], st[W_K] = nb, open_u, k_open
+            return i
+        ks[i] = k_open
+        bx[nb] = x[i]
+        by[nb] = y[i]
+        nb += 1
+    st[W_NB], st[W_OPEN], st[W_K] = nb, open_u, k_open
+    return n
 
 
 class WindowSchedule:
-    """Half window per sample: :meth:`push` the samples in order (after the warm-up's noise is known)."""
+    """Half window per sample: :meth:`push` the samples (degrees) in order, after the warm-up's noise is known."""
 
     def __init__(self, rate_hz: float, t0: float, warmup_noise_deg: float) -> None:
         self.rate_hz = rate_hz
         self.t0 = t0
         self.warmup_updates = int(round(NOISE_FROM_S / UPDATE_S))
         self.k_warm = adaptive_half_window(rate_hz, warmup_noise_deg)
-        self.noise: deque[float] = deque(maxlen=WINDOW_UPDATES)  # noise of the last complete updates
-        self.open = -1  # update whose samples are being collected
-        self.open_x: list[F64] = []
-        self.open_y: list[F64] = []
-        self.k_open = self.k_warm
-        self.k_max = max(self.k_warm, adaptive_half_window(rate_hz, math.inf))
+        self.k_min = half_window(rate_hz, 0.01)
+        self._k_top = adaptive_half_window(rate_hz, math.inf)  # the widest window the noise can ask for
+        self.k_max = max(self.k_warm, self._k_top)
+        self._st = np.zeros(W_RING + WINDOW_UPDATES)
+        self._st[W_OPEN] = -1.0
+        self._st[W_K] = self.k_warm
+        cap = int(2 * rate_hz * UPDATE_S) + 16
+        self._bx, self._by = np.empty(cap), np.empty(cap)
 
-    def _close(self, upto: int, noise: float) -> None:
-        """The open update is complete (its noise ``noise``, NaN if it had no finite step), and so are
-        those up to ``upto - 1`` (updates without samples leave no noise)."""
-        if self.open >= 0 and math.isfinite(noise) and noise > 0:
-            self.noise.append(noise)
-        elif self.open >= 0:
-            self.noise.append(math.nan)
-        for _ in range(min(max(upto - self.open - 1, 0), WINDOW_UPDATES)):
-            self.noise.append(math.nan)
-        self.open, self.open_x, self.open_y = upto, [], []
-        if upto < self.warmup_updates:
-            self.k_open = self.k_warm
-        else:
-            known = sorted(n for n in self.noise if math.isfinite(n))
-            if known:
-                mid = len(known) // 2
-                med = known[mid] if len(known) % 2 else 0.5 * (known[mid - 1] + known[mid])
-                self.k_open = adaptive_half_window(self.rate_hz, med)
-            else:
-                self.k_open = self.k_warm
-
-    def _open_noise(self) -> float:
-        if not self.open_x:
-            return math.nan
-        x, y = np.concatenate(self.open_x), np.concatenate(self.open_y)
-        return float(range_noise(x, y, np.zeros(1, np.int64), np.full(1, len(x), np.int64))[0])
-
-    def push(self, t: F64, xd: F64, yd: F64) -> NDArray[np.int64]:
+    def push(self, t: F64, x: F64, y: F64) -> NDArray[np.int64]:
+        c = np.ascontiguousarray
+        t, x, y = c(t, dtype=np.float64), c(x, dtype=np.float64), c(y, dtype=np.float64)
         ks = np.empty(len(t), dtype=np.int64)
-        if len(t) == 0:
-            return ks
-        xd, yd = np.ascontiguousarray(xd, dtype=np.float64), np.ascontiguousarray(yd, dtype=np.float64)
-        units = np.floor((t - self.t0) / UPDATE_S).astype(np.int64)
-        cuts = np.flatnonzero(np.diff(units)) + 1
-        for a, b in zip(np.concatenate(([0], cuts)).tolist(), np.concatenate((cuts, [len(t)])).tolist(), strict=True):
-            u = int(units[a])
-            if u != self.open:  # the open update is complete: its noise from all its samples
-                self._close(u, self._open_noise())
-            ks[a:b] = self.k_open
-            self.open_x.append(xd[a:b])
-            self.open_y.append(yd[a:b])
-        return ks
+        i = 0
+        while True:
+            i = schedule_push(t, x, y, self.t0, self._st, self._bx, self._by, self.rate_hz, self.k_min,
+                              self._k_top, self.k_warm, self.warmup_updates, ks, i)
+            if i == len(t):
+                return ks
+            nb = int(self._st[W_NB])  # an update with more samples than the buffer holds: grow it
+            bx, by = np.empty(2 * nb), np.empty(2 * nb)
+            bx[:nb], by[:nb] = self._bx[:nb], self._by[:nb]
+            self._bx, self._by = bx, by
