@@ -131,14 +131,16 @@ def events_from_table(table: F64) -> list[GazeEvent]:
             and np.all(offset >= onset) and np.all((start >= 0) & (start <= stop))):
         raise GazeDataError("gaze events: the event table holds an impossible event")  # a bug, not bad input
     new = object.__new__
-    out = []
-    for k, on, off, x, y, amp, peak, a, b, x0, y0, x1, y1 in zip(
-            _KINDS[kind].tolist(), onset.tolist(), offset.tolist(), table[:, 3].tolist(), table[:, 4].tolist(),
-            table[:, 5].tolist(), table[:, 6].tolist(), start.tolist(), stop.tolist(), table[:, 9].tolist(),
-            table[:, 10].tolist(), table[:, 11].tolist(), table[:, 12].tolist(), strict=True):
+    out: list[GazeEvent] = []
+    append = out.append
+    for k, on, off, du, x, y, amp, peak, a, b, x0, y0, x1, y1 in zip(
+            _KINDS[kind].tolist(), onset.tolist(), offset.tolist(), (offset - onset).tolist(), table[:, 3].tolist(),
+            table[:, 4].tolist(), table[:, 5].tolist(), table[:, 6].tolist(), start.tolist(), stop.tolist(),
+            table[:, 9].tolist(), table[:, 10].tolist(), table[:, 11].tolist(), table[:, 12].tolist(), strict=True):
         e = new(GazeEvent)
-        e.__dict__.update(kind=k, onset=on, offset=off, duration=off - on, x=x, y=y, amplitude_deg=amp,
-                          peak_velocity_deg_s=peak, start_index=a, stop_index=b, start_x=x0, start_y=y0,
-                          end_x=x1, end_y=y1)
-        out.append(e)
+        d = e.__dict__  # the fields of the frozen dataclass, set once (as its __init__ would)
+        d["kind"], d["onset"], d["offset"], d["duration"], d["x"], d["y"] = k, on, off, du, x, y
+        d["amplitude_deg"], d["peak_velocity_deg_s"], d["start_index"], d["stop_index"] = amp, peak, a, b
+        d["start_x"], d["start_y"], d["end_x"], d["end_y"] = x0, y0, x1, y1
+        append(e)
     return out

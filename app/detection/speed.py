@@ -81,7 +81,7 @@ def _valid(ks: NDArray[np.int64], i: int, n: int, g0: int) -> bool:
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def smoothed_speed(t: F64, x: F64, y: F64, ks: NDArray[np.int64], lo: int, hi: int, max_gap_s: float,
-                   g0: int = 0) -> F64:
+                   g0: int) -> F64:
     """Angular speed (deg/s) of the samples ``[lo, hi)`` (positions ``x``, ``y`` in degrees), each over its own
     half window ``ks[i]``: the least-squares slope of x and y against the samples' own times. NaN where the window runs off the stream or the
     arrays, holds a NaN, or spans an interval longer than ``max_gap_s``.

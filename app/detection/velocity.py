@@ -78,7 +78,7 @@ def smoothed_velocity(t: F64, xd: F64, yd: F64, k: int, rate_hz: float) -> F64:
     c = np.ascontiguousarray
     n = len(t)
     return smoothed_speed(c(t, dtype=np.float64), c(xd, dtype=np.float64), c(yd, dtype=np.float64),
-                          np.full(n, int(k), dtype=np.int64), 0, n, max_gap_s(rate_hz))
+                          np.full(n, int(k), dtype=np.int64), 0, n, max_gap_s(rate_hz), 0)
 
 
 def to_degrees(geometry: ScreenGeometry, x: F64, y: F64) -> tuple[F64, F64]:
@@ -251,6 +251,6 @@ def prepare(block: GazeBlock, geometry: ScreenGeometry, rate_hz: float | None = 
         ks = WindowSchedule(rate, float(t[0]), noise).push(t, xd, yd)
     else:
         ks = np.full(len(t), half_window(rate, window_s), dtype=np.int64)
-    v = smoothed_speed(t, xd, yd, ks, 0, len(ks), max_gap_s(rate))
+    v = smoothed_speed(t, xd, yd, ks, 0, len(ks), max_gap_s(rate), 0)
     ok, k_max = edges_and_ok(v, xd, yd, ks)
     return PreparedGaze(t, x, y, xd, yd, v, ok, rate, int(ks[0]), noise, k_max)

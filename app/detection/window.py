@@ -51,47 +51,66 @@ def _append(st: F64, value: float) -> None:
 
 
 @numba.njit(cache=True, nogil=True)
+def _close(st: F64, noise: float, u: int, rate_hz: float, k_min: int, k_max: int, k_warm: int,
+           warm_updates: int) -> int:
+    """The open update is complete (its noise ``noise``); update ``u`` opens. Returns its half window."""
+    open_u = st[W_OPEN]
+    if open_u >= 0:
+        _append(st, noise if math.isfinite(noise) and noise > 0 else math.nan)
+    for _ in range(min(max(int(u - open_u) - 1, 0), WINDOW_UPDATES)):  # updates without samples
+        _append(st, math.nan)
+    st[W_OPEN] = u
+    k = k_warm
+    if u >= warm_updates:
+        known = np.empty(WINDOW_UPDATES)
+        m = 0
+        for r in range(int(st[W_COUNT])):
+            if math.isfinite(st[W_RING + r]):
+                known[m] = st[W_RING + r]
+                m += 1
+        if m:
+            known = np.sort(known[:m])
+            mid = m // 2
+            med = known[mid] if m % 2 else 0.5 * (known[mid - 1] + known[mid])
+            k = _adaptive(rate_hz, med, k_min, k_max)
+    st[W_K] = k
+    return k
+
+
+@numba.njit(cache=True, nogil=True)
 def schedule_push(t: F64, x: F64, y: F64, t0: float, st: F64, bx: F64, by: F64, rate_hz: float,
-                  k_min: int, k_max: int, k_warm: int, warm_updates: int, ks: NDArray[np.int64], start: int) -> int:
-    """Half window ``ks[i]`` of each new sample from ``start``; ``st`` and the open update's samples ``bx``/``by``
-    carry over to the next call. Returns where it stopped: ``len(t)``, or earlier when ``bx`` is full."""
+                  k_min: int, k_max: int, k_warm: int, warm_updates: int, ks: NDArray[np.int64]) -> None:
+    """Half window ``ks[i]`` of each new sample; ``st`` and the open update's earlier samples ``bx``/``by`` (the
+    first ``st[W_NB]``; room for all of this call's too, see :meth:`WindowSchedule.push`) carry over to the next
+    call. An update's noise is that of all its samples, in order, whichever calls brought them."""
     n = len(t)
     nb = int(st[W_NB])
-    open_u = st[W_OPEN]  # in locals while the loop runs (written back below)
+    open_u = st[W_OPEN]
     k_open = int(st[W_K])
-    nbx = len(bx)
-    for i in range(start, n):
+    here = 0  # where the open update's samples in this call begin
+    # below this time a sample surely lies in the open update (the times increase; the margin covers rounding)
+    early = t0 + (open_u + 1) * UPDATE_S * (1 - 1e-12) - 1e-9 * (1 + abs(t0)) if open_u >= 0 else -math.inf
+    for i in range(n):
+        if t[i] < early:
+            ks[i] = k_open
+            continue
         u = math.floor((t[i] - t0) / UPDATE_S)
         if u != open_u:  # the open update is complete: its noise from all its samples
-            if open_u >= 0:
-                noise = unit_noise(bx, by, 0, nb) if nb else math.nan
-                _append(st, noise if math.isfinite(noise) and noise > 0 else math.nan)
-            for _ in range(min(max(int(u - open_u) - 1, 0), WINDOW_UPDATES)):
-                _append(st, math.nan)
+            if nb == 0:
+                noise = unit_noise(x, y, here, i) if i > here else math.nan
+            else:  # it began in an earlier call
+                bx[nb:nb + i - here] = x[here:i]
+                by[nb:nb + i - here] = y[here:i]
+                noise = unit_noise(bx, by, 0, nb + i - here)
+                nb = 0
+            k_open = _close(st, noise, u, rate_hz, k_min, k_max, k_warm, warm_updates)
             open_u = u
-            nb = 0
-            k_open = k_warm
-            if u >= warm_updates:
-                known = np.empty(WINDOW_UPDATES)
-                m = 0
-                for r in range(int(st[W_COUNT])):
-                    if math.isfinite(st[W_RING + r]):
-                        known[m] = st[W_RING + r]
-                        m += 1
-                if m:
-                    known = np.sort(known[:m])
-                    mid = m // 2
-                    med = known[mid] if m % 2 else 0.5 * (known[mid - 1] + known[mid])
-                    k_open = _adaptive(rate_hz, med, k_min, k_max)
-        if nb == nbx:
-            st[W_NB], st[W_OPEN], st[W_K] = nb, open_u, k_open
-            return i
+            here = i
+            early = t0 + (open_u + 1) * UPDATE_S * (1 - 1e-12) - 1e-9 * (1 + abs(t0))
         ks[i] = k_open
-        bx[nb] = x[i]
-        by[nb] = y[i]
-        nb += 1
-    st[W_NB], st[W_OPEN], st[W_K] = nb, open_u, k_open
-    return n
+    bx[nb:nb + n - here] = x[here:n]  # the open update's samples wait for the next call
+    by[nb:nb + n - here] = y[here:n]
+    st[W_NB] = nb + n - here
 
 
 class WindowSchedule:
@@ -114,14 +133,12 @@ class WindowSchedule:
     def push(self, t: F64, x: F64, y: F64) -> NDArray[np.int64]:
         c = np.ascontiguousarray
         t, x, y = c(t, dtype=np.float64), c(x, dtype=np.float64), c(y, dtype=np.float64)
-        ks = np.empty(len(t), dtype=np.int64)
-        i = 0
-        while True:
-            i = schedule_push(t, x, y, self.t0, self._st, self._bx, self._by, self.rate_hz, self.k_min,
-                              self._k_top, self.k_warm, self.warmup_updates, ks, i)
-            if i == len(t):
-                return ks
-            nb = int(self._st[W_NB])  # an update with more samples than the buffer holds: grow it
-            bx, by = np.empty(2 * nb), np.empty(2 * nb)
+        nb = int(self._st[W_NB])
+        if nb + len(t) > len(self._bx):  # room for the open update's samples and all of this call's
+            bx, by = np.empty(nb + len(t)), np.empty(nb + len(t))
             bx[:nb], by[:nb] = self._bx[:nb], self._by[:nb]
             self._bx, self._by = bx, by
+        ks = np.empty(len(t), dtype=np.int64)
+        schedule_push(t, x, y, self.t0, self._st, self._bx, self._by, self.rate_hz, self.k_min, self._k_top,
+                      self.k_warm, self.warmup_updates, ks)
+        return ks

@@ -117,7 +117,7 @@ def test_sliding_window_sums_equal_the_direct_slope_and_ignore_how_the_samples_a
     yd = np.cumsum(rng.normal(0, 0.05, n))
     xd[[100, 101, 2500]] = np.nan
     ks = np.repeat(rng.integers(1, 12, 30), 100).astype(np.int64)  # the window changes every 100 samples
-    whole = smoothed_speed(t, xd, yd, ks, 0, n, 0.02)
+    whole = smoothed_speed(t, xd, yd, ks, 0, n, 0.02, 0)
     ref = _direct_slope(t, xd, yd, ks, 0.02)
     assert np.array_equal(np.isnan(whole), np.isnan(ref)) and np.isfinite(whole).sum() > 2500
     np.testing.assert_allclose(whole, ref, rtol=1e-8, atol=1e-9)
