@@ -187,7 +187,42 @@ def unit_noise(x: F64, y: F64, a: int, b: int) -> float:
             m += 1
     if m == 0:
         return math.nan
-    return np.median(steps[:m]) / (0.6745 * math.sqrt(2.0))
+    return median_inplace(steps, m) / (0.6745 * math.sqrt(2.0))
+
+
+@numba.njit(cache=True, nogil=True)
+def median_inplace(a: F64, m: int) -> float:
+    """``np.median(a[:m])`` of values without NaN (reorders ``a[:m]``): quickselect with Hoare's partition
+    around a median of three, then the largest value below the middle for an even count."""
+    h = m // 2
+    lo, hi = 0, m - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        p1, p2, p3 = a[lo], a[mid], a[hi]
+        pivot = max(min(p1, p2), min(max(p1, p2), p3))
+        i, j = lo, hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if h <= j:
+            hi = j
+        elif h >= i:
+            lo = i
+        else:
+            break
+    upper = a[h]
+    if m % 2:
+        return upper
+    lower = a[0]
+    for r in range(1, h):
+        lower = max(lower, a[r])
+    return 0.5 * (lower + upper)
 
 
 @numba.njit(cache=True, nogil=True)

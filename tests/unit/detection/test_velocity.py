@@ -159,3 +159,13 @@ def test_the_one_pass_rate_check_decides_as_the_median_does(factor: float) -> No
     else:
         assert ingest_checked(t, x, x, 1000.0 * factor, 0.02)[0] == exact
     assert RATE_TOLERANCE == 1.25
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 11, 665, 666])
+def test_the_noise_median_is_numpys(n: int) -> None:
+    """The compiled selection that the window's noise uses gives np.median's value, with ties and sorted input."""
+    from app.detection.speed import median_inplace
+
+    rng = np.random.default_rng(n)
+    for a in (rng.normal(size=n), rng.integers(0, 4, n).astype(float), np.sort(rng.normal(size=n))):
+        assert median_inplace(a.copy(), n) == np.median(a)
