@@ -26,3 +26,6 @@ def test_bench_detect_compares_with_pymovements(capsys: pytest.CaptureFixture[st
     pytest.importorskip("pymovements")
     figures = _figures(capsys)
     assert figures["ivt_pymovements_samples_per_s"] > 0 and figures["idt_speedup_vs_pymovements"] > 0
+    for key in ("ivt_speedup_vs_pymovements_cpu", "ivt_speedup_vs_pymovements_hour",
+                "ivt_speedup_vs_pymovements_hour_cpu", "ivt_pymovements_hour_s"):
+        assert figures[key] > 0
