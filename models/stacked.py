@@ -8,10 +8,11 @@ along a member axis and all members run in one pass: the per-token projections a
 side by side (one MatMul / Gather for all), then the transformer with the member axis as an extra batch axis
 (``x`` is ``[B, K, S, d]``), so each operation is one node for all members.
 
-Three rewrites that change no number (up to float32 rounding):
+Rewrites that change no number (up to float32 rounding):
 
 - the biases of the content and dwell projections are added to the kind table (every token takes one kind row);
-  ``1 / sqrt(d_head)`` is multiplied into the query weights;
+  ``1 / sqrt(d_head)`` is multiplied into the query weights; each LayerNorm's scale and shift are folded into the
+  projection after it (computed in float64); GELU is written in the order ONNX Runtime fuses into one node;
 - the model's output reads only the [CLS] row of the last block, so the last block computes attention, residual
   and MLP for that row alone; the transition bias of [CLS]'s row is zero by construction (``transitions`` is
   padded with a zero row and column for [CLS]), so the last block needs no transition term;
@@ -35,6 +36,21 @@ from torch import nn
 from models.model import PovEnsemble, PovTransformer
 
 Get = Callable[[PovTransformer], torch.Tensor]
+
+
+def _fold_ln(w: torch.Tensor, b: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
+             ) -> tuple[nn.Parameter, nn.Parameter]:
+    """A LayerNorm's scale ``w`` and shift ``b`` [K, d] moved into the projection after it (``weight`` [K, d, out],
+    ``bias`` [K, out]): (n * w + b) @ W + c = n @ (w[:, None] * W) + (b @ W + c). Computed in float64."""
+    w64, b64, p64 = w.double(), b.double(), weight.double()
+    folded_w = (w64.unsqueeze(-1) * p64).float()
+    folded_b = (torch.einsum("kd,kdo->ko", b64, p64) + bias.double()).float().unsqueeze(1)  # [K, 1, out]
+    return nn.Parameter(folded_w, requires_grad=False), nn.Parameter(folded_b, requires_grad=False)
+
+
+def _gelu(x: torch.Tensor) -> torch.Tensor:
+    """Exact (erf) GELU as ``F.gelu``, written in the order ONNX Runtime's GELU fusion recognises (one node)."""
+    return x * (torch.erf(x / math.sqrt(2.0)) + 1.0) * 0.5
 
 
 class StackedEnsemble(nn.Module):
@@ -79,27 +95,31 @@ class StackedEnsemble(nn.Module):
             gaze = cfg.use_gaze and not last and \
                 any(bool(blk(m).attn.gaze_scale.detach().ne(0).any()) for m in members)
             self.gaze.append(gaze)
+            qkv_w, qkv_b = _fold_ln(stack(lambda m: blk(m).ln1.weight), stack(lambda m: blk(m).ln1.bias),
+                                    stack(lambda m: blk(m).attn.qkv.weight.t() * qkv_scale),
+                                    stack(lambda m: blk(m).attn.qkv.bias * qkv_scale))
+            fc1_w, fc1_b = _fold_ln(stack(lambda m: blk(m).ln2.weight), stack(lambda m: blk(m).ln2.bias),
+                                    stack(lambda m: blk(m).mlp[0].weight.t()), stack(lambda m: blk(m).mlp[0].bias))
             self.layers.append(nn.ParameterDict({
-                "ln1_w": stack(lambda m: blk(m).ln1.weight, 1, d), "ln1_b": stack(lambda m: blk(m).ln1.bias, 1, d),
-                "qkv_w": stack(lambda m: blk(m).attn.qkv.weight.t() * qkv_scale),  # [K, d, 3d]
-                "qkv_b": stack(lambda m: blk(m).attn.qkv.bias * qkv_scale, 1, 3 * d),
+                "qkv_w": qkv_w, "qkv_b": qkv_b,  # [K, d, 3d], [K, 1, 3d]
                 "out_w": stack(lambda m: blk(m).attn.out.weight.t()), "out_b": stack(lambda m: blk(m).attn.out.bias, 1, d),
                 "gaze_f": stack(lambda m: blk(m).attn.gaze_scale[:, 0], self.h, 1, 1),  # [K, H, 1, 1]
                 "gaze_b": stack(lambda m: blk(m).attn.gaze_scale[:, 1], self.h, 1, 1),
-                "ln2_w": stack(lambda m: blk(m).ln2.weight, 1, d), "ln2_b": stack(lambda m: blk(m).ln2.bias, 1, d),
-                "fc1_w": stack(lambda m: blk(m).mlp[0].weight.t()), "fc1_b": stack(lambda m: blk(m).mlp[0].bias, 1, -1),
+                "fc1_w": fc1_w, "fc1_b": fc1_b,
                 "fc2_w": stack(lambda m: blk(m).mlp[2].weight.t()), "fc2_b": stack(lambda m: blk(m).mlp[2].bias, 1, d),
             }))
-        self.lnf_w, self.lnf_b = stack(lambda m: m.ln_f.weight, 1, d), stack(lambda m: m.ln_f.bias, 1, d)
-        self.head1_w = stack(lambda m: m.head[0].weight.t())  # [K, head_in, d]
-        self.head1_b = stack(lambda m: m.head[0].bias, 1, d)
+        head1_w = stack(lambda m: m.head[0].weight.t())  # [K, head_in, d]: rows 0..d-1 read ln_f's output
+        lnf_part, lnf_b = _fold_ln(stack(lambda m: m.ln_f.weight), stack(lambda m: m.ln_f.bias), head1_w[:, :d],
+                                   stack(lambda m: m.head[0].bias))
+        self.head1_w = nn.Parameter(torch.cat([lnf_part.detach(), head1_w[:, d:]], dim=1), requires_grad=False)
+        self.head1_b = lnf_b  # [K, 1, d]
         self.head2_w = stack(lambda m: m.head[3].weight.t())  # [K, d, n_classes]
         self.head2_b = stack(lambda m: m.head[3].bias, 1, cfg.n_classes)
         self.eval()
 
     @staticmethod
-    def _ln(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return F.layer_norm(x, x.shape[-1:], eps=1e-5) * w + b
+    def _ln(x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x, x.shape[-1:], eps=1e-5)  # its scale and shift are in the next projection
 
     def forward(self, embedding: torch.Tensor, kind: torch.Tensor, position: torch.Tensor, dwell: torch.Tensor,
                 order: torch.Tensor, transitions: torch.Tensor, mask: torch.Tensor, glob: torch.Tensor,
@@ -119,7 +139,7 @@ class StackedEnsemble(nn.Module):
         trans = F.pad(transitions, (1, 0, 1, 0))[:, None, None] if any(self.gaze) else None  # [B, 1, 1, S, S]
         for i, layer in enumerate(self.layers):
             last = i == len(self.layers) - 1
-            hx = self._ln(x, layer["ln1_w"], layer["ln1_b"])
+            hx = self._ln(x)
             qkv = (hx @ layer["qkv_w"] + layer["qkv_b"]).unflatten(-1, (3 * h, dh)).transpose(2, 3)  # [B,K,3H,S,dh]
             q, kk, v = qkv.split(h, dim=2)  # each [B, K, H, S, dh]
             if last:
@@ -130,15 +150,14 @@ class StackedEnsemble(nn.Module):
                 scores = scores + layer["gaze_f"] * trans + layer["gaze_b"] * trans.transpose(-1, -2)
             y = (torch.softmax(scores, dim=-1) @ v).transpose(2, 3).flatten(-2)  # [B, K, S or 1, d]
             x = x + (y @ layer["out_w"] + layer["out_b"])
-            hx = self._ln(x, layer["ln2_w"], layer["ln2_b"])
-            x = x + (F.gelu(hx @ layer["fc1_w"] + layer["fc1_b"]) @ layer["fc2_w"] + layer["fc2_b"])
-        parts = [self._ln(x[:, :, :1], self.lnf_w, self.lnf_b)]  # [B, K, 1, d]
+            x = x + (_gelu(self._ln(x) @ layer["fc1_w"] + layer["fc1_b"]) @ layer["fc2_w"] + layer["fc2_b"])
+        parts = [self._ln(x)]  # [B, K, 1, d]: the last block kept only [CLS]
         if cfg.use_gaze:
             parts.append(glob[:, None, None, :].expand(-1, k, 1, -1))
         if cfg.use_participant:
             parts.append(pe)
         if cfg.use_stimulus:
             parts.append(se)
-        z = F.gelu(torch.cat(parts, dim=-1) @ self.head1_w + self.head1_b)  # [B, K, 1, d]
+        z = _gelu(torch.cat(parts, dim=-1) @ self.head1_w + self.head1_b)  # [B, K, 1, d]
         logits = z @ self.head2_w + self.head2_b  # [B, K, 1, n_classes]
         return logits.mean(dim=1).squeeze(1)  # [B, n_classes]

@@ -1,9 +1,14 @@
 """``povlab bench inference``: one live prediction (feature function + fusion model) on this machine.
 
-A live update is timed as the session calls it: ``LivePredictor.update`` on the demo protocol's trials, with the
-fixation list growing one fixation at a time (as each fixation ends). The same padded inputs are then run through
-the same model in eager PyTorch (``models/bench_eager.py``, a child process: the app never imports torch) and
-through ONNX Runtime alone, and the ratio eager / ONNX of the model-only p50 is reported.
+A live update is timed as the session calls it: ``LivePredictor.update`` on the demo protocol's trials, each
+trial's fixation list growing one fixation at a time up to 40 (as each fixation ends), trial after trial. Reported
+per update: wall time (``update``) and the CPU time of the calling thread (``update_cpu``, ``time.thread_time``;
+ONNX Runtime runs on that thread with one intra-op thread), for the fast path the session uses
+(``app/inference/live_feed.py``) and, interleaved in blocks on the same sequences, the plain path
+(``update_plain_path``: the whole list's features, padded inputs, ``session.run``), with the load average and the
+model's node count, since figures on a shared machine are only comparable side by side. The same padded inputs
+are then run through the same model in eager PyTorch (``models/bench_eager.py``, a child process: the app never
+imports torch) and through ONNX Runtime alone, and the ratio eager / ONNX of the model-only p50 is reported.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ def percentiles(times_s: list[float]) -> dict[str, float]:
 def run(args: argparse.Namespace) -> dict:
     from app.core.layout import layout_trial
     from app.core.protocol import load_protocol
+    from app.inference.onnx_model import softmax
     from app.inference.predictor import LivePredictor
 
     protocol = load_protocol(args.protocol)
@@ -50,18 +56,32 @@ def run(args: argparse.Namespace) -> dict:
     rng = np.random.default_rng(0)
     trials = [(t.trial_id, len(layout_trial(protocol, t).aois)) for t in protocol.all_trials]
     sequences = []
-    for i in range(args.n):
-        tid, n_aoi = trials[i % len(trials)]
-        length = 1 + i % 40
-        sequences.append((tid, [(int(a), float(d)) for a, d in zip(rng.integers(-1, n_aoi, length),
-                                                                    rng.uniform(0.08, 0.5, length), strict=True)]))
+    while len(sequences) < args.n:
+        for tid, n_aoi in trials:  # one trial after the other, its list growing by one fixation per update
+            fx = [(int(a), float(d)) for a, d in zip(rng.integers(-1, n_aoi, 40), rng.uniform(0.08, 0.5, 40),
+                                                     strict=True)]
+            sequences.extend((tid, fx[:k]) for k in range(1, 41))
+    sequences = sequences[:args.n]
+
+    def fast(tid: str, fx: list) -> None:
+        predictor.update(tid, "P01", fx)
+
+    def plain(tid: str, fx: list) -> None:
+        softmax(predictor.logits_reference(tid, "P01", fx))
+
     for tid, fx in sequences[:50]:  # warm-up
-        predictor.update(tid, "P01", fx)
-    update_s = []
-    for tid, fx in sequences:
-        t0 = time.perf_counter()
-        predictor.update(tid, "P01", fx)
-        update_s.append(time.perf_counter() - t0)
+        fast(tid, fx)
+        plain(tid, fx)
+    times: dict[str, tuple[list[float], list[float]]] = {"fast": ([], []), "plain": ([], [])}
+    block = 200
+    for b0 in range(0, len(sequences), block):  # interleaved blocks: both paths see the same load
+        for name, fn in (("fast", fast), ("plain", plain)):
+            wall, cpu = times[name]
+            for tid, fx in sequences[b0:b0 + block]:
+                c0, t0 = time.thread_time(), time.perf_counter()
+                fn(tid, fx)
+                wall.append(time.perf_counter() - t0)
+                cpu.append(time.thread_time() - c0)
     batches = [predictor._inputs(tid, "P01", fx) for tid, fx in sequences[:500]]
     model_s = []
     for b in batches:
@@ -69,13 +89,27 @@ def run(args: argparse.Namespace) -> dict:
         predictor.model.logits(b)
         model_s.append(time.perf_counter() - t0)
     result: dict = {"provider": predictor.provider, "provider_note": predictor.model.provider_note,
-                    "update": percentiles(update_s), "onnx_model_only": percentiles(model_s), "n": args.n,
+                    "update": percentiles(times["fast"][0]), "update_cpu": percentiles(times["fast"][1]),
+                    "update_plain_path": percentiles(times["plain"][0]),
+                    "update_plain_path_cpu": percentiles(times["plain"][1]),
+                    "onnx_model_only": percentiles(model_s), "n": len(sequences),
+                    "model_nodes": _nodes(predictor.model.path),
+                    "load_average_1m": round(os.getloadavg()[0], 2),
                     "ort_threads": int(os.environ.get("POVLAB_ORT_THREADS", "1"))}
     result["eager_torch_model_only"] = _eager(batches, args.checkpoint or BUNDLED_CHECKPOINT)
     eager = result["eager_torch_model_only"]
     if isinstance(eager, dict) and "p50_ms" in eager:
         result["eager_over_onnx_p50"] = round(eager["p50_ms"] / result["onnx_model_only"]["p50_ms"], 2)
     return result
+
+
+def _nodes(path: Path) -> int | None:
+    """Nodes of the model's ONNX graph (None without the ``onnx`` package, a training extra)."""
+    try:
+        import onnx
+    except ImportError:
+        return None
+    return len(onnx.load(str(path), load_external_data=False).graph.node)
 
 
 def _eager(batches: list[dict], checkpoint: str | Path) -> dict | str:

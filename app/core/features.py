@@ -38,6 +38,7 @@ GLOBAL_FEATURES = ("log_fixations", "total_s", "off_share", "text_share", "image
 MAX_ORDER = 31  # ranks above this share the last order embedding
 MAX_POSITION = 63  # positions above this share the last position embedding
 UNKNOWN_PARTICIPANT = 0  # index of the shared embedding for participants not seen in training
+_NEVER = np.iinfo(np.int64).max  # sort key of a token never looked at
 UNKNOWN_STIMULUS = 0  # index of the shared embedding for stimuli not seen in training
 REGION_DIM = 1280  # EfficientNet-Lite0's pooled head output
 INPUT_NAMES = ("embedding", "kind", "position", "dwell", "order", "transitions", "mask", "glob", "participant",
@@ -152,22 +153,24 @@ class GazeTally:
         """Features of the fixations added so far; ``kind`` and ``position`` from :func:`token_layout`."""
         n, total, total_s, dwell_s, first_idx = self.n, self.total, self.total_s, self.dwell_s, self.first_idx
         fixated = first_idx >= 0
+        n_seen = int(np.count_nonzero(fixated))
         order = np.zeros(n, dtype=np.int64)
-        ranked = np.argsort(np.where(fixated, first_idx, np.iinfo(np.int64).max), kind="stable")
-        for r, j in enumerate(ranked[: int(fixated.sum())]):
-            order[j] = min(r + 1, MAX_ORDER)
+        ranked = np.argsort(np.where(fixated, first_idx, _NEVER), kind="stable")
+        order[ranked[:n_seen]] = np.minimum(np.arange(1, n_seen + 1), MAX_ORDER)  # rank of the first look
         on_s = float(dwell_s.sum())
-        n_fixated = max(int(fixated.sum()), 1)
-        dwell = np.stack([
-            fixated.astype(np.float64),
-            np.log1p(self.count),
-            dwell_s,
-            dwell_s / on_s if on_s > 0 else np.zeros(n),
-            self.first_dur,
-            np.where(fixated, order / n_fixated, 0.0),
-            np.where(fixated, first_idx / max(total, 1), 0.0),
-            np.log1p(self.visits),
-        ], axis=1)
+        n_fixated = max(n_seen, 1)
+        dwell = np.empty((n, len(DWELL_FEATURES)))
+        dwell[:, 0] = fixated
+        np.log1p(self.count, out=dwell[:, 1])
+        dwell[:, 2] = dwell_s
+        if on_s > 0:
+            np.divide(dwell_s, on_s, out=dwell[:, 3])
+        else:
+            dwell[:, 3] = 0.0
+        dwell[:, 4] = self.first_dur
+        dwell[:, 5] = np.where(fixated, order / n_fixated, 0.0)
+        dwell[:, 6] = np.where(fixated, first_idx / max(total, 1), 0.0)
+        np.log1p(self.visits, out=dwell[:, 7])
         text_s = float(dwell_s[kind == 0].sum())
         glob = np.array([
             np.log1p(total),

@@ -62,12 +62,17 @@ def softmax(z: NDArray) -> NDArray[np.float64]:
 
 
 def ort_session(path: Path, providers: list[str]) -> object:
-    """An ONNX Runtime session with POV Lab's options (quiet log, ``POVLAB_ORT_THREADS`` threads, default 1)."""
+    """An ONNX Runtime session with POV Lab's options (quiet log, ``POVLAB_ORT_THREADS`` threads, default 1, and
+    no spinning: with more than one thread ONNX Runtime's idle workers would otherwise busy-wait on a core the
+    acquisition threads need; with one thread the run stays on the caller's thread and there is no pool)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.log_severity_level = 3  # a failed CUDA load is expected on CPU-only machines; we report it ourselves
     opts.intra_op_num_threads = int(os.environ.get("POVLAB_ORT_THREADS", "1"))
+    opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), opts, providers=providers)
 
 
