@@ -38,7 +38,7 @@ from app.detection.ivt import IvtLabeller
 from app.detection.nh import NhLabeller
 from app.detection.pipeline import DEFAULT_METHOD, GAP_FILL_S, METHODS, default_post, describe, make_params
 from app.detection.segments import EventAssembler, PostParams
-from app.detection.speed import RESTART, smoothed_speed
+from app.detection.speed import RESTART, chunk_check, smoothed_speed
 from app.detection.velocity import (
     MAX_COORDINATE_PX,
     NOISE_FROM_S,
@@ -144,7 +144,9 @@ class OnlineDetector:
             return []
         t = np.asarray(block.t, dtype=np.float64)
         x, y = np.asarray(block.x, np.float64), np.asarray(block.y, np.float64)
-        if not (np.all(np.isfinite(t)) and t[0] > self._last_t and np.all(np.diff(t) > 0)):
+        ordered, far_any = chunk_check(np.ascontiguousarray(t), np.ascontiguousarray(x), np.ascontiguousarray(y),
+                                       self._last_t, MAX_COORDINATE_PX)
+        if not ordered:
             if not self.drop_disordered:
                 raise GazeDataError("online detection: chunk timestamps must be finite and increase strictly, "
                                     "also across chunks")
@@ -154,10 +156,11 @@ class OnlineDetector:
             if len(t) == 0:
                 return []
         self._last_t = float(t[-1])
-        with np.errstate(invalid="ignore"):  # a live stream's garbage (1e308, inf) is missing data, not a position
-            far = (np.abs(x) > MAX_COORDINATE_PX) | (np.abs(y) > MAX_COORDINATE_PX)
-        if far.any():
-            x, y = np.where(far, np.nan, x), np.where(far, np.nan, y)
+        if far_any or not ordered:  # a live stream's garbage (1e308, inf) is missing data, not a position
+            with np.errstate(invalid="ignore"):
+                far = (np.abs(x) > MAX_COORDINATE_PX) | (np.abs(y) > MAX_COORDINATE_PX)
+            if far.any():
+                x, y = np.where(far, np.nan, x), np.where(far, np.nan, y)
         self._take(*self._filler.push(t, x, y))
         return self.assembler.take()
 

@@ -244,3 +244,19 @@ def edges_and_ok(v: F64, x: F64, y: F64, ks: NDArray[np.int64]) -> tuple[NDArray
         ok[i] = math.isfinite(v[i]) and math.isfinite(x[i]) and math.isfinite(y[i])
         k_max = max(k_max, ks[i])
     return ok, k_max
+
+
+@numba.njit(cache=True, nogil=True)
+def chunk_check(t: F64, x: F64, y: F64, last_t: float, max_coord: float) -> tuple[bool, bool]:
+    """A live chunk: are its times finite and strictly increasing (from ``last_t``), and does it hold a
+    coordinate further than ``max_coord`` from the origin (infinite included)?"""
+    ordered = True
+    prev = last_t
+    far = False
+    for i in range(len(t)):
+        if not (math.isfinite(t[i]) and t[i] > prev):
+            ordered = False
+        prev = t[i]
+        if abs(x[i]) > max_coord or abs(y[i]) > max_coord:
+            far = True
+    return ordered, far
