@@ -83,6 +83,28 @@ class ColumnFifo:
         self.head += min(n, len(self))
 
 
+_LOADED: set[str] = set()
+
+
+def _load_kernels(method: str) -> None:
+    """Once per process and method: stream 3 s of synthetic gaze (a fixation, a saccade, a gap, a blink) through a
+    throw-away detector, so that the compiled loops are loaded from numba's cache (a few ms each on first use)
+    when the detector is made, not in the middle of a live stream."""
+    if method in _LOADED:
+        return
+    _LOADED.add(method)
+    rate = 500.0
+    t = np.arange(1500) / rate
+    x = np.where(t < 1.5, 900.0, 1100.0) + 0.3 * np.sin(t * 97.0)
+    y = np.full(len(t), 540.0) + 0.3 * np.cos(t * 89.0)
+    x[1000:1003] = np.nan  # filled in
+    x[1200:1260] = np.nan  # a blink
+    det = OnlineDetector(ScreenGeometry(), rate, method=method)
+    for i in range(0, len(t), 10):
+        det.feed(GazeBlock(t[i:i + 10], x[i:i + 10], y[i:i + 10], np.full(len(t[i:i + 10]), np.nan)))
+    det.flush()
+
+
 class OnlineDetector:
     """Streaming fixation/saccade detection with constant amortised work per sample."""
 
@@ -130,6 +152,7 @@ class OnlineDetector:
         self._closed = False
         self.drop_disordered = drop_disordered
         self.dropped = 0  # samples dropped for non-increasing or non-finite time
+        _load_kernels(method)
 
     @property
     def params_used(self) -> dict[str, float | int | str]:
