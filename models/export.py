@@ -2,7 +2,7 @@
 
 Dynamic batch and sequence (token) axes. The graph is the ensemble with its members stacked
 (:class:`models.stacked.StackedEnsemble`: the same logits, about a fifth of the nodes of exporting ``PovEnsemble``
-as written; the bundled model went from 359 to 80 nodes); ``--unstacked`` exports the members one after the other
+as written; the bundled model went from 359 to 74 nodes); ``--unstacked`` exports the members one after the other
 as before (for comparison). The exporter's own graph optimiser (onnxscript, ``optimize=True``) folds the constants
 and shape arithmetic it can. The file's metadata carries everything the runtime needs without the
 training data: ``povlab.config`` (the ModelConfig JSON), ``povlab.labels``, ``povlab.feature_version``,
