@@ -70,6 +70,9 @@ pipq install -q --no-deps "psychopy>=2024.2"
 echo "povlab setup: image-region encoder (EfficientNet-Lite0 -> ONNX)"
 .venv/bin/povlab model export-image-encoder --if-stale >>"$LOG" 2>&1 \
   || { tail -20 "$LOG" >&2; echo "povlab setup: image encoder export failed (log: $LOG); image-region features stay off until \`povlab model export-image-encoder\` succeeds" >&2; }
+# The detectors' and the acquisition's compiled loops (numba) into the cache now, not during the first session.
+echo "povlab setup: compiling the detection and acquisition loops (about 20 s, once)"
+.venv/bin/povlab compile >>"$LOG" 2>&1 || { tail -20 "$LOG" >&2; echo "povlab setup: povlab compile failed (log: $LOG)" >&2; exit 1; }
 echo "povlab setup: ready in $ROOT/.venv"
 
 if [ "$RUN_DEMO" = "1" ]; then

@@ -6,6 +6,7 @@ Each module defines ``add_parser(subparsers)`` which registers its parser and se
 
 from app.commands import bench
 from app.commands import bundle as bundle_cmd
+from app.commands import compile as compile_cmd
 from app.commands import detect as detect_cmd
 from app.commands import export as export_cmd
 from app.commands import gui as gui_cmd
@@ -37,4 +38,5 @@ COMMAND_MODULES = [
     streams_cmd,
     sim_tracker_cmd,
     replay_cmd,
+    compile_cmd,
 ]
