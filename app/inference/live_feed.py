@@ -78,6 +78,11 @@ class TrialFeed:
         self.participant = 0
         self.runs = 0  # updates run through this feed (tests check the fast path is the one in use)
 
+    def warm(self) -> None:
+        """One run on the empty trial (ONNX Runtime's first run of a shape sets up more than later ones)."""
+        self.logits(0, [])
+        self.runs -= 1
+
     def _count(self, fixations: Sequence) -> None:
         k = len(self._seen)
         if len(fixations) < k or (k and list(fixations[:k]) != self._seen):
