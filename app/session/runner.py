@@ -207,28 +207,46 @@ class Session:
         files = open_run_folder(cfg, protocol)
         sid = self.markers_source_id.removesuffix("-markers")
         own = (self.markers_source_id, f"{sid}-fixations", f"{sid}-predictions")
-        outlets = (parts.open_outlet(MARKERS, own[0]), parts.open_outlet(FIXATIONS, own[1]),
-                   parts.open_outlet(PREDICTIONS, own[2]))
-        recorder = parts.open_recorder(files.xdf, tracker.stream, own, cfg.tracker_timeout_s, self._on_disk_error)
-        record = RunRecord(files, start_metadata(cfg, protocol, files, tracker.spec, acq,
-                                                 None if self.predictor is None else self.predictor.provider))
-        self._record = record
-        record.begin()
-        recorder.start()
-        self.recorder = recorder
-        acq.start()
-        rate = acq.rate_hz
-        if rate <= 0:  # a vendor app that publishes no nominal rate: the detector takes the rate its time stamps show
-            rate = acq.measured_rate_hz(cfg.tracker_timeout_s) or 1000.0
-            self.emit(SessionWarning("irregular_rate", f"tracker {tracker.stream.name} publishes no nominal rate; "
-                                     f"detecting fixations at the {rate:.0f} Hz its time stamps show"))
-        detector = parts.make_detector(protocol.screen, rate, cfg.detection)
-        live = LivePipeline(protocol, acq.buffer, detector, outlets[1], outlets[2], self.predictor, cfg.participant,
-                            self.emit)
-        markers = SessionMarkers(outlets[0], live, self.emit, parts.clock, self._validation_ended)
-        self._markers = markers
-        record.open_trials()
-        book = TrialBook(protocol, live, record, self.predictor, cfg.participant, self.emit)
+        undo: list[Callable[[], None]] = []  # what has been opened or started so far, to close if the start fails
+        try:
+            opened = []
+            for spec, source_id in zip((MARKERS, FIXATIONS, PREDICTIONS), own, strict=True):
+                opened.append(parts.open_outlet(spec, source_id))
+                undo.append(opened[-1].close)
+            outlets = (opened[0], opened[1], opened[2])
+            recorder = parts.open_recorder(files.xdf, tracker.stream, own, cfg.tracker_timeout_s,
+                                           self._on_disk_error)
+            record = RunRecord(files, start_metadata(cfg, protocol, files, tracker.spec, acq,
+                                                     None if self.predictor is None else self.predictor.provider))
+            self._record = record
+            record.begin()
+            undo.append(lambda: record.finish(status=SessionStatus.FAILED))
+            recorder.start()
+            undo.append(recorder.stop)
+            self.recorder = recorder
+            acq.start()
+            undo.append(acq.stop)
+            rate = acq.rate_hz
+            if rate <= 0:  # a vendor app that publishes no nominal rate: the detector takes its time stamps' rate
+                rate = acq.measured_rate_hz(cfg.tracker_timeout_s) or 1000.0
+                self.emit(SessionWarning("irregular_rate", f"tracker {tracker.stream.name} publishes no nominal "
+                                         f"rate; detecting fixations at the {rate:.0f} Hz its time stamps show"))
+            detector = parts.make_detector(protocol.screen, rate, cfg.detection)
+            live = LivePipeline(protocol, acq.buffer, detector, outlets[1], outlets[2], self.predictor,
+                                cfg.participant, self.emit)
+            markers = SessionMarkers(outlets[0], live, self.emit, parts.clock, self._validation_ended)
+            self._markers = markers
+            record.open_trials()
+            book = TrialBook(protocol, live, record, self.predictor, cfg.participant, self.emit)
+        except BaseException:
+            # a start that fails half-way closes what it opened (newest first: the recording is closed properly,
+            # then session.json says failed, then the outlets) and raises the first error
+            for step in reversed(undo):
+                try:
+                    step()
+                except Exception as exc:  # noqa: BLE001 - logged; the start's own error is the one raised
+                    log.error("closing a session that failed to start: %s", exc)
+            raise
         return _Running(files, record, outlets, recorder, acq, live, markers, book)
 
     def _stop(self, r: _Running) -> list[BaseException]:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from app.core.errors import RecordingError
 from app.core.gaze import GazeBlock, GazeRingBuffer
 from app.core.gaze_events import GazeEvent
 from app.core.geometry import ScreenGeometry
@@ -76,10 +77,14 @@ class Rig:
     with one log of what was built, started and stopped."""
 
     def __init__(self, protocol: Protocol, *, stream: FakeStream | None = None, fail_stop: str | None = None,
-                 disk_full_at: str | None = None, measured_rate: float | None = None) -> None:
+                 disk_full_at: str | None = None, measured_rate: float | None = None,
+                 fail_start: str | None = None) -> None:
+        """``fail_start``: the part whose opening or start raises (``"fixations outlet"``, ``"recorder"``,
+        ``"acquisition"``)."""
         self.protocol = protocol
         self.stream = stream or FakeStream()
         self.fail_stop, self.disk_full_at, self.measured_rate = fail_stop, disk_full_at, measured_rate
+        self.fail_start = fail_start
         self.log: list[str] = []
         self.buffer = GazeRingBuffer(60.0, RATE)
         self.outlets: dict[str, FakeOutlet] = {}
@@ -100,6 +105,8 @@ class Rig:
                             load_model=self.load_model, clock=time.monotonic)
 
     def open_outlet(self, spec: StreamSpec, source_id: str) -> SessionOutlet:
+        if self.fail_start == "fixations outlet" and spec.name.endswith("Fixations"):
+            raise OSError("fake outlet: could not open")
         self.log.append(f"open {spec.name}")
         outlet = FakeOutlet(self, spec, source_id)
         self.outlets[spec.name] = outlet
@@ -107,6 +114,8 @@ class Rig:
 
     def open_recorder(self, path: Path, tracker_stream: Any, own_source_ids: Sequence[str], timeout_s: float,
                       on_error: Callable[[str], None]) -> SessionRecorder:
+        if self.fail_start == "recorder":
+            raise RecordingError("fake recorder: the session's own streams did not resolve")
         self.log.append("open recorder")
         self.recorder = FakeRecorder(self, path, tracker_stream, tuple(own_source_ids), timeout_s, on_error)
         return self.recorder
@@ -208,6 +217,8 @@ class FakeAcquisition:
         return Counts(self.buffer.total_written, 2, 1, len(self.gaps))
 
     def start(self) -> None:
+        if self.rig.fail_start == "acquisition":
+            raise OSError("fake acquisition: the inlet would not open")
         self.rig.log.append("start acquisition")
 
     def stop(self) -> None:

@@ -152,3 +152,27 @@ def test_a_part_that_fails_to_stop_leaves_the_others_stopped(demo_protocol_path:
     assert meta["status"] == "aborted" and meta["n_trials_done"] < len(protocol.all_trials)
     assert any("publishes no nominal rate" in w and "250 Hz" in w for w in meta["warnings"])
     assert not any(isinstance(e, SessionEnded) for e in events)  # a failed stop is raised, not reported as ended
+
+
+@pytest.mark.parametrize(("fail", "error", "opened"), [
+    pytest.param("fixations outlet", OSError, [MARKERS.name], id="an-outlet"),
+    pytest.param("recorder", RecordingError, [MARKERS.name, FIXATIONS.name, PREDICTIONS.name], id="the-recorder"),
+    pytest.param("acquisition", OSError, [MARKERS.name, FIXATIONS.name, PREDICTIONS.name], id="the-acquisition"),
+])
+def test_a_start_that_fails_half_way_closes_what_it_opened(demo_protocol_path: Path, protocol: Protocol,
+                                                           tmp_path: Path, fail: str, error: type,
+                                                           opened: list[str]) -> None:
+    rig = Rig(protocol, fail_start=fail)
+    session, connector, events = make(demo_protocol_path, protocol, tmp_path, rig)
+    with pytest.raises(error, match="fake"):
+        session.run()
+    outlets = [rig.outlets[name] for name in opened]
+    assert all(o.closed for o in outlets), rig.log
+    assert [e for e in rig.log if e.startswith("close")] == [f"close {name}" for name in reversed(opened)]
+    if fail == "acquisition":  # the recorder had started: it is stopped, and session.json says the run failed
+        assert rig.log.index("stop recorder") < rig.log.index(f"close {PREDICTIONS.name}")
+        meta = json.loads(next((tmp_path / "out").rglob("*_session.json")).read_text())
+        assert meta["status"] == "failed" and meta["ended_utc"]
+    else:
+        assert "stop recorder" not in rig.log
+    assert not any(isinstance(e, SessionStarted) for e in events)
