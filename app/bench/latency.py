@@ -40,7 +40,7 @@ import numpy as np
 from app.core.errors import PovLabError
 from app.core.gaze import GazeBlock
 from app.core.gaze_events import GazeEvent
-from app.core.paths import DEMO_PROTOCOL
+from app.core.paths import BUNDLED_MODEL, DEMO_PROTOCOL
 from app.core.ports import OnlineEventDetector
 
 
@@ -58,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup-s", type=float, default=3.0,
                         help="gaze before the first trial (s): the default detector holds back its first 2 s")
     parser.add_argument("--cpu", action="store_true", help="do not try CUDA")
+    parser.add_argument("--session-seconds", type=float, default=0.0,
+                        help="also measure inside a whole headless session for this long (s, 0: not): the real "
+                             "recorder writing XDF, outlets, validation and the simulated participant")
 
 
 class _NullOutlet:
@@ -245,6 +248,58 @@ def _cpu(args: argparse.Namespace, protocol: Any, predictor: Any) -> dict[str, A
             "pipeline_thread_pct": round(100.0 * (cpu1 - cpu0) / wall, 2)}
 
 
+def _in_session(args: argparse.Namespace) -> dict[str, Any]:
+    """The same latency inside a whole :class:`~app.session.runner.Session` (``povlab demo --headless`` with the
+    real parts: the XDF recorder's thread, the session's outlets, the validation, the simulated participant), the
+    acquisition and the detector wrapped through :class:`~app.core.ports.SessionParts` to note the times."""
+    import dataclasses
+
+    import pylsl
+
+    from app.acquisition.tracker_spec import LslTrackerConnector, parse_tracker_spec
+    from app.presentation.headless import HeadlessPresenter
+    from app.session.lsl_parts import lsl_parts
+    from app.session.runner import Session, SessionConfig
+    from app.session.updates import PredictionUpdated
+
+    real = lsl_parts()
+    clocks: list[_ArrivalClock] = []
+    detectors: list[_StampedDetector] = []
+
+    def open_acquisition(*a: Any, **kw: Any) -> Any:
+        acq = real.open_acquisition(*a, **kw)
+        clocks.append(_ArrivalClock(acq.buffer, pylsl.local_clock))
+        return acq
+
+    def make_detector(*a: Any, **kw: Any) -> Any:
+        detectors.append(_StampedDetector(real.make_detector(*a, **kw)))
+        return detectors[-1]
+
+    arrival: list[float] = []
+    stamp: list[float] = []
+
+    def listen(event: object) -> None:
+        if isinstance(event, PredictionUpdated) and clocks and detectors:
+            now, ts = pylsl.local_clock(), detectors[-1].newest_t
+            arrival.append(now - clocks[-1].times.of(ts))
+            stamp.append(now - ts)
+
+    parts = dataclasses.replace(real, open_acquisition=open_acquisition, make_detector=make_detector)
+    with tempfile.TemporaryDirectory() as tmp:
+        config = SessionConfig(Path(args.protocol), "BENCH", out=Path(tmp), duration_s=args.session_seconds,
+                               model=Path(args.model) if args.model else BUNDLED_MODEL, plots=False,
+                               detection=args.method)
+        tracker = LslTrackerConnector(parse_tracker_spec("sim"), sim_rate_hz=args.rate, seed=0)
+        session = Session(config, HeadlessPresenter(seed=0), listener=listen, tracker=tracker, parts=parts)
+        try:
+            result = session.run()
+        finally:
+            session.close()
+        meta = result.meta
+    return {"arrival": _ms(arrival), "stamp": _ms(stamp), "status": result.status.value,
+            "seconds": args.session_seconds, "samples_lost": meta.counters.lost if meta.counters else None}
+
+
 def run(args: argparse.Namespace) -> dict:
     from app.core.protocol import load_protocol
     from app.detection.online import ONLINE_METHODS
@@ -252,9 +307,9 @@ def run(args: argparse.Namespace) -> dict:
     from app.inference.predictor import LivePredictor
 
     if not (args.seconds > 0 and args.rate > 0 and args.cpu_seconds >= 0 and args.chunk_ms > 0
-            and args.tracker_latency_ms >= 0 and args.warmup_s >= 0):
+            and args.tracker_latency_ms >= 0 and args.warmup_s >= 0 and 0 <= args.session_seconds <= 3600):
         raise PovLabError("bench latency: --seconds, --rate and --chunk-ms must be > 0, --cpu-seconds, --warmup-s "
-                          "and --tracker-latency-ms >= 0")
+                          "and --tracker-latency-ms >= 0, --session-seconds 0..3600")
     args.method = args.method or DEFAULT_METHOD
     if args.method not in ONLINE_METHODS:
         raise PovLabError(f"bench latency: --method must be one of {', '.join(ONLINE_METHODS)}, got {args.method!r}")
@@ -274,4 +329,6 @@ def run(args: argparse.Namespace) -> dict:
     }
     if args.cpu_seconds > 0:
         out["cpu"] = _cpu(args, protocol, predictor)
+    if args.session_seconds > 0:
+        out["in_session"] = _in_session(args)
     return out

@@ -46,7 +46,19 @@ def test_bench_latency_prints_the_three_chains_and_the_cpu(capsys: pytest.Captur
     assert cpu["process_pct_one_core"] >= cpu["acquisition_thread_pct"] > 0 and cpu["pipeline_thread_pct"] > 0
 
 
-@pytest.mark.parametrize("bad", [["--method", "bogus"], ["--seconds", "0"], ["--chunk-ms", "-1"]])
+@pytest.mark.slow
+def test_bench_latency_inside_a_whole_session(capsys: pytest.CaptureFixture[str]) -> None:
+    """The in-session mode runs a real headless session (recorder, outlets, validation) and times its predictions."""
+    assert main(["bench", "latency", "--json", "--cpu", "--seconds", "2", "--cpu-seconds", "0",
+                 "--session-seconds", "25"]) == 0
+    s = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["in_session"]
+    assert s["status"] in ("complete", "aborted") and s["samples_lost"] == 0
+    assert s["arrival"]["n"] > 0 and s["arrival"]["n"] == s["stamp"]["n"]
+    assert 0 < s["arrival"]["p50_ms"] <= s["arrival"]["p99_ms"] and s["stamp"]["p50_ms"] > s["arrival"]["p50_ms"]
+
+
+@pytest.mark.parametrize("bad", [["--method", "bogus"], ["--seconds", "0"], ["--chunk-ms", "-1"],
+                                 ["--session-seconds", "-1"]])
 def test_bench_latency_refuses_bad_arguments_in_one_line(capsys: pytest.CaptureFixture[str], bad: list[str]) -> None:
     assert main(["bench", "latency", "--json", *bad]) == 2
     err = capsys.readouterr().err.strip().splitlines()
