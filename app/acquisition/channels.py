@@ -145,63 +145,20 @@ class ChannelMap:
         return (slots, self.unit == "normalized", self.y_origin == "bottom", float(w), float(h),
                 float(self.min_confidence), float(self.max_validity), np.array(self.missing_values, dtype=np.float64))
 
+    def as_chunk(self, data: NDArray[np.generic]) -> F64:
+        """A chunk (n_samples, n_channels) as the C-ordered float64 array the compiled loops take; refuses another
+        width with one line."""
+        d = np.ascontiguousarray(data, dtype=np.float64)
+        if d.ndim != 2 or d.shape[1] != self.n_channels:
+            raise TrackerError(f"channel map: expected samples of {self.n_channels} channels, got shape {d.shape}")
+        return d
+
     def apply(self, data: NDArray[np.generic]) -> MappedGaze:
         """Map a chunk (n_samples, n_channels) onto screen pixels (one compiled pass, :mod:`.map_kernel`)."""
         from app.acquisition.map_kernel import map_chunk
 
-        d = np.ascontiguousarray(data, dtype=np.float64)
-        if d.ndim != 2 or d.shape[1] != self.n_channels:
-            raise TrackerError(f"channel map: expected samples of {self.n_channels} channels, got shape {d.shape}")
-        out = map_chunk(d, *self.kernel_args)
+        out = map_chunk(self.as_chunk(data), *self.kernel_args)
         return MappedGaze(out[0], out[1], out[2], out[3], out[4], out[5], out[6])
-
-    def apply_arrays(self, data: NDArray[np.generic]) -> MappedGaze:
-        """The array form of :meth:`apply` (the reference its compiled loop is tested against)."""
-        d = np.asarray(data, dtype=np.float64)
-        if d.ndim != 2 or d.shape[1] != self.n_channels:
-            raise TrackerError(f"channel map: expected samples of {self.n_channels} channels, got shape {d.shape}")
-        n = d.shape[0]
-        bad = np.zeros(n, dtype=bool)
-        if self.confidence is not None:
-            bad = ~(d[:, self.confidence] >= self.min_confidence)
-        w, h = self.screen_px
-        nan = np.full(n, np.nan)
-
-        def unusable(iv: int | None) -> NDArray[np.bool_]:
-            return bad if iv is None else bad | ~(d[:, iv] <= self.max_validity)
-
-        def eye(ix: int | None, iy: int | None, iv: int | None) -> tuple[F64, F64]:
-            if ix is None or iy is None:
-                return nan, nan
-            x, y = d[:, ix].copy(), d[:, iy].copy()
-            lost = unusable(iv) | ~np.isfinite(x) | ~np.isfinite(y)
-            for v in self.missing_values:
-                lost |= (x == v) | (y == v)
-            if self.unit == "normalized":
-                x = x * w
-                y = (1.0 - y) * h if self.y_origin == "bottom" else y * h
-            x[lost] = np.nan
-            y[lost] = np.nan
-            return x, y
-
-        lx, ly = eye(self.left_x, self.left_y, self.left_validity)
-        rx, ry = eye(self.right_x, self.right_y, self.right_validity)
-        with np.errstate(invalid="ignore"):
-            x = np.where(np.isnan(lx), rx, np.where(np.isnan(rx), lx, lx / 2 + rx / 2))  # halves first: no overflow
-            y = np.where(np.isnan(ly), ry, np.where(np.isnan(ry), ly, ly / 2 + ry / 2))
-        pupils = [np.where(unusable(iv), np.nan, d[:, i])
-                  for i, iv in ((self.left_pupil, self.left_validity), (self.right_pupil, self.right_validity))
-                  if i is not None]
-        if pupils:
-            p = np.stack(pupils)
-            with np.errstate(invalid="ignore"):
-                p = np.where(np.isin(p, self.missing_values) | ~(p > 0), np.nan, p)
-            count = np.isfinite(p).sum(axis=0)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                pupil = np.where(count > 0, np.nansum(p, axis=0) / count, np.nan)
-        else:
-            pupil = nan
-        return MappedGaze(lx, ly, rx, ry, x, y, pupil)
 
 
 def parse_mapping(text: str, n_channels: int, screen_px: tuple[int, int]) -> ChannelMap:

@@ -216,13 +216,7 @@ class GazeAcquisition:
         """
         from pylsl.util import handle_error
 
-        pull, obj = getattr(inlet, "do_pull_chunk", None), getattr(inlet, "obj", None)
-        if pull is None or obj is None or getattr(inlet, "np_dtype", None) is None:  # not a numeric pylsl inlet
-            _, ts = inlet.pull_chunk(timeout=self.wait_s, max_samples=1, dest_obj=dest, as_numpy=True)
-            if len(ts) == 0:
-                return np.empty(0)
-            _, more = inlet.pull_chunk(timeout=0.0, max_samples=len(dest) - 1, dest_obj=dest[1:], as_numpy=True)
-            return np.concatenate((np.asarray(ts, dtype=np.float64), np.asarray(more, dtype=np.float64)))
+        pull, obj = inlet.do_pull_chunk, inlet.obj  # numeric streams only: __init__ refuses the others
         n_ch, err = dest.shape[1], ctypes.c_int()
         data_ptr, ts_ptr = dest.ctypes.data, ts_buf.ctypes.data
         got = pull(obj, ctypes.c_void_p(data_ptr), ctypes.c_void_p(ts_ptr), ctypes.c_size_t(n_ch),
@@ -366,10 +360,7 @@ class GazeAcquisition:
 
         # the first samples after a stall that began before any sample: the gap runs from the inlet's opening
         prev = self._last_ts if self._last_ts is not None or not self._stalled else self._opened_lsl
-        d = np.ascontiguousarray(data, dtype=np.float64)
-        if d.ndim != 2 or d.shape[1] != self.channel_map.n_channels:
-            raise TrackerError(f"channel map: expected samples of {self.channel_map.n_channels} channels, "
-                               f"got shape {d.shape}")
+        d = self.channel_map.as_chunk(data)
         qw, qh = self.quality.screen_px
         out, lost, gap_at, invalid, n_valid, n_far, sx, sy = ingest_chunk(
             d, ts, np.nan if prev is None else prev, float(self.rate_hz), float(self.gap_s),

@@ -2,7 +2,8 @@
 
 A live chunk is a few dozen samples: the ~40 small numpy operations of the array form cost more than the
 work itself (about 0.2 ms a chunk). This loop does the same per sample, with the same operations in the
-same order (a test compares it with the array form, :func:`apply_arrays`, on every layout and on garbage),
+same order (a test compares it with the array form it replaced, kept in
+``tests/unit/acquisition/reference_channel_map.py``, on every layout and on garbage),
 in a few microseconds. ``cache=True`` keeps the machine code in ``__pycache__`` (or numba's user cache
 when the package folder is read-only), so only the first process on a machine compiles it.
 

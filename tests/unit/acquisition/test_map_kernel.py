@@ -1,4 +1,4 @@
-"""The compiled channel map (``ChannelMap.apply``) equals its array form (``apply_arrays``) on every kind of map
+"""The compiled channel map (``ChannelMap.apply``) equals its array form (``reference_channel_map.apply_arrays``) on every kind of map
 and on hostile values (NaN, infinities, 1e308, EyeLink's missing codes, validity codes, low confidence)."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from app.acquisition.channels import SLOTS, ChannelMap, parse_mapping, preset
+from tests.unit.acquisition.reference_channel_map import apply_arrays
 
 SCREEN = (1920, 1080)
 HOSTILE = np.array([np.nan, np.inf, -np.inf, 0.0, -32768.0, 1e308, -1e308, 0.5, 1.0, 2.0, -0.1, 0.7, 4.0])
@@ -61,7 +62,7 @@ def test_compiled_map_equals_the_array_form(dtype: type) -> None:
                 with np.errstate(over="ignore"):
                     d = d.astype(dtype)
             with np.errstate(all="ignore"):  # the array form warns on 1e308 * width
-                fast, ref = cmap.apply(d), cmap.apply_arrays(d)
+                fast, ref = cmap.apply(d), apply_arrays(cmap, d)
             for name in ("left_x", "left_y", "right_x", "right_y", "x", "y", "pupil"):
                 np.testing.assert_array_equal(getattr(fast, name), getattr(ref, name), err_msg=f"{cmap} {name}")
 
@@ -69,7 +70,7 @@ def test_compiled_map_equals_the_array_form(dtype: type) -> None:
 def test_compiled_map_takes_a_non_contiguous_chunk() -> None:
     cmap = preset("tobii", [], 6, SCREEN)
     d = np.random.default_rng(1).random((40, 6))[::2]
-    np.testing.assert_array_equal(cmap.apply(d).x, cmap.apply_arrays(d).x)
+    np.testing.assert_array_equal(cmap.apply(d).x, apply_arrays(cmap, d).x)
 
 
 def _reference_losses(ts: np.ndarray, prev: float | None, rate: float, gap_s: float) -> tuple[int, list[int]]:
@@ -104,7 +105,7 @@ def test_ingest_loop_counts_as_the_array_forms(eye: str) -> None:
                 out, lost, gaps, invalid, n_valid, n_far, sx, sy = ingest_chunk(
                     d, ts, np.nan if prev is None else prev, rate, 0.25, *cmap.kernel_args, _EYE[eye],
                     monitor.margin, 1280.0, 1024.0)
-                ref = cmap.apply_arrays(d)
+                ref = apply_arrays(cmap, d)
             x, y = {"left": (ref.left_x, ref.left_y), "right": (ref.right_x, ref.right_y)}.get(eye, (ref.x, ref.y))
             np.testing.assert_array_equal(out[2 * _EYE[eye]], x)
             np.testing.assert_array_equal(out[2 * _EYE[eye] + 1], y)
