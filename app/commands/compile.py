@@ -46,7 +46,7 @@ def compile_all() -> None:
     from app.acquisition.map_kernel import warm_up
     from app.core.gaze import GazeBlock
     from app.core.geometry import ScreenGeometry
-    from app.detection.online import OnlineDetector
+    from app.detection.online import load_kernels
     from app.detection.pipeline import METHODS, detect
 
     warm_up()
@@ -60,11 +60,7 @@ def compile_all() -> None:
     for method in METHODS:
         detect(block, geometry, method=method, rate_hz=rate)
         detect(block, geometry, method=method, rate_hz=rate, velocity_window_s=0.02)
-        online = OnlineDetector(geometry, rate, method=method)
-        for i in range(0, len(t), 10):
-            online.feed(block.between(t[i], t[min(i + 10, len(t) - 1)]) if i + 10 < len(t) else
-                        GazeBlock(t[i:], x[i:], y[i:], np.full(len(t) - i, np.nan)))
-        online.flush()
+        load_kernels(method)  # the online detector's own warm-up: a stream through a throw-away detector
 
 
 def run(args: argparse.Namespace) -> int:

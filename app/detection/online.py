@@ -86,7 +86,7 @@ class ColumnFifo:
 _LOADED: set[str] = set()
 
 
-def _load_kernels(method: str) -> None:
+def load_kernels(method: str) -> None:
     """Once per process and method: stream 3 s of synthetic gaze (a fixation, a saccade, a gap, a blink) through a
     throw-away detector, so that the compiled loops are loaded from numba's cache (a few ms each on first use)
     when the detector is made, not in the middle of a live stream."""
@@ -152,7 +152,7 @@ class OnlineDetector:
         self._closed = False
         self.drop_disordered = drop_disordered
         self.dropped = 0  # samples dropped for non-increasing or non-finite time
-        _load_kernels(method)
+        load_kernels(method)
 
     @property
     def params_used(self) -> dict[str, float | int | str]:
