@@ -75,8 +75,11 @@ class XdfStream:
 
 def stream_header_xml(name: str, type_: str, channels: tuple[str, ...], channel_format: str, nominal_srate: float,
                       source_id: str, units: tuple[str, ...] = (), created_at: float = 0.0,
-                      extra: tuple[dict[str, str], ...] = ()) -> str:
-    """A StreamHeader as liblsl writes it: labels, units and ``extra`` tags (e.g. type, eye) in ``desc/channels``."""
+                      extra: tuple[dict[str, str], ...] = (), uid: str = "") -> str:
+    """A StreamHeader as liblsl writes it: labels, units and ``extra`` tags (e.g. type, eye) in ``desc/channels``.
+
+    ``uid``: the stream's uid (a fresh random one when empty, as liblsl does; a fixed one gives a reproducible file).
+    """
     def more(i: int) -> str:
         return "".join(f"<{k}>{escape(v)}</{k}>" for k, v in (extra[i] if i < len(extra) else {}).items())
 
@@ -87,7 +90,7 @@ def stream_header_xml(name: str, type_: str, channels: tuple[str, ...], channel_
             f"<name>{escape(name)}</name><type>{escape(type_)}</type><channel_count>{len(channels)}</channel_count>"
             f"<channel_format>{channel_format}</channel_format><source_id>{escape(source_id)}</source_id>"
             f"<nominal_srate>{nominal_srate!r}</nominal_srate><version>1.1</version>"
-            f"<created_at>{created_at!r}</created_at><uid>{uuid.uuid4()}</uid><session_id>default</session_id>"
+            f"<created_at>{created_at!r}</created_at><uid>{escape(uid or str(uuid.uuid4()))}</uid><session_id>default</session_id>"
             f"<hostname>localhost</hostname><desc><channels>{chans}</channels></desc></info>")
 
 
@@ -108,26 +111,44 @@ def write_streams(path: Path, streams: list[XdfStream], chunk_s: float = 0.5, re
             raise RecordingError(f"{path}: cannot write ({exc.strerror})") from exc
 
 
+def chunk_keys(time_stamps: NDArray[np.float64], t0: float, chunk_s: float) -> NDArray[np.float64]:
+    """The chunk of every sample: ``floor((t - t0) / chunk_s)``, made non-decreasing along the stream.
+
+    A stamp that is not finite (or gives a key that is not) takes its predecessor's chunk, and a stamp
+    that goes back in time stays in the chunk already reached, so every sample is written exactly once,
+    in its recorded order, however hostile the stamps of a damaged file are.
+    """
+    with np.errstate(all="ignore"):
+        keys = np.floor((np.asarray(time_stamps, dtype=np.float64) - t0) / chunk_s)
+    keys[~np.isfinite(keys)] = -np.inf
+    keys = np.maximum.accumulate(keys) if len(keys) else keys
+    keys[keys == -np.inf] = 0.0
+    return np.maximum(keys, 0.0)
+
+
 def _write_streams(w: XdfWriter, streams: list[XdfStream], chunk_s: float) -> None:
+    """Samples in chunks of ``chunk_s`` seconds, interleaved across streams, a boundary every 20 chunks.
+
+    The loop runs over the chunks that hold samples (not over the time span), so a damaged stamp far in
+    the future (1e308 s) costs nothing and loses nothing.
+    """
     for s in streams:
         w.stream_header(s.stream_id, s.header_xml)
-    starts = [float(s.time_stamps[0]) for s in streams if len(s)]
-    ends = [float(s.time_stamps[-1]) for s in streams if len(s)]
-    if starts:
-        t, t_end = min(starts), max(ends)
-        cursor = {s.stream_id: 0 for s in streams}
-        n_chunk = 0
-        while t <= t_end:
-            for s in streams:
-                i0 = cursor[s.stream_id]
-                i1 = int(np.searchsorted(s.time_stamps, t + chunk_s, side="left"))
-                if i1 > i0:
-                    w.samples(s.stream_id, s.channel_format, s.time_stamps[i0:i1], s.time_series[i0:i1])
-                    cursor[s.stream_id] = i1
-            n_chunk += 1
-            if n_chunk % 20 == 0:
-                w.boundary()
-            t += chunk_s
+    finite = [float(v) for s in streams if len(s) for v in (s.time_stamps[0], s.time_stamps[-1]) if np.isfinite(v)]
+    t0 = min(finite) if finite else 0.0
+    keys = {s.stream_id: chunk_keys(s.time_stamps, t0, chunk_s) for s in streams}
+    cursor = {s.stream_id: 0 for s in streams}
+    group = 0.0
+    for key in np.unique(np.concatenate([keys[s.stream_id] for s in streams] or [np.zeros(0)])):
+        if key // 20 > group:
+            w.boundary()
+            group = key // 20
+        for s in streams:
+            i0 = cursor[s.stream_id]
+            i1 = int(np.searchsorted(keys[s.stream_id], key, side="right"))
+            if i1 > i0:
+                w.samples(s.stream_id, s.channel_format, s.time_stamps[i0:i1], s.time_series[i0:i1])
+                cursor[s.stream_id] = i1
     for s in streams:
         offsets = list(zip(s.clock_times.tolist(), s.clock_values.tolist(), strict=True))
         for ct, cv in offsets:

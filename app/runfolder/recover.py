@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from app.core.errors import BundleError, RecordingError
 from app.core.run_metadata import RecoveryRecord, SessionStatus
 from app.core.streams import FIXATIONS, MARKERS, PREDICTIONS
-from app.formats.xdf_format import write_streams
+from app.formats.xdf_format import XdfStream, write_streams
 from app.formats.xdf_reader import read_session_xdf
 from app.runfolder.files import release_reserve
 from app.runfolder.folder import SessionRun, find_runs, write_meta, write_trials
@@ -55,6 +58,19 @@ def _parse_utc(text: str | None) -> datetime | None:
             return datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             return None
+
+
+MAX_RUN_S = 7 * 24 * 3600.0  # a longer span of stamps is damage, not a recording: no end time is made from it
+
+
+def _span(streams: Iterable[XdfStream]) -> tuple[float, float]:
+    """First and last finite time stamp over all streams (0, 0 without any): NaN or inf stamps of a damaged file
+    are left out (they are kept in the XDF), so the span is a number that session.json can hold."""
+    finite = [t[np.isfinite(t)] for t in (s.time_stamps for s in streams)]
+    finite = [t for t in finite if len(t)]
+    if not finite:
+        return 0.0, 0.0
+    return min(float(t.min()) for t in finite), max(float(t.max()) for t in finite)
 
 
 def _number(value: Any) -> int:
@@ -121,10 +137,11 @@ def recover_run(run: SessionRun) -> RunRecovery:
         return rec
     rec.losses = list(contents.losses)
     rec.samples = {name: len(s) for name, s in contents.streams.items()}
-    stamps = [s.time_stamps for s in contents.streams.values() if len(s)]
-    first = min(float(t[0]) for t in stamps) if stamps else 0.0
-    last = max(float(t[-1]) for t in stamps) if stamps else 0.0
+    first, last = _span(contents.streams.values())
     rec.duration_s = last - first
+    plausible = rec.duration_s <= MAX_RUN_S
+    if not plausible:
+        rec.losses.append(f"time stamps span {rec.duration_s:.6g} s (damaged stamps): the run's end time is unknown")
     original = _kept_original(run.xdf)
     if not contents.complete:
         original, made = _keep_original(run.xdf)
@@ -156,7 +173,7 @@ def recover_run(run: SessionRun) -> RunRecovery:
     meta = run.meta
     started = _parse_utc(meta.started_utc)
     ended = meta.ended_utc
-    if not ended and started is not None:
+    if not ended and started is not None and plausible:
         ended = (started + timedelta(seconds=rec.duration_s)).strftime("%Y-%m-%dT%H:%M:%SZ")
     gaps = [[float(a), float(b)] for a, b in log.gaps] if log is not None and log.gaps else meta.gaps
     recovery = RecoveryRecord(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from app.formats.xdf_format import stream_header_xml
 from app.formats.xdf_writer import XdfWriter
 from app.runfolder.folder import write_meta, write_trials
 
+RECORDED_AT = "2026-01-01T10:00:00+0000"  # the XDF header's datetime: the run's started_utc below
 IMAGES = ("chelsea.jpg", "astronaut.jpg", "coffee.jpg")
 # XDF Gaze Meta-Data (https://github.com/sccn/xdf/wiki/Gaze-Meta-Data), as the simulated tracker publishes it
 GAZE_META = tuple({"type": kind, "eye": eye} for eye, kind in (
@@ -108,16 +110,19 @@ def make_session(root: Path, participant: str = "01", session: str = "01", run: 
             num = int((on - t0 - 1) // trial_s) + 1
             fix_rows.append((on + (d - 0.03 * rate) / rate, [on, (d - 0.03 * rate) / rate, fx, fy, num, -1]))
 
-    xdf = XdfWriter(folder / f"{stem}.xdf")
+    def uid(sid: int) -> str:  # fixed by the arguments: the same call writes the same bytes
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"povlab-synthetic/{stem}/{seed}/{sid}"))
+
+    xdf = XdfWriter(folder / f"{stem}.xdf", recorded_at=RECORDED_AT)
     try:
         xdf.stream_header(1, stream_header_xml(SIM_GAZE.name, SIM_GAZE.type, SIM_GAZE.channels, "double64", rate,
-                                               "synth-gaze", SIM_GAZE.units, extra=GAZE_META))
+                                               "synth-gaze", SIM_GAZE.units, extra=GAZE_META, uid=uid(1)))
         xdf.stream_header(2, stream_header_xml(MARKERS.name, MARKERS.type, MARKERS.channels, MARKERS.channel_format,
-                                               0.0, "synth-markers"))
+                                               0.0, "synth-markers", uid=uid(2)))
         xdf.stream_header(3, stream_header_xml(FIXATIONS.name, FIXATIONS.type, FIXATIONS.channels, "double64", 0.0,
-                                            "synth-fix", FIXATIONS.units))
+                                               "synth-fix", FIXATIONS.units, uid=uid(3)))
         xdf.stream_header(4, stream_header_xml(PREDICTIONS.name, PREDICTIONS.type, PREDICTIONS.channels, "double64",
-                                            0.0, "synth-pred"))
+                                               0.0, "synth-pred", uid=uid(4)))
         step = int(0.5 * rate)
         mk_t = np.array([m[0] for m in markers])
         fx_t = np.array([f[0] for f in fix_rows])

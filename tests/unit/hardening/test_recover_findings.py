@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import pyxdf
 
@@ -182,3 +183,42 @@ def test_a_header_claiming_a_billion_channels(tmp_path: Path, capsys: pytest.Cap
     w.close()
     contents = read_session_xdf(path)
     assert not contents.streams and "channel_count 1000000000" in contents.losses[0]
+
+
+def test_a_damaged_stamp_far_in_the_future_is_recovered_whole(session_dir: Path) -> None:
+    """CI fuzz seed 153: a flipped byte made one stamp huge and recover stepped through the span for ever."""
+    from tests.fuzz.harness import time_limit
+
+    _crash(session_dir)
+    xdf = session_dir / f"{STEM}.xdf"
+    data = bytearray(xdf.read_bytes())
+    chunks = [c for c in _chunks(bytes(data)) if c[3] == 3 and c[0] + 1 + c[1] + c[2] <= len(data)]  # whole ones
+    mine = {sid: [c for c in chunks if struct.unpack_from("<I", data, c[0] + 3 + c[1])[0] == sid] for sid in (1, 2)}
+    pos, nb, _length, _tag = mine[1][len(mine[1]) // 2]  # the middle gaze chunk: its first stamp
+    at = pos + 1 + nb + 2 + 4  # past the length, the tag and the stream id: the sample count
+    at += 1 + data[at]
+    assert data[at] == 8
+    struct.pack_into("<d", data, at + 1, 1e300)
+    pos, nb, _length, _tag = mine[2][-1]  # the last whole marker chunk: its last stamp ends the stream's span
+    at = pos + 1 + nb + 2 + 4
+    count = int.from_bytes(data[at + 1:at + 1 + data[at]], "little")
+    at += 1 + data[at]
+    for i in range(count):  # string samples: stamp byte, stamp, then one length-prefixed string
+        assert data[at] == 8
+        if i == count - 1:
+            struct.pack_into("<d", data, at + 1, 1e12)
+        at += 9
+        at += 1 + data[at] + int.from_bytes(data[at + 1:at + 1 + data[at]], "little")
+    xdf.write_bytes(bytes(data))
+    before = read_session_xdf(xdf)
+    with time_limit(60):
+        [rec] = recover_session(session_dir)
+    after = read_session_xdf(xdf)
+    assert rec.recovered and after.complete
+    for name, s in before.streams.items():
+        assert len(after.streams[name]) == len(s), name
+        np.testing.assert_array_equal(after.streams[name].time_stamps, s.time_stamps)
+    assert 1e300 in after.streams["PovLab-SimTracker"].time_stamps and 1e12 in after.streams["PovLab-Markers"].time_stamps
+    meta = json.loads((session_dir / f"{STEM}_session.json").read_text())
+    assert meta["status"] == "recovered" and meta["ended_utc"] is None  # no end time made up from a damaged span
+    assert any("damaged stamps" in loss for loss in meta["recovery"]["losses"])
