@@ -115,13 +115,13 @@ def check_time(t: F64) -> None:
     """Reject what no detector can use: non-finite, repeated or unsorted timestamps."""
     if not np.all(np.isfinite(t)):
         bad = int(np.flatnonzero(~np.isfinite(t))[0])
-        raise GazeDataError(f"gaze data: timestamp of sample {bad} is not a number")
+        raise GazeDataError(f"gaze data: timestamp of sample {bad} is {float(t[bad])!r}, not a finite number")
     d = np.diff(t)
     if np.any(d <= 0):
         i = int(np.flatnonzero(d <= 0)[0])
         what = "repeated" if d[i] == 0 else "not increasing (unsorted)"
         raise GazeDataError(f"gaze data: timestamps are {what} at samples {i} and {i + 1} "
-                            f"({t[i]!r}, {t[i + 1]!r}); sort the file and drop duplicate rows")
+                            f"({float(t[i])!r}, {float(t[i + 1])!r}); sort the file and drop duplicate rows")
 
 
 #: a given rate more than this factor away from the time stamps' own is refused

@@ -36,23 +36,38 @@ def _gzip_bytes(data: bytes) -> bytes:
     return comp.compress(data) + comp.flush()
 
 
+#: a longer silence is damage to the stamps (a recovered file can hold 1e12 or NaN), not a tracker gap:
+#: it is left as it is instead of being filled with rows (1e12 s at 1 kHz would be 1e15 rows)
+MAX_FILL_S = 24 * 3600.0
+
+
 def fill_gaps(t: np.ndarray, cols: list[np.ndarray], rate_hz: float) -> tuple[np.ndarray, list[np.ndarray]]:
     """Insert NaN rows where the stream was silent for more than 1.5 sample intervals.
 
     BIDS physio files are regularly sampled; a tracker gap (stream lost, USB hiccup) becomes rows of
     ``n/a`` at the nominal rate instead of a jump in time, so row index / SamplingFrequency stays time.
+    Steps that are not finite, go back in time or are longer than :data:`MAX_FILL_S` are not filled.
     """
     if rate_hz <= 0 or len(t) < 2:
         return t, cols
     dt = 1.0 / rate_hz
-    missing = np.rint(np.diff(t) / dt).astype(np.int64) - 1
-    missing[np.diff(t) <= 1.5 * dt] = 0
+    step = np.diff(t)
+    with np.errstate(invalid="ignore"):
+        fill = np.isfinite(step) & (step > 1.5 * dt) & (step <= MAX_FILL_S)
+    missing = np.zeros(len(step), dtype=np.int64)
+    missing[fill] = np.rint(step[fill] / dt).astype(np.int64) - 1
     if not missing.any():
         return t, cols
     at = np.repeat(np.arange(1, len(t)), missing)  # insert before these indices
     k = np.concatenate([np.arange(1, m + 1) for m in missing[missing > 0]])
     new_t = np.insert(t, at, t[at - 1] + k * dt)
     return new_t, [np.insert(c, at, np.nan) for c in cols]
+
+
+def _round(a: np.ndarray, decimals: int) -> np.ndarray:
+    """``np.round`` that leaves huge values as they are (rounding 1e308 to 6 decimals overflows to inf)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(np.abs(a) < 1e15, np.round(a, decimals), a)
 
 
 def physio_tsv(t: np.ndarray, x: np.ndarray, y: np.ndarray, pupil: np.ndarray | None, rate_hz: float = 0.0) -> bytes:
@@ -63,10 +78,10 @@ def physio_tsv(t: np.ndarray, x: np.ndarray, y: np.ndarray, pupil: np.ndarray | 
     x, y = filled[0], filled[1]
     pupil = filled[2] if pupil is not None else None
 
-    cols = {"timestamp": pl.Series(np.round(t, 6)), "x": pl.Series(np.round(x, 2), nan_to_null=True),
-            "y": pl.Series(np.round(y, 2), nan_to_null=True)}
+    cols = {"timestamp": pl.Series(_round(t, 6)), "x": pl.Series(_round(x, 2), nan_to_null=True),
+            "y": pl.Series(_round(y, 2), nan_to_null=True)}
     if pupil is not None:
-        cols["p"] = pl.Series(np.round(pupil, 4), nan_to_null=True)
+        cols["p"] = pl.Series(_round(pupil, 4), nan_to_null=True)
     buf = io.BytesIO()
     pl.DataFrame(cols).write_csv(buf, include_header=False, separator="\t", null_value="n/a",
                                  line_terminator="\n", quote_style="never")

@@ -87,7 +87,7 @@ def check_recording(rec: RecordedGaze) -> RecordedGaze:
     t = np.asarray(rec.time_stamps, dtype=np.float64)
     if len(t) and not (np.all(np.isfinite(t)) and float(np.max(np.abs(t))) <= MAX_TIME_S):
         bad = int(np.argmax(~np.isfinite(t) | (np.abs(np.nan_to_num(t, nan=np.inf)) > MAX_TIME_S)))
-        raise GazeDataError(f"{rec.path}: sample {bad + 1}: time {t[bad]!r} is not a finite number of seconds "
+        raise GazeDataError(f"{rec.path}: sample {bad + 1}: time {float(t[bad])!r} is not a finite number of seconds "
                             f"within {MAX_TIME_S:g}")
     data = np.asarray(rec.data, dtype=np.float64)
     with np.errstate(invalid="ignore"):

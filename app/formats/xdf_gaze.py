@@ -79,7 +79,7 @@ def _summary(s: dict[str, Any]) -> str:
 def _load(path: Path) -> list[dict[str, Any]]:
     import pyxdf
 
-    with captured_logs("pyxdf") as logged:
+    with captured_logs("pyxdf") as logged, np.errstate(all="ignore"):  # damaged stamps are refused after
         try:
             streams, _ = pyxdf.load_xdf(str(path), synchronize_clocks=True, dejitter_timestamps=False)
         except Exception as exc:  # pyxdf raises many kinds on corrupt files; translated

@@ -355,8 +355,19 @@ def _header_datetime(xml: bytes) -> str:
 
 
 def _offset_line(ct: np.ndarray, cv: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Clock offset at times ``t`` from a least-squares line through the measured offsets."""
+    """Clock offset at times ``t`` from a least-squares line through the measured offsets.
+
+    Damaged values are left out: clock pairs that are not finite do not enter the line, and a stamp that
+    is not finite gets the line's intercept (so NaN and inf stamps stay what they were).
+    """
+    ok = np.isfinite(ct) & np.isfinite(cv)
+    ct, cv = ct[ok], cv[ok]
+    if not len(ct):
+        return np.zeros_like(t)
     if len(ct) < 2 or float(np.ptp(ct)) == 0.0:
         return np.full_like(t, float(np.median(cv)))
     slope, intercept = np.polyfit(ct - ct[0], cv, 1)
-    return intercept + slope * (t - ct[0])
+    with np.errstate(all="ignore"):
+        out = intercept + slope * (t - ct[0])
+    out[~np.isfinite(t)] = intercept
+    return out

@@ -119,7 +119,8 @@ def attach_predictions(trials: list[TrialRecord], predictions: XdfStream | None)
         return
     data = np.asarray(predictions.time_series, dtype=np.float64)
     for row in data[np.argsort(predictions.time_stamps, kind="stable")]:
-        tr = by_number.get(int(row[cols["trial_number"]]))
+        number = row[cols["trial_number"]]
+        tr = by_number.get(int(number)) if np.isfinite(number) and abs(number) < 2**62 else None  # damaged: no trial
         if tr is not None:
             tr.p_yes, tr.p_no, tr.p_unclear = (float(row[cols[k]]) for k in ("p_yes", "p_no", "p_unclear"))
 
@@ -128,7 +129,9 @@ def attach_fixation_counts(trials: list[TrialRecord], fixations: XdfStream | Non
     """How many live fixations each trial had (the ``trial_number`` channel of the fixations stream)."""
     if fixations is None or not len(fixations) or "trial_number" not in fixations.channels:
         return
-    numbers, counts = np.unique(fixations.column("trial_number").astype(np.int64), return_counts=True)
+    column = fixations.column("trial_number")
+    column = column[np.isfinite(column) & (np.abs(column) < 2**62)]  # a damaged number belongs to no trial
+    numbers, counts = np.unique(column.astype(np.int64), return_counts=True)
     by_number = dict(zip(numbers.tolist(), counts.tolist(), strict=True))
     for tr in trials:
         tr.n_fixations = int(by_number.get(tr.number, 0))

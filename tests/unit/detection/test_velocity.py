@@ -62,7 +62,7 @@ def test_smoothing_reduces_noise() -> None:
 @pytest.mark.parametrize(("t", "message"), [
     pytest.param([0.0, 0.001, 0.001, 0.003], "repeated", id="repeated"),
     pytest.param([0.0, 0.002, 0.001, 0.003], "unsorted", id="unsorted"),
-    pytest.param([0.0, np.nan, 0.002, 0.003], "not a number", id="nan-time"),
+    pytest.param([0.0, np.nan, 0.002, 0.003], "nan, not a finite number", id="nan-time"),
 ])
 def test_bad_timestamps_are_rejected(t: list[float], message: str) -> None:
     block = GazeBlock.from_arrays(t, np.zeros(4), np.zeros(4))
