@@ -93,7 +93,7 @@ class AoiIndex:
         if len(self._with_edges) == 0:
             return dist
         x1, y1, dx, dy, seg = self._x1, self._y1, self._dx, self._dy, self._seg
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # 1e308 from a damaged file
             u = np.where(seg > 0, np.clip(((x - x1) * dx + (y - y1) * dy) / seg, 0.0, 1.0), 0.0)
             edge_dist = np.hypot(x - (x1 + u * dx), y - (y1 + u * dy))  # [E, N]
             crosses = (y1 > y) != (self._y2 > y)

@@ -121,12 +121,19 @@ class ThresholdSchedule:
             return self._serve(final=False)
         if self.t0 is None:
             self.t0 = float(t[0])
-        units, h = unit_histograms(np.ascontiguousarray(t, dtype=np.float64), np.ascontiguousarray(v, dtype=np.float64),
-                                   np.ascontiguousarray(ok, dtype=np.bool_), self.t0, self.p.update_s,
-                                   self.p.bin_deg_s, self.p.bins)
-        first = int(units[0])
-        self._add(first, h)
-        self.pending.append(units)
+        t = np.ascontiguousarray(t, dtype=np.float64)
+        v = np.ascontiguousarray(v, dtype=np.float64)
+        ok = np.ascontiguousarray(ok, dtype=np.bool_)
+        # histograms are dense in update index: the chunk is cut at every silence of over two updates (a
+        # damaged stamp 1e12 s on, a tracker gap) and pushed piece by piece, as any chunking gives the same
+        # thresholds; so the rows made follow the samples, not the time span
+        with np.errstate(invalid="ignore"):
+            cuts = np.flatnonzero(np.diff(t) > 2 * self.p.update_s) + 1
+        for a, b in zip([0, *cuts.tolist()], [*cuts.tolist(), len(t)], strict=True):
+            units, h = unit_histograms(t[a:b], v[a:b], ok[a:b], self.t0, self.p.update_s, self.p.bin_deg_s,
+                                       self.p.bins)
+            self._add(int(units[0]), h)
+            self.pending.append(units)
         return self._serve(final=False)
 
     def finish(self) -> tuple[F64, F64]:
@@ -144,6 +151,16 @@ class ThresholdSchedule:
         if first == old_top and len(h) == 1:  # the usual live chunk: more samples of the open update
             self.hist[-1] += h[0]
             return
+        w = max(p.window_updates, p.warmup_updates)
+        if old_top >= 0 and first > old_top + 2 * w + 1:  # a silence longer than two windows
+            # the w empty updates after the last samples still see them in their windows: added as usual;
+            # the updates after those have no samples and empty windows, so none of them is needed and
+            # the schedule jumps to the w empty updates just before ``first`` (the same thresholds as
+            # adding every empty update, without the 1e12 rows a damaged stamp would ask for)
+            self._add(old_top + 1, np.zeros((w, p.bins + 1), dtype=np.int64))
+            self.top = first - 1
+            self.hist = deque(np.zeros((w, p.bins + 1), dtype=np.int64))
+            old_top = self.top
         rows = list(self.hist)  # updates old_top - len + 1 .. old_top
         base = old_top - len(rows) + 1
         if first <= old_top:  # samples of the update still open
@@ -192,8 +209,9 @@ class ThresholdSchedule:
         if len(served) == 0:
             return np.empty(0), np.empty(0)
         lo = int(served[0])
-        table_pt = np.array([self.known[u][0] if u in self.known else np.nan for u in range(lo, int(served[-1]) + 1)])
-        table_on = np.array([self.known[u][1] if u in self.known else np.nan for u in range(lo, int(served[-1]) + 1)])
+        present, at = np.unique(served, return_inverse=True)  # the updates that hold samples (not the span)
+        table_pt = np.array([self.known[u][0] if u in self.known else np.nan for u in present.tolist()])
+        table_on = np.array([self.known[u][1] if u in self.known else np.nan for u in present.tolist()])
         for u in [u for u in self.known if u < lo - 1 and u < until]:
             del self.known[u]
-        return table_pt[served - lo], table_on[served - lo]
+        return table_pt[at], table_on[at]

@@ -120,8 +120,9 @@ def write_trials(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def fmt_cell(v: Any) -> str:
-    """A TSV cell as ``TrialsTable`` writes it: 'n/a' for None/NaN, ints plain, floats to microseconds."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    """A TSV cell as ``TrialsTable`` writes it: 'n/a' for None/NaN/±inf (BIDS has no infinity), ints plain,
+    floats to microseconds."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "n/a"
     if isinstance(v, bool):
         return str(int(v))

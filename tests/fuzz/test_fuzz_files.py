@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import random
 import shutil
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.core.pov_release import HEADER, read_pov_csv
-from app.formats.xdf_reader import read_session_xdf
+from app.formats.xdf_format import write_streams
+from app.formats.xdf_reader import XdfContents, read_session_xdf
 from tests.fuzz.harness import FUZZ_SEEDS, FUZZ_SEEDS_SLOW, check_call, check_cli, mutate, run_seeds
 from tests.hostile import FONT, IMG, png_bytes, protocol_text, tiny_font
 
@@ -130,3 +133,63 @@ def test_fuzz_gaze_files(tmp_path: Path, session: Path, seeds: range) -> None:
                                                                                        marks=pytest.mark.slow)])
 def test_fuzz_xdf_and_recovery(tmp_path: Path, session: Path, seeds: range) -> None:
     run_seeds(seeds, lambda s: _xdf_case(tmp_path, s, session))
+
+
+HOSTILE_FLOATS = [float("nan"), float("inf"), -float("inf"), 1e308, -1e308, 1e12, -1e12, 0.0, -1.0, 5e-324, 2.0**63]
+SLOW_VALUES = range(FUZZ_SEEDS, FUZZ_SEEDS + 1200)  # each case runs five commands: about 0.4 s
+
+
+def _damage_values(contents: XdfContents, rng: random.Random) -> None:
+    """Hostile numbers where byte flips rarely put them: stamps, channel values, a reversed stretch."""
+    numeric = [s for s in contents.streams.values() if len(s)]
+    for _ in range(rng.randint(1, 6)):
+        s = rng.choice(numeric)
+        i = rng.randrange(len(s))
+        what = rng.randrange(3)
+        if what == 0:
+            s.time_stamps[i] = rng.choice(HOSTILE_FLOATS)
+        elif what == 1 and not isinstance(s.time_series, list):
+            s.time_series[i, rng.randrange(s.time_series.shape[1])] = rng.choice(HOSTILE_FLOATS)
+        else:
+            j = min(len(s), i + rng.randint(2, 50))
+            s.time_stamps[i:j] = s.time_stamps[i:j][::-1].copy()
+
+
+def _xdf_values_case(tmp: Path, seed: int, session: Path) -> None:
+    rng = random.Random(seed)
+    root = tmp / f"v{seed}"
+    folder = root / "data" / session.parent.name / session.name
+    shutil.copytree(session, folder)
+    xdf = next(folder.glob("*.xdf"))
+    contents = read_session_xdf(xdf)
+    _damage_values(contents, rng)
+    xdf.unlink()
+    write_streams(xdf, sorted(contents.streams.values(), key=lambda s: s.stream_id), recorded_at=contents.recorded_at)
+    if rng.random() < 0.5:  # cut short as well, as a crash would
+        xdf.write_bytes(xdf.read_bytes()[: int(xdf.stat().st_size * rng.uniform(0.5, 1.0))])
+    meta = next(folder.glob("*_session.json"))
+    meta.write_text(meta.read_text().replace('"status": "complete"', '"status": "recording"'))
+    before = read_session_xdf(xdf)
+    out = root / "out"
+    code, _ = check_cli(["recover", str(folder)], root, root)
+    assert code == 0, f"seed {seed}: recover refused a readable recording"
+    after = read_session_xdf(xdf)
+    for name, s in before.streams.items():  # nothing that could be read is lost
+        assert len(after.streams[name]) == len(s), f"seed {seed}: recover lost samples of {name}"
+        np.testing.assert_array_equal(after.streams[name].time_stamps, s.time_stamps)
+    for argv in (["detect", str(xdf), "--events-out", str(out / "events.tsv")],
+                 ["report", str(folder), "--aoi-metrics", str(out / "a.tsv"), "--trials", str(out / "t.tsv")],
+                 ["export", str(folder), "--bids", str(out / "bids")],
+                 ["bundle", str(folder), "--out", str(out / "b.zip")]):
+        with warnings.catch_warnings(record=True) as caught:  # a user would see them on the terminal
+            warnings.simplefilter("always")
+            _, err = check_cli(argv, root, root)
+        said = [f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in caught
+                if issubclass(w.category, RuntimeWarning)]
+        assert "Warning" not in err and not said, f"seed {seed}: povlab {argv[0]} warned:\n{err[-2000:]}{said[:3]}"
+
+
+@pytest.mark.parametrize("seeds", [pytest.param(range(8), id="default"), pytest.param(SLOW_VALUES, id="slow",
+                                                                                      marks=pytest.mark.slow)])
+def test_fuzz_xdf_values_through_every_command(tmp_path: Path, session: Path, seeds: range) -> None:
+    run_seeds(seeds, lambda s: _xdf_values_case(tmp_path, s, session))

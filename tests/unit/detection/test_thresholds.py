@@ -118,3 +118,45 @@ def test_schedule_over_time_gaps_is_independent_of_chunking() -> None:
     np.testing.assert_array_equal(np.concatenate([a[1], b[1]]), np.concatenate([g[1] for g in got]))
     after = np.concatenate([a[0], b[0]])[4000:4100]
     assert np.all(after == P.initial_peak_deg_s)  # nothing in the 10 s before: the starting value
+
+
+def _by_definition(t: np.ndarray, v: np.ndarray, p: ThresholdParams = P) -> tuple[np.ndarray, np.ndarray]:
+    """The schedule's thresholds computed straight from its definition (module docstring), per sample."""
+    from app.detection.thresholds import _cum_thresholds
+
+    units = np.floor((t - t[0]) / p.update_s).astype(np.int64)
+    bins = np.where(v >= p.bins * p.bin_deg_s, p.bins, np.minimum((v / p.bin_deg_s).astype(np.int64), p.bins - 1))
+    w, warm = p.window_updates, p.warmup_updates
+    last = int(units.max())
+
+    def of(u: int) -> tuple[float, float]:
+        if u < warm and last >= warm:  # the warm-up takes the thresholds of the first update after it
+            u = warm
+        sel = (units >= max(u - w, 0)) & (units < u) if last >= warm else units <= last
+        hist = np.bincount(bins[sel], minlength=p.bins + 1)[None, :]
+        pt, on = _cum_thresholds(p, np.cumsum(hist, axis=1))
+        return float(pt[0]), float(on[0])
+
+    table = {u: of(u) for u in np.unique(units).tolist()}
+    return np.array([table[u][0] for u in units.tolist()]), np.array([table[u][1] for u in units.tolist()])
+
+
+@pytest.mark.parametrize("gap_s", [0.0, 1.5, 5.0, 25.0, 3600.0, 1e12], ids=lambda g: f"gap{g:g}")
+def test_a_silence_of_any_length_gives_the_thresholds_of_the_definition(gap_s: float) -> None:
+    """A tracker gap or a damaged stamp 1e12 s on: the same thresholds as the definition, in any chunking,
+    and no histogram rows for the silence (1e12 s of them was a MemoryError)."""
+    rate = 200.0
+    t1 = np.arange(int(14.3 * rate)) / rate
+    t = np.concatenate([t1, t1[-1] + gap_s + 1 / rate + np.arange(int(12.7 * rate)) / rate])
+    v = np.concatenate([_speeds(8.0, len(t1), 1), _speeds(25.0, len(t) - len(t1), 2)])
+    want = _by_definition(t, v)
+    for chunks in ([len(t)], [7] * (len(t) // 7) + [len(t) % 7], [len(t1) - 3, 5, len(t) - len(t1) - 2]):
+        s = ThresholdSchedule(P)
+        ok = np.ones(len(t), dtype=bool)
+        bounds = np.cumsum([0, *chunks])
+        parts = [s.push(t[a:b], v[a:b], ok[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        parts.append(s.finish())
+        got = np.concatenate([q[0] for q in parts]), np.concatenate([q[1] for q in parts])
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+        assert len(s.hist) <= max(P.window_updates, P.warmup_updates) + 1

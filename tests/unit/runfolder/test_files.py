@@ -66,3 +66,13 @@ def test_trials_table_appends_rows(tmp_path: Path) -> None:
     assert lines[1].split("\t")[:4] == ["1", "a", "n/a", "1.500000"]
     with pytest.raises(FileExistsError):
         TrialsTable(tmp_path / "t.tsv")
+
+
+@pytest.mark.parametrize(("value", "cell"), [(None, "n/a"), (float("nan"), "n/a"), (float("inf"), "n/a"),
+                                             (-float("inf"), "n/a"), (3.0, "3"), (2.5, "2.5"), (True, "1"),
+                                             (1e-7, "0"), (1234.5678901, "1234.56789"), ("txt", "txt")])
+def test_table_cells_are_numbers_or_n_a(value: object, cell: str) -> None:
+    """BIDS TSV cells: a number or n/a; infinity (from a damaged recording) was an OverflowError."""
+    from app.runfolder.folder import fmt_cell
+
+    assert fmt_cell(value) == cell
