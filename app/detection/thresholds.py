@@ -124,17 +124,23 @@ class ThresholdSchedule:
         t = np.ascontiguousarray(t, dtype=np.float64)
         v = np.ascontiguousarray(v, dtype=np.float64)
         ok = np.ascontiguousarray(ok, dtype=np.bool_)
+        if float(t[-1]) - float(t[0]) <= 2 * self.p.update_s:  # the usual chunk: no silence inside it
+            self._push_piece(t, v, ok)
+            return self._serve(final=False)
         # histograms are dense in update index: the chunk is cut at every silence of over two updates (a
         # damaged stamp 1e12 s on, a tracker gap) and pushed piece by piece, as any chunking gives the same
         # thresholds; so the rows made follow the samples, not the time span
         with np.errstate(invalid="ignore"):
             cuts = np.flatnonzero(np.diff(t) > 2 * self.p.update_s) + 1
         for a, b in zip([0, *cuts.tolist()], [*cuts.tolist(), len(t)], strict=True):
-            units, h = unit_histograms(t[a:b], v[a:b], ok[a:b], self.t0, self.p.update_s, self.p.bin_deg_s,
-                                       self.p.bins)
-            self._add(int(units[0]), h)
-            self.pending.append(units)
+            self._push_piece(t[a:b], v[a:b], ok[a:b])
         return self._serve(final=False)
+
+    def _push_piece(self, t: F64, v: F64, ok: NDArray[np.bool_]) -> None:
+        assert self.t0 is not None
+        units, h = unit_histograms(t, v, ok, self.t0, self.p.update_s, self.p.bin_deg_s, self.p.bins)
+        self._add(int(units[0]), h)
+        self.pending.append(units)
 
     def finish(self) -> tuple[F64, F64]:
         return self._serve(final=True)
@@ -208,10 +214,14 @@ class ThresholdSchedule:
         self.pending = [rest] if len(rest) else []
         if len(served) == 0:
             return np.empty(0), np.empty(0)
-        lo = int(served[0])
-        present, at = np.unique(served, return_inverse=True)  # the updates that hold samples (not the span)
-        table_pt = np.array([self.known[u][0] if u in self.known else np.nan for u in present.tolist()])
-        table_on = np.array([self.known[u][1] if u in self.known else np.nan for u in present.tolist()])
+        lo, hi = int(served[0]), int(served[-1])
+        if hi - lo <= 2 * len(served) + 16:  # a table over the updates from the first to the last (the usual case)
+            present, at = range(lo, hi + 1), served - lo
+        else:  # a table over the updates that hold samples, not over the span (a damaged stamp far on)
+            uniq, at = np.unique(served, return_inverse=True)
+            present = uniq.tolist()
+        table_pt = np.array([self.known[u][0] if u in self.known else np.nan for u in present])
+        table_on = np.array([self.known[u][1] if u in self.known else np.nan for u in present])
         for u in [u for u in self.known if u < lo - 1 and u < until]:
             del self.known[u]
         return table_pt[at], table_on[at]
