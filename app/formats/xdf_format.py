@@ -10,6 +10,7 @@ rewrite a recovered file so that any XDF reader (pyxdf, MATLAB's load_xdf, MNE) 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -111,6 +112,16 @@ def write_streams(path: Path, streams: list[XdfStream], chunk_s: float = 0.5, re
             raise RecordingError(f"{path}: cannot write ({exc.strerror})") from exc
 
 
+def finite_span(streams: Iterable[XdfStream]) -> tuple[float, float]:
+    """First and last finite time stamp over all streams, (0, 0) without any: the NaN or inf stamps of a damaged
+    file are left out (they stay in the file), so the span is a number session.json can hold."""
+    finite = [t[np.isfinite(t)] for t in (s.time_stamps for s in streams)]
+    finite = [t for t in finite if len(t)]
+    if not finite:
+        return 0.0, 0.0
+    return min(float(t.min()) for t in finite), max(float(t.max()) for t in finite)
+
+
 def chunk_keys(time_stamps: NDArray[np.float64], t0: float, chunk_s: float) -> NDArray[np.float64]:
     """The chunk of every sample: ``floor((t - t0) / chunk_s)``, made non-decreasing along the stream.
 
@@ -134,8 +145,7 @@ def _write_streams(w: XdfWriter, streams: list[XdfStream], chunk_s: float) -> No
     """
     for s in streams:
         w.stream_header(s.stream_id, s.header_xml)
-    finite = [float(v) for s in streams if len(s) for v in (s.time_stamps[0], s.time_stamps[-1]) if np.isfinite(v)]
-    t0 = min(finite) if finite else 0.0
+    t0, _ = finite_span(streams)
     keys = {s.stream_id: chunk_keys(s.time_stamps, t0, chunk_s) for s in streams}
     cursor = {s.stream_id: 0 for s in streams}
     group = 0.0

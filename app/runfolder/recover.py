@@ -19,18 +19,15 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from app.core.errors import BundleError, RecordingError
 from app.core.run_metadata import RecoveryRecord, SessionStatus
 from app.core.streams import FIXATIONS, MARKERS, PREDICTIONS
-from app.formats.xdf_format import XdfStream, write_streams
+from app.formats.xdf_format import finite_span, write_streams
 from app.formats.xdf_reader import read_session_xdf
 from app.runfolder.files import release_reserve
 from app.runfolder.folder import SessionRun, find_runs, write_meta, write_trials
@@ -61,16 +58,6 @@ def _parse_utc(text: str | None) -> datetime | None:
 
 
 MAX_RUN_S = 7 * 24 * 3600.0  # a longer span of stamps is damage, not a recording: no end time is made from it
-
-
-def _span(streams: Iterable[XdfStream]) -> tuple[float, float]:
-    """First and last finite time stamp over all streams (0, 0 without any): NaN or inf stamps of a damaged file
-    are left out (they are kept in the XDF), so the span is a number that session.json can hold."""
-    finite = [t[np.isfinite(t)] for t in (s.time_stamps for s in streams)]
-    finite = [t for t in finite if len(t)]
-    if not finite:
-        return 0.0, 0.0
-    return min(float(t.min()) for t in finite), max(float(t.max()) for t in finite)
 
 
 def _number(value: Any) -> int:
@@ -137,7 +124,7 @@ def recover_run(run: SessionRun) -> RunRecovery:
         return rec
     rec.losses = list(contents.losses)
     rec.samples = {name: len(s) for name, s in contents.streams.items()}
-    first, last = _span(contents.streams.values())
+    first, last = finite_span(contents.streams.values())
     rec.duration_s = last - first
     plausible = rec.duration_s <= MAX_RUN_S
     if not plausible:

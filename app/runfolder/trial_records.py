@@ -109,6 +109,13 @@ def parse_markers(stamps: np.ndarray, texts: list[str], end_of_data: float | Non
     return log
 
 
+def _is_trial_number(numbers: np.ndarray) -> np.ndarray:
+    """Which values of a live stream's ``trial_number`` channel can be trial numbers: a damaged one (NaN, inf,
+    1e308) belongs to no trial (casting it to an integer fails or gives garbage)."""
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(numbers) & (np.abs(numbers) < 2**62)
+
+
 def attach_predictions(trials: list[TrialRecord], predictions: XdfStream | None) -> None:
     """The last prediction published for each trial (the one the operator saw at its end)."""
     if predictions is None or not len(predictions) or isinstance(predictions.time_series, list):
@@ -118,9 +125,9 @@ def attach_predictions(trials: list[TrialRecord], predictions: XdfStream | None)
     if not {"trial_number", "p_yes", "p_no", "p_unclear"} <= set(cols):
         return
     data = np.asarray(predictions.time_series, dtype=np.float64)
-    for row in data[np.argsort(predictions.time_stamps, kind="stable")]:
-        number = row[cols["trial_number"]]
-        tr = by_number.get(int(number)) if np.isfinite(number) and abs(number) < 2**62 else None  # damaged: no trial
+    data = data[np.argsort(predictions.time_stamps, kind="stable")]
+    for row in data[_is_trial_number(data[:, cols["trial_number"]])]:
+        tr = by_number.get(int(row[cols["trial_number"]]))
         if tr is not None:
             tr.p_yes, tr.p_no, tr.p_unclear = (float(row[cols[k]]) for k in ("p_yes", "p_no", "p_unclear"))
 
@@ -130,8 +137,7 @@ def attach_fixation_counts(trials: list[TrialRecord], fixations: XdfStream | Non
     if fixations is None or not len(fixations) or "trial_number" not in fixations.channels:
         return
     column = fixations.column("trial_number")
-    column = column[np.isfinite(column) & (np.abs(column) < 2**62)]  # a damaged number belongs to no trial
-    numbers, counts = np.unique(column.astype(np.int64), return_counts=True)
+    numbers, counts = np.unique(column[_is_trial_number(column)].astype(np.int64), return_counts=True)
     by_number = dict(zip(numbers.tolist(), counts.tolist(), strict=True))
     for tr in trials:
         tr.n_fixations = int(by_number.get(tr.number, 0))
