@@ -41,22 +41,15 @@ def kernels() -> list[str]:
 def compile_all() -> None:
     """Run every path that uses a compiled loop once (offline and online detection of each method, the
     acquisition's chunk loop), on synthetic gaze with fixations, saccades, filled gaps and a blink."""
-    import numpy as np
-
     from app.acquisition.map_kernel import warm_up
     from app.core.gaze import GazeBlock
     from app.core.geometry import ScreenGeometry
-    from app.detection.online import load_kernels
+    from app.detection.online import load_kernels, warmup_gaze
     from app.detection.pipeline import METHODS, detect
 
     warm_up()
     rate, geometry = 500.0, ScreenGeometry()
-    t = np.arange(3000) / rate
-    x = np.where((t // 0.5) % 2 == 0, 900.0, 1100.0) + 0.3 * np.sin(t * 97.0)
-    y = np.full(len(t), 540.0) + 0.3 * np.cos(t * 89.0)
-    x[1000:1003] = np.nan  # filled in
-    x[1800:1860] = np.nan  # a blink
-    block = GazeBlock.from_arrays(t, x, y)
+    block = GazeBlock.from_arrays(*warmup_gaze(3000, rate))
     for method in METHODS:
         detect(block, geometry, method=method, rate_hz=rate)
         detect(block, geometry, method=method, rate_hz=rate, velocity_window_s=0.02)

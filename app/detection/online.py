@@ -86,6 +86,17 @@ class ColumnFifo:
 _LOADED: set[str] = set()
 
 
+def warmup_gaze(n: int, rate: float) -> tuple[F64, F64, F64]:
+    """``n`` samples of synthetic gaze (t, x, y in px) that take every compiled path: fixations joined by a saccade
+    every 0.5 s, a 3-sample gap (filled in) at sample 1000 and a 120 ms blink 300 samples before the end."""
+    t = np.arange(n) / rate
+    x = np.where((t // 0.5) % 2 == 0, 900.0, 1100.0) + 0.3 * np.sin(t * 97.0)
+    y = np.full(n, 540.0) + 0.3 * np.cos(t * 89.0)
+    x[1000:1003] = np.nan
+    x[n - 300:n - 300 + int(0.12 * rate)] = np.nan
+    return t, x, y
+
+
 def load_kernels(method: str) -> None:
     """Once per process and method: stream 3 s of synthetic gaze (a fixation, a saccade, a gap, a blink) through a
     throw-away detector, so that the compiled loops are loaded from numba's cache (a few ms each on first use)
@@ -94,11 +105,7 @@ def load_kernels(method: str) -> None:
         return
     _LOADED.add(method)
     rate = 500.0
-    t = np.arange(1500) / rate
-    x = np.where(t < 1.5, 900.0, 1100.0) + 0.3 * np.sin(t * 97.0)
-    y = np.full(len(t), 540.0) + 0.3 * np.cos(t * 89.0)
-    x[1000:1003] = np.nan  # filled in
-    x[1200:1260] = np.nan  # a blink
+    t, x, y = warmup_gaze(1500, rate)
     det = OnlineDetector(ScreenGeometry(), rate, method=method)
     for i in range(0, len(t), 10):
         det.feed(GazeBlock(t[i:i + 10], x[i:i + 10], y[i:i + 10], np.full(len(t[i:i + 10]), np.nan)))
