@@ -15,6 +15,7 @@ the operator saw live stay in the XDF (``sourcedata/``).
 from __future__ import annotations
 
 import io
+import math
 import zlib
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,7 @@ def physio_events(events: list[tuple[float, float | None, str | None, int | None
 
 
 def _cell(v: Any) -> str:
-    if v is None:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):  # BIDS: a number or n/a, never nan or inf
         return "n/a"
     if isinstance(v, float):
         return f"{v:.6f}"

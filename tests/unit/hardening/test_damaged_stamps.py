@@ -9,6 +9,9 @@ inf), and fills no rows for a "gap" of 1e12 s (it used to ask for 14 PiB).
 from __future__ import annotations
 
 import gzip
+import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +22,7 @@ from app.formats.xdf_reader import read_session_xdf
 from app.runfolder.synthetic import make_session
 from tests.fuzz.harness import check_cli
 
+VALIDATOR = shutil.which("bids-validator-deno")
 DAMAGE = {"huge": 1e12, "nan": float("nan"), "inf": float("inf"), "back": 10.0, "max": 1e308}
 
 
@@ -52,6 +56,11 @@ def test_damaged_stamps_go_through_every_command(tmp_path: Path, kind: str) -> N
         assert "Warning" not in err, f"{argv}: {err}"
         codes[argv[0] if argv[0] != "report" else f"report {argv[-1]}"] = code
     assert codes["recover"] == 0 and codes["export"] == 0 and codes["bundle"] == 0, codes
+    if VALIDATOR is not None:  # the official BIDS validator on the export of a damaged recording ('nan' cells)
+        found = subprocess.run([VALIDATOR, "--json", str(out / "bids")], capture_output=True, text=True, timeout=120)
+        errors = [(i["code"], i.get("location")) for i in json.loads(found.stdout)["issues"]["issues"]
+                  if i["severity"] == "error"]
+        assert errors == [], errors
     physio = sorted((out / "bids").rglob("*_physio.tsv.gz"))
     assert len(physio) == 2  # one per eye
     for path in physio:
